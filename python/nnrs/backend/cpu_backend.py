@@ -1,0 +1,26 @@
+"""The cpu backend: every kernel is a Rust function of ``nnrs._core`` (numpy arrays in
+and out, GIL released). The class only names them; no compute happens in Python here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+from .base import Backend
+
+
+class CpuBackend(Backend):
+    name = "cpu"
+    xp = np
+
+    def asarray(self, x, dtype=None):
+        return np.ascontiguousarray(x, dtype=dtype)
+
+    def to_numpy(self, a):
+        return np.asarray(a)
+
+    # Builtin functions do not bind as methods, so the _core kernels are the methods.
+    # gemm
+    matmul = _core.matmul
+    linear_forward = _core.linear_forward
+    linear_backward = _core.linear_backward

@@ -1,0 +1,26 @@
+//! nnrs-kernels: the compute kernels of nnrs in pure Rust (no Python).
+//!
+//! Every kernel takes plain slices plus a params struct and writes into slices.
+//! Kernels are generic over [`Float`] (f32 and f64).
+
+pub mod gemm;
+pub mod parallel;
+
+/// Element type of every kernel: f32 or f64.
+pub trait Float:
+    num_traits::Float + num_traits::FromPrimitive + Send + Sync + Copy + Default + std::fmt::Debug + 'static + std::iter::Sum
+{
+}
+impl Float for f32 {}
+impl Float for f64 {}
+
+/// Error of a kernel whose arguments do not fit together (checked again in the binding layer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelError(pub String);
+
+impl std::fmt::Display for KernelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for KernelError {}

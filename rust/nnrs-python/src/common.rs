@@ -1,0 +1,102 @@
+//! What every binding shares: dtype dispatch, numpy <-> slice conversion, running a
+//! kernel with the GIL released and any panic turned into a Python exception.
+
+use std::borrow::Cow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use nnrs_kernels::{Float, KernelError};
+use numpy::{Element, IxDyn, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+/// Element types the kernels take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DType {
+    F32,
+    F64,
+}
+
+/// The dtype of a float32/float64 numpy array; a clear TypeError for anything else.
+pub fn dtype_of(kernel: &str, arg: &str, a: &Bound<'_, PyAny>) -> PyResult<DType> {
+    if a.cast::<PyArrayDyn<f32>>().is_ok() {
+        Ok(DType::F32)
+    } else if a.cast::<PyArrayDyn<f64>>().is_ok() {
+        Ok(DType::F64)
+    } else {
+        let what = match a.getattr("dtype") {
+            Ok(d) => format!("array of dtype {d}"),
+            Err(_) => format!("{}", a.get_type().name()?),
+        };
+        Err(PyTypeError::new_err(format!("{kernel}: {arg} must be a float32 or float64 numpy array, got {what}")))
+    }
+}
+
+/// Read-only view of a numpy array of element type `T`, with a clear error otherwise.
+pub fn read<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    match a.cast::<PyArrayDyn<T>>() {
+        Ok(arr) => Ok(arr.readonly()),
+        Err(_) => {
+            let got = a.getattr("dtype").map(|d| d.to_string()).unwrap_or_else(|_| "a non-array".into());
+            Err(PyTypeError::new_err(format!(
+                "{kernel}: {arg} must have dtype {}, got {got}",
+                std::any::type_name::<T>()
+            )))
+        }
+    }
+}
+
+/// The elements of an array in C order: borrowed when contiguous, copied otherwise.
+pub fn slice_of<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow<'a, [T]> {
+    match a.as_slice() {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(a.as_array().iter().cloned().collect()),
+    }
+}
+
+/// A new C-contiguous array of the given shape (contents unspecified until written).
+pub fn new_array<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
+    // SAFETY: every caller writes all elements before the array is read.
+    unsafe { PyArrayDyn::<T>::new(py, IxDyn(shape), false) }
+}
+
+/// A new zero-filled C-contiguous array.
+pub fn zeros<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
+    PyArrayDyn::<T>::zeros(py, IxDyn(shape), false)
+}
+
+/// Shape of an array as a Vec.
+pub fn shape_of<T: Element>(a: &PyReadonlyArrayDyn<'_, T>) -> Vec<usize> {
+    a.shape().to_vec()
+}
+
+/// Runs a kernel with the GIL released; a kernel error becomes ValueError and a panic
+/// becomes RuntimeError, so nothing unwinds across the FFI boundary.
+pub fn run_kernel<R: Send>(py: Python<'_>, kernel: &str, f: impl FnOnce() -> Result<R, KernelError> + Send) -> PyResult<R> {
+    let out = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
+    match out {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(PyValueError::new_err(format!("{kernel}: {e}"))),
+        Err(_) => Err(PyRuntimeError::new_err(format!("{kernel}: internal error in the Rust kernel (panic)"))),
+    }
+}
+
+/// Shorthand for a ValueError naming the kernel.
+pub fn value_error(kernel: &str, msg: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(format!("{kernel}: {msg}"))
+}
+
+/// Marker so generic bindings can require both traits at once.
+pub trait Elem: Float + Element {}
+impl Elem for f32 {}
+impl Elem for f64 {}
+
+/// Calls `$f::<f32>` or `$f::<f64>` after the dtype of `$a`.
+#[macro_export]
+macro_rules! dispatch {
+    ($kernel:expr, $arg:expr, $a:expr, $f:ident ( $($args:expr),* )) => {
+        match $crate::common::dtype_of($kernel, $arg, $a)? {
+            $crate::common::DType::F32 => $f::<f32>($($args),*),
+            $crate::common::DType::F64 => $f::<f64>($($args),*),
+        }
+    };
+}

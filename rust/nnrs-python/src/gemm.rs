@@ -1,0 +1,120 @@
+//! Bindings of the matrix-product family: matmul, linear_forward, linear_backward.
+
+use nnrs_kernels::gemm::{self as k, MatmulParams};
+use numpy::PyArrayMethods;
+use pyo3::prelude::*;
+
+use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, zeros, Elem};
+use crate::dispatch;
+
+fn matmul_t<'py, T: Elem>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, trans_a: bool, trans_b: bool) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "matmul";
+    let (ra, rb) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?);
+    let (sa, sb) = (shape_of(&ra), shape_of(&rb));
+    if sa.len() != 2 || sb.len() != 2 {
+        return Err(value_error(K, format!("expected 2-D arrays, got shapes {sa:?} and {sb:?}")));
+    }
+    let (m, ka) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+    let (kb, n) = if trans_b { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
+    if ka != kb {
+        return Err(value_error(K, format!(
+            "inner dimensions differ: a {sa:?} (trans_a={trans_a}) and b {sb:?} (trans_b={trans_b}) give {ka} vs {kb}"
+        )));
+    }
+    let out = new_array::<T>(py, &[m, n]);
+    {
+        let mut w = out.readwrite();
+        let c = w.as_slice_mut().expect("new array is contiguous");
+        let (xa, xb) = (slice_of(&ra), slice_of(&rb));
+        let p = MatmulParams { m, n, k: ka, trans_a, trans_b };
+        run_kernel(py, K, || k::matmul_into(&xa, &xb, c, p, false))?;
+    }
+    Ok(out.into_any())
+}
+
+/// c = op(a) @ op(b) for 2-D float32/float64 arrays.
+#[pyfunction]
+#[pyo3(signature = (a, b, trans_a=false, trans_b=false))]
+pub fn matmul<'py>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, trans_a: bool, trans_b: bool) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!("matmul", "a", a, matmul_t(py, a, b, trans_a, trans_b))
+}
+
+fn check_linear(kernel: &str, sx: &[usize], sw: &[usize]) -> PyResult<(usize, usize, usize)> {
+    if sx.len() != 2 || sw.len() != 2 {
+        return Err(value_error(kernel, format!("expected x (batch, in) and w (in, out), got shapes {sx:?} and {sw:?}")));
+    }
+    if sx[1] != sw[0] {
+        return Err(value_error(kernel, format!("x has {} features but w expects {} (x {sx:?}, w {sw:?})", sx[1], sw[0])));
+    }
+    Ok((sx[0], sx[1], sw[1]))
+}
+
+fn linear_forward_t<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, b: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "linear_forward";
+    let (rx, rw) = (read::<T>(K, "x", x)?, read::<T>(K, "w", w)?);
+    let (n, inp, out) = check_linear(K, &shape_of(&rx), &shape_of(&rw))?;
+    let rb = b.map(|b| read::<T>(K, "b", b)).transpose()?;
+    if let Some(rb) = &rb {
+        if shape_of(rb) != [out] {
+            return Err(value_error(K, format!("bias shape {:?}, expected ({out},)", shape_of(rb))));
+        }
+    }
+    let y = new_array::<T>(py, &[n, out]);
+    {
+        let mut wy = y.readwrite();
+        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let (xs, ws) = (slice_of(&rx), slice_of(&rw));
+        let bs = rb.as_ref().map(slice_of);
+        if bs.is_none() {
+            ys.iter_mut().for_each(|v| *v = T::zero());
+        }
+        run_kernel(py, K, || k::linear_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out))?;
+    }
+    Ok(y.into_any())
+}
+
+/// y = x @ w + b (b optional), x (batch, in), w (in, out).
+#[pyfunction]
+#[pyo3(signature = (x, w, b=None))]
+pub fn linear_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, b: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!("linear_forward", "x", x, linear_forward_t(py, x, w, b))
+}
+
+type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
+
+fn linear_backward_t<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, gy: &Bound<'py, PyAny>, need_gx: bool, need_gb: bool) -> PyResult<Grads<'py>> {
+    const K: &str = "linear_backward";
+    let (rx, rw, rg) = (read::<T>(K, "x", x)?, read::<T>(K, "w", w)?, read::<T>(K, "gy", gy)?);
+    let (n, inp, out) = check_linear(K, &shape_of(&rx), &shape_of(&rw))?;
+    if shape_of(&rg) != [n, out] {
+        return Err(value_error(K, format!("gy shape {:?}, expected ({n}, {out})", shape_of(&rg))));
+    }
+    let gx = need_gx.then(|| new_array::<T>(py, &[n, inp]));
+    let gw = new_array::<T>(py, &[inp, out]);
+    let gb = need_gb.then(|| zeros::<T>(py, &[out]));
+    {
+        let mut wgx = gx.as_ref().map(|a| a.readwrite());
+        let mut wgw = gw.readwrite();
+        let mut wgb = gb.as_ref().map(|a| a.readwrite());
+        let gxs = wgx.as_mut().map(|a| a.as_slice_mut().expect("contiguous"));
+        let gws = wgw.as_slice_mut().expect("contiguous");
+        let gbs = wgb.as_mut().map(|a| a.as_slice_mut().expect("contiguous"));
+        let (xs, ws, gs) = (slice_of(&rx), slice_of(&rw), slice_of(&rg));
+        run_kernel(py, K, || k::linear_backward(&xs, &ws, &gs, gxs, gws, gbs, n, inp, out))?;
+    }
+    Ok((gx.map(|a| a.into_any()), gw.into_any(), gb.map(|a| a.into_any())))
+}
+
+/// Gradients (gx or None, gw, gb or None) of y = x @ w + b.
+#[pyfunction]
+#[pyo3(signature = (x, w, gy, need_gx=true, need_gb=true))]
+pub fn linear_backward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, gy: &Bound<'py, PyAny>, need_gx: bool, need_gb: bool) -> PyResult<Grads<'py>> {
+    dispatch!("linear_backward", "x", x, linear_backward_t(py, x, w, gy, need_gx, need_gb))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(matmul, m)?)?;
+    m.add_function(wrap_pyfunction!(linear_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(linear_backward, m)?)?;
+    Ok(())
+}

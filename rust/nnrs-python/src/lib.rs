@@ -1,0 +1,17 @@
+//! nnrs._core: thin PyO3 layer over nnrs-kernels. numpy arrays in and out, shapes and
+//! dtypes checked here (a ValueError/TypeError naming the kernel), the GIL released
+//! while a kernel runs. One file per kernel family, each with a `register` function.
+
+use pyo3::prelude::*;
+
+mod common;
+mod gemm;
+mod parallel;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    parallel::register(m)?;
+    gemm::register(m)?;
+    Ok(())
+}

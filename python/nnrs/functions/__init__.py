@@ -1,0 +1,14 @@
+"""Differentiable ops (autograd Functions), one module per kernel family."""
+
+from .activation import Activation
+from .dropout import Dropout
+from .elementwise import Binary, BinaryScalar, Clip, Unary, sum_to_shape
+from .gemm import Dense, Matmul
+from .layout import Concatenate, GetItem, Reshape, Transpose
+from .loss import Loss
+from .reduce import Reduce
+
+__all__ = [
+    "Activation", "Binary", "BinaryScalar", "Clip", "Concatenate", "Dense", "Dropout", "GetItem",
+    "Loss", "Matmul", "Reduce", "Reshape", "Transpose", "Unary", "sum_to_shape",
+]

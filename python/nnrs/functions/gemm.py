@@ -1,0 +1,54 @@
+"""Matrix products: Matmul, and Dense (x @ w + b, then an activation) as one graph node."""
+
+from ..function import Function
+
+# Activations whose backward needs only their output y (not the pre-activation z),
+# so a Dense node need not keep z alive.
+_BY_OUTPUT = frozenset({"linear", "sigmoid", "tanh", "relu", "elu", "selu", "softmax", "log_softmax"})
+
+
+class Matmul(Function):
+    """``a @ b`` for 2-D a and b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.bm = a, b
+        return ctx.b.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        be, na, nb = ctx.b, *ctx.needs_grad
+        ga = be.matmul(g, ctx.bm, False, True) if na else None
+        gb = be.matmul(ctx.a, g, True, False) if nb else None
+        return ga, gb
+
+
+class Dense(Function):
+    """``activation(x @ w + b)`` for x (n, in), w (in, out), b (out,) or None.
+
+    One node: forward is two kernels (linear_forward, activation_forward), backward two
+    (activation_backward, linear_backward). ``relu`` keeps only the output.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, activation="linear", alpha=0.0):
+        be = ctx.b
+        z = be.linear_forward(x, w, b)
+        ctx.x, ctx.w, ctx.act, ctx.alpha = x, w, activation, alpha
+        if activation == "linear":
+            ctx.z = ctx.y = None
+            return z
+        y = be.activation_forward(activation, z, alpha)
+        ctx.y = y
+        ctx.z = z if activation not in _BY_OUTPUT else y  # relu & co. read the sign from y
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        be = ctx.b
+        if ctx.act != "linear":
+            g = be.activation_backward(ctx.act, g, ctx.z, ctx.y, ctx.alpha)
+        needs = ctx.needs_grad
+        has_b = len(needs) > 2
+        gx, gw, gb = be.linear_backward(ctx.x, ctx.w, g, needs[0], has_b and needs[2])
+        return (gx, gw, gb) if has_b else (gx, gw)

@@ -1,0 +1,19 @@
+"""Losses as one node: the kernel returns the weighted batch mean, backward one kernel."""
+
+from ..function import Function
+
+
+class Loss(Function):
+    """Scalar loss ``name(pred, target)`` (see ``Backend.loss_forward``); target and
+    weight are backend arrays that receive no gradient."""
+
+    @staticmethod
+    def forward(ctx, pred, target, weight, name, delta=1.0):
+        ctx.pred, ctx.target, ctx.weight, ctx.name, ctx.delta = pred, target, weight, name, delta
+        v = ctx.b.loss_forward(name, pred, target, weight, delta)
+        return ctx.b.xp.asarray(v, dtype=pred.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        gv = float(g.reshape(-1)[0]) if g.size == 1 else float(g.sum())
+        return (ctx.b.loss_backward(ctx.name, ctx.pred, ctx.target, ctx.weight, gv, ctx.delta),)

@@ -1,0 +1,41 @@
+"""Reductions: sum, mean, max, min over axes; gradients broadcast back."""
+
+from ..function import Function
+
+
+def _axes(axes, ndim):
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, int):
+        axes = (axes,)
+    return tuple(sorted(a % ndim for a in axes)) if ndim else ()
+
+
+class Reduce(Function):
+    """``op(x, axes, keepdims)`` for op in sum, mean, max, min."""
+
+    @staticmethod
+    def forward(ctx, x, op, axes=None, keepdims=False):
+        ax = _axes(axes, x.ndim)
+        ctx.x, ctx.op, ctx.ax, ctx.keep = x, op, ax, keepdims
+        ctx.y = ctx.b.reduce(op, x, ax, keepdims)
+        return ctx.y
+
+    @staticmethod
+    def backward(ctx, g):
+        be, x, ax = ctx.b, ctx.x, ctx.ax
+        kshape = tuple(1 if i in ax else s for i, s in enumerate(x.shape))
+        g = g.reshape(kshape)
+        ones = be.xp.ones(x.shape, dtype=x.dtype)
+        if ctx.op == "sum":
+            return (be.binary("mul", ones, g),)
+        if ctx.op == "mean":
+            n = 1
+            for i in ax:
+                n *= x.shape[i]
+            return (be.binary("mul", ones, be.binary_scalar("div", g, float(max(n, 1)))),)
+        # max/min: the gradient is shared among the elements equal to the extreme
+        y = ctx.y.reshape(kshape)
+        hit = be.binary_scalar("sub", be.unary("abs", be.unary("sign", be.binary("sub", x, y))), 1.0, True)
+        count = be.reduce("sum", hit, ax, True)
+        return (be.binary("mul", hit, be.binary("div", g, count)),)

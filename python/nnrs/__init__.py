@@ -1,3 +1,14 @@
+"""nnrs: deep learning with Rust CPU kernels and a Keras 3-like API.
+
+    import nnrs
+    model = nnrs.Sequential([nnrs.Input((784,)), nnrs.layers.Dense(128, activation="relu"),
+                             nnrs.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=5)
+
+``import nnrs as keras`` runs a Keras 3 script wherever it uses what nnrs offers.
+"""
+
 from ._core import __version__, get_num_threads, set_num_threads
 from . import backend
 from .backend import set_backend
@@ -5,4 +16,15 @@ from . import random
 from .tensor import Tensor, Variable, enable_grad, is_grad_enabled, no_grad
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
-from . import ops
+from . import ops, activations, initializers, regularizers, losses, optimizers, metrics, callbacks
+from . import layers, data, datasets
+from .layers import Input
+from .models import Model, Sequential
+from . import utils
+
+__all__ = [
+    "__version__", "Function", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "Variable",
+    "activations", "backend", "callbacks", "data", "datasets", "enable_grad", "get_num_threads", "gradcheck",
+    "initializers", "is_grad_enabled", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
+    "random", "regularizers", "set_backend", "set_num_threads", "utils",
+]

@@ -24,3 +24,6 @@ class CpuBackend(Backend):
     matmul = _core.matmul
     linear_forward = _core.linear_forward
     linear_backward = _core.linear_backward
+    # activation
+    activation_forward = _core.activation_forward
+    activation_backward = _core.activation_backward

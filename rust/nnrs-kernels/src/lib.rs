@@ -5,6 +5,8 @@
 
 pub mod gemm;
 pub mod parallel;
+pub mod fastmath;
+pub mod activation;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

@@ -7,11 +7,13 @@ use pyo3::prelude::*;
 mod common;
 mod gemm;
 mod parallel;
+mod activation;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     parallel::register(m)?;
     gemm::register(m)?;
+    activation::register(m)?;
     Ok(())
 }

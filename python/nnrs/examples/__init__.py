@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m nnrs.examples.quickstart``, ``python -m nnrs.examples.mnist_mlp``."""

@@ -1,0 +1,206 @@
+"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, initializers, ops, regularizers
+from .. import random as _random
+from ..tensor import Tensor
+from .base import KerasTensor, Layer, shape_str
+
+
+def Input(shape, batch_size=None, dtype="float32", name=None):
+    """A symbolic input of per-sample ``shape`` (the batch dimension is left out)."""
+    return KerasTensor((batch_size,) + tuple(shape), dtype, name=name)
+
+
+class InputLayer(Layer):
+    """Declares the input shape of a Sequential model (what ``nnrs.Input`` does in a list)."""
+
+    def __init__(self, shape=None, batch_size=None, dtype="float32", name=None, input_shape=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        shape = shape if shape is not None else input_shape
+        if shape is None:
+            raise ValueError("InputLayer: shape is required")
+        self.shape = (batch_size,) + tuple(shape)
+        self.built = True
+        self.input_shape = self.output_shape = self.shape
+
+    def call(self, x, training=False):
+        return x
+
+    def get_config(self):
+        return {"name": self.name, "shape": self.shape[1:], "dtype": self.dtype}
+
+
+def _resolve_activation(act, owner):
+    kernel, alpha, fn, keras_name = activations.resolve(act, f"{owner}: activation")
+    return kernel, alpha, fn, keras_name
+
+
+class Dense(Layer):
+    """``activation(x @ kernel + bias)``; kernel (in, units), bias (units,) as in Keras 3.
+
+    A named activation runs fused with the product in one autograd node; softmax and
+    sigmoid outputs remember their logits so cross-entropy losses use the stable fused
+    kernel (as Keras does).
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense {self.name!r}: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activation
+        self._act, self._alpha, self._act_fn, self._act_name = _resolve_activation(activation, f"Dense {self.name!r}")
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(f"Dense {self.name!r}: expected input shape (batch, ..., features), got {shape_str(input_shape)}")
+        fan_in = int(input_shape[-1])
+        self.kernel = self.add_weight((fan_in, self.units), self.kernel_initializer, "kernel",
+                                      regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight((self.units,), self.bias_initializer, "bias", regularizer=self.bias_regularizer)
+        self._set_spec(ndim=2, axes={-1: fan_in})
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def call(self, x, training=False):
+        lead = None
+        if x.data.ndim != 2:
+            lead = x.data.shape[:-1]
+            x = ops.reshape(x, (-1, x.data.shape[-1]))
+        if self._act in ("softmax", "sigmoid"):
+            z = ops.dense(x, self.kernel, self.bias)
+            y = ops.activation(z, self._act)
+            y._keras_logits = (self._act, z)
+        elif self._act_fn is not None:
+            y = self._act_fn(ops.dense(x, self.kernel, self.bias))
+        else:
+            y = ops.dense(x, self.kernel, self.bias, self._act, self._alpha)
+        if lead is not None:
+            logits = y._keras_logits
+            y = ops.reshape(y, lead + (self.units,))
+            if logits is not None:
+                y._keras_logits = (logits[0], ops.reshape(logits[1], lead + (self.units,)))
+        return y
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=self._act_name, use_bias=self.use_bias,
+                   kernel_initializer=initializers.serialize(self.kernel_initializer),
+                   bias_initializer=initializers.serialize(self.bias_initializer),
+                   kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                   bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                   activity_regularizer=regularizers.serialize(self.activity_regularizer))
+        return cfg
+
+
+class Activation(Layer):
+    """Applies an activation (a Keras name or a callable on Tensors)."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activation
+        self._act, self._alpha, self._act_fn, self._act_name = _resolve_activation(activation, f"Activation {self.name!r}")
+
+    def call(self, x, training=False):
+        if self._act_fn is not None:
+            return self._act_fn(x)
+        y = ops.activation(x, self._act, self._alpha)
+        if self._act in ("softmax", "sigmoid"):
+            y._keras_logits = (self._act, x)
+        return y
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["activation"] = self._act_name
+        return cfg
+
+
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of the inputs during training and scales the rest by
+    1/(1-rate); the identity at inference."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout {self.name!r}: rate must be in [0, 1), got {rate}")
+        if noise_shape is not None:
+            raise ValueError(f"Dropout {self.name!r}: noise_shape is not supported")
+        self.rate = float(rate)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0.0:
+            return x
+        seed = int(self._rng.integers(0, 2**63 - 1)) if self._rng is not None else _random.next_seed()
+        return ops.dropout(x, self.rate, seed)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(rate=self.rate, seed=self.seed)
+        return cfg
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        n = None if any(d is None for d in rest) else int(np.prod(rest)) if rest else 1
+        return (input_shape[0], n)
+
+    def call(self, x, training=False):
+        return ops.reshape(x, (x.data.shape[0], -1))
+
+
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError(f"Reshape {self.name!r}: at most one -1 in target_shape, got {self.target_shape}")
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        if -1 in self.target_shape and not any(d is None for d in rest):
+            known = int(np.prod([d for d in self.target_shape if d != -1]))
+            total = int(np.prod(rest))
+            if known == 0 or total % known:
+                raise ValueError(f"Reshape {self.name!r}: cannot reshape {shape_str(input_shape)} to {self.target_shape}")
+            return (input_shape[0],) + tuple(total // known if d == -1 else d for d in self.target_shape)
+        if not any(d is None for d in rest) and -1 not in self.target_shape and int(np.prod(rest)) != int(np.prod(self.target_shape)):
+            raise ValueError(f"Reshape {self.name!r}: input {shape_str(input_shape)} has {int(np.prod(rest))} values per "
+                             f"sample, target_shape {self.target_shape} needs {int(np.prod(self.target_shape))}")
+        return (input_shape[0],) + self.target_shape
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # validates
+        self.built = True
+
+    def call(self, x, training=False):
+        return ops.reshape(x, (x.data.shape[0],) + self.target_shape)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["target_shape"] = self.target_shape
+        return cfg
+
+
+__all__ = ["Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Tensor"]

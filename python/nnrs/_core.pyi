@@ -10,3 +10,20 @@ def activation_forward(name: str, x: NDArray[np.floating], alpha: float = 0.0) -
 def activation_backward(
     name: str, gy: NDArray[np.floating], x: NDArray[np.floating], y: NDArray[np.floating], alpha: float = 0.0
 ) -> NDArray[np.floating]: ...
+
+# ---- loss ---------------------------------------------------------------------------
+def loss_forward(
+    name: str,
+    pred: NDArray[np.floating],
+    target: NDArray[np.floating] | NDArray[np.int64],
+    weight: Optional[NDArray[np.floating]] = None,
+    delta: float = 1.0,
+) -> float: ...
+def loss_backward(
+    name: str,
+    pred: NDArray[np.floating],
+    target: NDArray[np.floating] | NDArray[np.int64],
+    weight: Optional[NDArray[np.floating]] = None,
+    grad: float = 1.0,
+    delta: float = 1.0,
+) -> NDArray[np.floating]: ...

@@ -27,3 +27,6 @@ class CpuBackend(Backend):
     # activation
     activation_forward = _core.activation_forward
     activation_backward = _core.activation_backward
+    # loss
+    loss_forward = _core.loss_forward
+    loss_backward = _core.loss_backward

@@ -76,15 +76,16 @@ pub struct ActivationParams {
 }
 
 impl ActivationParams {
-    fn check(&self, kernel: &str, lens: &[(&str, usize)]) -> Result<(), KernelError> {
+    /// Checks that every slice has the first one's length, in whole rows for softmax.
+    pub fn check(&self, lens: &[(&str, usize)]) -> Result<(), KernelError> {
         let n = lens[0].1;
         for &(arg, len) in lens {
             if len != n {
-                return Err(KernelError(format!("{kernel}: {arg} has {len} elements, expected {n}")));
+                return Err(KernelError(format!("{arg} has {len} elements, expected {n}")));
             }
         }
         if self.act.is_rowwise() && (if self.row == 0 { n != 0 } else { n % self.row != 0 }) {
-            return Err(KernelError(format!("{kernel}: {n} elements are not whole rows of {}", self.row)));
+            return Err(KernelError(format!("{n} elements are not whole rows of {}", self.row)));
         }
         Ok(())
     }
@@ -93,7 +94,7 @@ impl ActivationParams {
 /// Largest element of a slice (NaN-propagating like numpy's max is not needed here:
 /// a NaN row gives NaN outputs through the subtraction anyway).
 #[inline(always)]
-fn row_max<T: Real>(r: &[T]) -> T {
+pub(crate) fn row_max<T: Real>(r: &[T]) -> T {
     let mut acc = [T::neg_infinity(); 8];
     let mut it = r.chunks_exact(8);
     for c in &mut it {
@@ -110,7 +111,7 @@ fn row_max<T: Real>(r: &[T]) -> T {
 
 /// Sum of `f(a[i], b[i])` in T with 8 partial sums (so it vectorizes).
 #[inline(always)]
-fn row_sum2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+pub(crate) fn row_sum2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
     let mut acc = [T::zero(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -138,7 +139,7 @@ pub(crate) fn exp_shifted_row<T: Real>(x: &[T], y: &mut [T]) -> (T, T) {
 
 /// `y = f(x)` for the activation of `p`; x and y have the same length.
 pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) -> Result<(), KernelError> {
-    p.check("activation_forward", &[("x", x.len()), ("y", y.len())])?;
+    p.check(&[("x", x.len()), ("y", y.len())])?;
     let zero = T::zero();
     let alpha = T::cst(p.alpha);
     match p.act {
@@ -189,7 +190,7 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
 
 /// `gx`, the gradient wrt x, from `gy`, the input `x` and the output `y` of the forward.
 pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p: ActivationParams) -> Result<(), KernelError> {
-    p.check("activation_backward", &[("gy", gy.len()), ("x", x.len()), ("y", y.len()), ("gx", gx.len())])?;
+    p.check(&[("gy", gy.len()), ("x", x.len()), ("y", y.len()), ("gx", gx.len())])?;
     let (zero, one) = (T::zero(), T::one());
     let alpha = T::cst(p.alpha);
     match p.act {

@@ -7,6 +7,7 @@ pub mod gemm;
 pub mod parallel;
 pub mod fastmath;
 pub mod activation;
+pub mod loss;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

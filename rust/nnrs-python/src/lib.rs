@@ -8,6 +8,7 @@ mod common;
 mod gemm;
 mod parallel;
 mod activation;
+mod loss;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -15,5 +16,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     parallel::register(m)?;
     gemm::register(m)?;
     activation::register(m)?;
+    loss::register(m)?;
     Ok(())
 }

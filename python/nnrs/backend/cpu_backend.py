@@ -24,6 +24,11 @@ class CpuBackend(Backend):
     matmul = _core.matmul
     linear_forward = _core.linear_forward
     linear_backward = _core.linear_backward
+    # elementwise
+    unary = _core.unary
+    binary = _core.binary
+    binary_scalar = _core.binary_scalar
+    clip = _core.clip
     # activation
     activation_forward = _core.activation_forward
     activation_backward = _core.activation_backward

@@ -5,6 +5,7 @@
 
 pub mod gemm;
 pub mod parallel;
+pub mod elementwise;
 pub mod fastmath;
 pub mod activation;
 pub mod loss;

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod common;
 mod gemm;
 mod parallel;
+mod elementwise;
 mod activation;
 mod loss;
 
@@ -15,6 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     parallel::register(m)?;
     gemm::register(m)?;
+    elementwise::register(m)?;
     activation::register(m)?;
     loss::register(m)?;
     Ok(())

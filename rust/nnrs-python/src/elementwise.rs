@@ -1,0 +1,148 @@
+//! Bindings of the elementwise family: unary, binary (numpy broadcasting), binary_scalar, clip.
+//! Also the helpers the reduce and random bindings share: C-order element access and
+//! dtype agreement checks.
+
+use std::borrow::Cow;
+
+use nnrs_kernels::elementwise::{self as k, BinaryOp, BroadcastParams, Real, UnaryOp};
+use nnrs_kernels::KernelError;
+use numpy::{Element, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::common::{dtype_of, new_array, read, run_kernel, DType, Elem};
+use crate::dispatch;
+
+/// The elements of an array in C order: borrowed when the array is C-contiguous and
+/// aligned, copied otherwise (a Fortran-ordered or strided view is copied in C order).
+pub fn c_elems<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow<'a, [T]> {
+    if a.is_c_contiguous() {
+        if let Ok(s) = a.as_slice() {
+            return Cow::Borrowed(s);
+        }
+    }
+    Cow::Owned(a.as_array().iter().cloned().collect())
+}
+
+/// A kernel error whose message already names the kernel, as a ValueError.
+pub fn to_value_error(e: KernelError) -> PyErr {
+    PyValueError::new_err(e.0)
+}
+
+fn dtype_name(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "float32",
+        DType::F64 => "float64",
+    }
+}
+
+/// The shared dtype of two float arrays; a TypeError naming both when they differ.
+pub fn same_dtype(kernel: &str, (na, a): (&str, &Bound<'_, PyAny>), (nb, b): (&str, &Bound<'_, PyAny>)) -> PyResult<DType> {
+    let (da, db) = (dtype_of(kernel, na, a)?, dtype_of(kernel, nb, b)?);
+    if da != db {
+        return Err(PyTypeError::new_err(format!(
+            "{kernel}: {na} and {nb} must have the same dtype, got {} and {}",
+            dtype_name(da),
+            dtype_name(db)
+        )));
+    }
+    Ok(da)
+}
+
+/// Kernel element types: numpy elements with the elementwise math.
+pub trait Num: Elem + Real {}
+impl Num for f32 {}
+impl Num for f64 {}
+
+fn unary_t<'py, T: Num>(py: Python<'py>, op: UnaryOp, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "unary";
+    let rx = read::<T>(K, "x", x)?;
+    let y = new_array::<T>(py, rx.shape());
+    {
+        let mut wy = y.readwrite();
+        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let xs = c_elems(&rx);
+        run_kernel(py, K, || k::unary(op, &xs, ys))?;
+    }
+    Ok(y.into_any())
+}
+
+/// op(x) elementwise, op one of neg, exp, log, sqrt, square, abs, sign, reciprocal.
+#[pyfunction]
+pub fn unary<'py>(py: Python<'py>, op: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let op = UnaryOp::parse("unary", op).map_err(to_value_error)?;
+    dispatch!("unary", "x", x, unary_t(py, op, x))
+}
+
+fn binary_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "binary";
+    let (ra, rb) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?);
+    let p = BroadcastParams::new(ra.shape(), rb.shape()).map_err(to_value_error)?;
+    let y = new_array::<T>(py, &p.out_shape);
+    {
+        let mut wy = y.readwrite();
+        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let (xa, xb) = (c_elems(&ra), c_elems(&rb));
+        run_kernel(py, K, || k::binary(op, &xa, &xb, ys, &p))?;
+    }
+    Ok(y.into_any())
+}
+
+/// op(a, b) elementwise with numpy broadcasting, op one of add, sub, mul, div, pow,
+/// maximum, minimum; a and b share a dtype.
+#[pyfunction]
+pub fn binary<'py>(py: Python<'py>, op: &str, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let op = BinaryOp::parse("binary", op).map_err(to_value_error)?;
+    match same_dtype("binary", ("a", a), ("b", b))? {
+        DType::F32 => binary_t::<f32>(py, op, a, b),
+        DType::F64 => binary_t::<f64>(py, op, a, b),
+    }
+}
+
+fn binary_scalar_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, s: f64, reverse: bool) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "binary_scalar";
+    let ra = read::<T>(K, "a", a)?;
+    let y = new_array::<T>(py, ra.shape());
+    {
+        let mut wy = y.readwrite();
+        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let xa = c_elems(&ra);
+        run_kernel(py, K, || k::binary_scalar(op, &xa, T::of_f64(s), reverse, ys))?;
+    }
+    Ok(y.into_any())
+}
+
+/// op(a, s), or op(s, a) with reverse; s is rounded to a's dtype first.
+#[pyfunction]
+#[pyo3(signature = (op, a, s, reverse=false))]
+pub fn binary_scalar<'py>(py: Python<'py>, op: &str, a: &Bound<'py, PyAny>, s: f64, reverse: bool) -> PyResult<Bound<'py, PyAny>> {
+    let op = BinaryOp::parse("binary_scalar", op).map_err(to_value_error)?;
+    dispatch!("binary_scalar", "a", a, binary_scalar_t(py, op, a, s, reverse))
+}
+
+fn clip_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, lo: f64, hi: f64) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "clip";
+    let rx = read::<T>(K, "x", x)?;
+    let y = new_array::<T>(py, rx.shape());
+    {
+        let mut wy = y.readwrite();
+        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let xs = c_elems(&rx);
+        run_kernel(py, K, || k::clip(&xs, T::of_f64(lo), T::of_f64(hi), ys))?;
+    }
+    Ok(y.into_any())
+}
+
+/// min(max(x, lo), hi) elementwise (NaN stays NaN; lo > hi gives hi, like numpy).
+#[pyfunction]
+pub fn clip<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, lo: f64, hi: f64) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!("clip", "x", x, clip_t(py, x, lo, hi))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(unary, m)?)?;
+    m.add_function(wrap_pyfunction!(binary, m)?)?;
+    m.add_function(wrap_pyfunction!(binary_scalar, m)?)?;
+    m.add_function(wrap_pyfunction!(clip, m)?)?;
+    Ok(())
+}

@@ -28,6 +28,48 @@ def loss_backward(
     delta: float = 1.0,
 ) -> NDArray[np.floating]: ...
 
+# ---- optim (in place) ---------------------------------------------------------------
+def sgd_update(
+    param: NDArray[np.floating],
+    grad: NDArray[np.floating],
+    velocity: Optional[NDArray[np.floating]],
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> None: ...
+def adam_update(
+    param: NDArray[np.floating],
+    grad: NDArray[np.floating],
+    m: NDArray[np.floating],
+    v: NDArray[np.floating],
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    step: int,
+    weight_decay: float = 0.0,
+) -> None: ...
+def rmsprop_update(
+    param: NDArray[np.floating],
+    grad: NDArray[np.floating],
+    ms: NDArray[np.floating],
+    mom: Optional[NDArray[np.floating]],
+    lr: float,
+    rho: float,
+    momentum: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None: ...
+def adagrad_update(
+    param: NDArray[np.floating],
+    grad: NDArray[np.floating],
+    acc: NDArray[np.floating],
+    lr: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None: ...
+
 # ---- elementwise --------------------------------------------------------------------
 def unary(op: str, x: NDArray[np.floating]) -> NDArray[np.floating]: ...
 def binary(op: str, a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.floating]: ...

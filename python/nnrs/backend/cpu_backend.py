@@ -35,3 +35,8 @@ class CpuBackend(Backend):
     # loss
     loss_forward = _core.loss_forward
     loss_backward = _core.loss_backward
+    # optimizer updates (in place)
+    sgd_update = _core.sgd_update
+    adam_update = _core.adam_update
+    rmsprop_update = _core.rmsprop_update
+    adagrad_update = _core.adagrad_update

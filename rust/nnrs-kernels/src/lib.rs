@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod fastmath;
 pub mod activation;
 pub mod loss;
+pub mod optim;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

@@ -10,6 +10,7 @@ mod parallel;
 mod elementwise;
 mod activation;
 mod loss;
+mod optim;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     elementwise::register(m)?;
     activation::register(m)?;
     loss::register(m)?;
+    optim::register(m)?;
     Ok(())
 }

@@ -1,0 +1,227 @@
+//! Bindings of the optimizer updates (in place): sgd_update, adam_update,
+//! rmsprop_update, adagrad_update. param and the state arrays must be C-contiguous
+//! writeable arrays of param's shape and dtype; grad may be any layout.
+
+use nnrs_kernels::fastmath::Real;
+use nnrs_kernels::optim::{self as k, AdagradParams, AdamParams, RmspropParams, SgdParams};
+use numpy::{PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::activation::c_slice;
+use crate::common::{run_kernel, value_error, Elem};
+use crate::dispatch;
+
+fn typed<'a, 'py, T: Elem>(kernel: &str, arg: &str, a: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyArrayDyn<T>>> {
+    a.cast::<PyArrayDyn<T>>().map_err(|_| {
+        let got = a.getattr("dtype").map(|d| d.to_string()).unwrap_or_else(|_| "a non-array".into());
+        PyTypeError::new_err(format!("{kernel}: {arg} must have dtype {} like param, got {got}", std::any::type_name::<T>()))
+    })
+}
+
+/// param, borrowed for writing: C-contiguous and writeable.
+fn param_rw<'py, T: Elem>(kernel: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    let arr = typed::<T>(kernel, "param", a)?;
+    if !arr.is_c_contiguous() {
+        return Err(value_error(kernel, format!("param must be C-contiguous (it is updated in place), got a view of shape {:?}", arr.shape())));
+    }
+    arr.try_readwrite().map_err(|e| value_error(kernel, format!("param: {e}")))
+}
+
+/// A state array, borrowed for writing: param's shape and dtype, C-contiguous, writeable,
+/// and not param or grad themselves.
+fn state_rw<'py, T: Elem>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>, shape: &[usize]) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    let arr = typed::<T>(kernel, arg, a)?;
+    if arr.shape() != shape {
+        return Err(value_error(kernel, format!("{arg} shape {:?} differs from param shape {shape:?}", arr.shape())));
+    }
+    if !arr.is_c_contiguous() {
+        return Err(value_error(kernel, format!("{arg} must be C-contiguous (it is updated in place)")));
+    }
+    arr.try_readwrite()
+        .map_err(|e| value_error(kernel, format!("{arg}: {e} (state arrays must be writeable and distinct from param and grad)")))
+}
+
+/// grad, read (copied to C order when it is not C-contiguous): param's shape and dtype.
+fn grad_ro<'py, T: Elem>(kernel: &str, a: &Bound<'py, PyAny>, shape: &[usize]) -> PyResult<numpy::PyReadonlyArrayDyn<'py, T>> {
+    let arr = typed::<T>(kernel, "grad", a)?;
+    if arr.shape() != shape {
+        return Err(value_error(kernel, format!("grad shape {:?} differs from param shape {shape:?}", arr.shape())));
+    }
+    arr.try_readonly().map_err(|e| value_error(kernel, format!("grad: {e} (grad must not be param or a state array)")))
+}
+
+/// An optional state: required (and borrowed) only when `needed`.
+fn opt_state<'py, T: Elem>(
+    kernel: &str,
+    arg: &str,
+    a: Option<&Bound<'py, PyAny>>,
+    shape: &[usize],
+    needed: bool,
+    why: &str,
+) -> PyResult<Option<PyReadwriteArrayDyn<'py, T>>> {
+    match (needed, a) {
+        (false, _) => Ok(None),
+        (true, None) => Err(value_error(kernel, format!("{arg} is None but {why} != 0 needs it"))),
+        (true, Some(a)) => state_rw::<T>(kernel, arg, a, shape).map(Some),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sgd_t<'py, T: Elem + Real>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    velocity: Option<&Bound<'py, PyAny>>,
+    p: SgdParams,
+) -> PyResult<()> {
+    const K: &str = "sgd_update";
+    let mut wp = param_rw::<T>(K, param)?;
+    let shape = wp.shape().to_vec();
+    let mut wv = opt_state::<T>(K, "velocity", velocity, &shape, p.momentum != 0.0, "momentum")?;
+    let rg = grad_ro::<T>(K, grad, &shape)?;
+    let gs = c_slice(&rg);
+    let ps = wp.as_slice_mut().expect("param is C-contiguous");
+    let vs = wv.as_mut().map(|a| a.as_slice_mut().expect("checked C-contiguous"));
+    run_kernel(py, K, || k::sgd_update(ps, &gs, vs, p))
+}
+
+/// Keras SGD update of param (and velocity when momentum != 0), in place.
+#[pyfunction]
+#[pyo3(signature = (param, grad, velocity, lr, momentum=0.0, nesterov=false, weight_decay=0.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn sgd_update<'py>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    velocity: Option<&Bound<'py, PyAny>>,
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+    weight_decay: f64,
+) -> PyResult<()> {
+    let p = SgdParams { lr, momentum, nesterov, weight_decay };
+    dispatch!("sgd_update", "param", param, sgd_t(py, param, grad, velocity, p))
+}
+
+fn adam_t<'py, T: Elem + Real>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    m: &Bound<'py, PyAny>,
+    v: &Bound<'py, PyAny>,
+    p: AdamParams,
+) -> PyResult<()> {
+    const K: &str = "adam_update";
+    let mut wp = param_rw::<T>(K, param)?;
+    let shape = wp.shape().to_vec();
+    let mut wm = state_rw::<T>(K, "m", m, &shape)?;
+    let mut wv = state_rw::<T>(K, "v", v, &shape)?;
+    let rg = grad_ro::<T>(K, grad, &shape)?;
+    let gs = c_slice(&rg);
+    let ps = wp.as_slice_mut().expect("param is C-contiguous");
+    let ms = wm.as_slice_mut().expect("checked C-contiguous");
+    let vs = wv.as_slice_mut().expect("checked C-contiguous");
+    run_kernel(py, K, || k::adam_update(ps, &gs, ms, vs, p))
+}
+
+/// Keras Adam/AdamW update of param, m and v, in place (step counts from 1).
+#[pyfunction]
+#[pyo3(signature = (param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay=0.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn adam_update<'py>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    m: &Bound<'py, PyAny>,
+    v: &Bound<'py, PyAny>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    step: i64,
+    weight_decay: f64,
+) -> PyResult<()> {
+    if step < 1 {
+        return Err(value_error("adam_update", format!("step counts from 1, got {step}")));
+    }
+    let p = AdamParams { lr, beta1, beta2, eps, step: step as u64, weight_decay };
+    dispatch!("adam_update", "param", param, adam_t(py, param, grad, m, v, p))
+}
+
+fn rmsprop_t<'py, T: Elem + Real>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    ms: &Bound<'py, PyAny>,
+    mom: Option<&Bound<'py, PyAny>>,
+    p: RmspropParams,
+) -> PyResult<()> {
+    const K: &str = "rmsprop_update";
+    let mut wp = param_rw::<T>(K, param)?;
+    let shape = wp.shape().to_vec();
+    let mut ws = state_rw::<T>(K, "ms", ms, &shape)?;
+    let mut wo = opt_state::<T>(K, "mom", mom, &shape, p.momentum != 0.0, "momentum")?;
+    let rg = grad_ro::<T>(K, grad, &shape)?;
+    let gs = c_slice(&rg);
+    let ps = wp.as_slice_mut().expect("param is C-contiguous");
+    let ss = ws.as_slice_mut().expect("checked C-contiguous");
+    let os = wo.as_mut().map(|a| a.as_slice_mut().expect("checked C-contiguous"));
+    run_kernel(py, K, || k::rmsprop_update(ps, &gs, ss, os, p))
+}
+
+/// Keras RMSprop update of param, ms (and mom when momentum != 0), in place.
+#[pyfunction]
+#[pyo3(signature = (param, grad, ms, mom, lr, rho, momentum, eps, weight_decay=0.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn rmsprop_update<'py>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    ms: &Bound<'py, PyAny>,
+    mom: Option<&Bound<'py, PyAny>>,
+    lr: f64,
+    rho: f64,
+    momentum: f64,
+    eps: f64,
+    weight_decay: f64,
+) -> PyResult<()> {
+    let p = RmspropParams { lr, rho, momentum, eps, weight_decay };
+    dispatch!("rmsprop_update", "param", param, rmsprop_t(py, param, grad, ms, mom, p))
+}
+
+fn adagrad_t<'py, T: Elem + Real>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, acc: &Bound<'py, PyAny>, p: AdagradParams) -> PyResult<()> {
+    const K: &str = "adagrad_update";
+    let mut wp = param_rw::<T>(K, param)?;
+    let shape = wp.shape().to_vec();
+    let mut wa = state_rw::<T>(K, "acc", acc, &shape)?;
+    let rg = grad_ro::<T>(K, grad, &shape)?;
+    let gs = c_slice(&rg);
+    let ps = wp.as_slice_mut().expect("param is C-contiguous");
+    let as_ = wa.as_slice_mut().expect("checked C-contiguous");
+    run_kernel(py, K, || k::adagrad_update(ps, &gs, as_, p))
+}
+
+/// Keras Adagrad update of param and acc, in place.
+#[pyfunction]
+#[pyo3(signature = (param, grad, acc, lr, eps, weight_decay=0.0))]
+pub fn adagrad_update<'py>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    acc: &Bound<'py, PyAny>,
+    lr: f64,
+    eps: f64,
+    weight_decay: f64,
+) -> PyResult<()> {
+    let p = AdagradParams { lr, eps, weight_decay };
+    dispatch!("adagrad_update", "param", param, adagrad_t(py, param, grad, acc, p))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sgd_update, m)?)?;
+    m.add_function(wrap_pyfunction!(adam_update, m)?)?;
+    m.add_function(wrap_pyfunction!(rmsprop_update, m)?)?;
+    m.add_function(wrap_pyfunction!(adagrad_update, m)?)?;
+    Ok(())
+}

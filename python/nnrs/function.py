@@ -27,22 +27,24 @@ class Function:
     @classmethod
     def apply(cls, *args):
         ctx = cls.__new__(cls)
-        ctx.b = _backend.current()
-        raw = []
-        parents = []
-        needs = []
-        for a in args:
-            if isinstance(a, Tensor):
-                raw.append(a.data)
-                parents.append(a)
-                needs.append(a.requires_grad)
-            else:
-                raw.append(a)
-        track = _tensor._grad_enabled and any(needs)
-        ctx.needs_grad = needs
-        out = cls.forward(ctx, *raw)
+        ctx.b = _backend._current or _backend.current()
+        track = False
+        if _tensor._grad_enabled:
+            raw, parents, needs = [], [], []
+            for a in args:
+                if isinstance(a, Tensor):
+                    raw.append(a.data)
+                    parents.append(a)
+                    needs.append(a.requires_grad)
+                    track = track or a.requires_grad
+                else:
+                    raw.append(a)
+            ctx.needs_grad = needs
+        else:  # inference: no graph, so no bookkeeping
+            raw = [a.data if isinstance(a, Tensor) else a for a in args]
+            ctx.needs_grad = ()
         t = Tensor.__new__(Tensor)
-        t.data = out
+        t.data = cls.forward(ctx, *raw)
         t.grad = None
         t._keras_logits = None
         t.requires_grad = track

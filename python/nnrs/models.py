@@ -67,6 +67,7 @@ class Model(Layer):
         self.history = None
         self._metrics = []
         self._nodes = None
+        self._np_dtype = np.dtype(self.dtype)
         if inputs is not None or outputs is not None:
             self._init_functional(inputs, outputs)
 
@@ -142,7 +143,7 @@ class Model(Layer):
 
     def _check_model_input(self, x, who):
         exp = self._expected_input()
-        if exp is None:
+        if exp is None or (len(x.shape) == len(exp) and x.shape[1:] == exp[1:]):
             return
         got = (None,) + tuple(x.shape[1:])
         if len(got) != len(exp) or any(e is not None and e != g for e, g in zip(exp[1:], got[1:])):
@@ -213,7 +214,7 @@ class Model(Layer):
         tw = self._trainable_cache
         for v in tw:
             v.grad = None
-        out = self.call(Tensor(xb), training=True)
+        out = self.call(Tensor.wrap(xb), training=True)
         loss = self.loss(yb, out, wb)
         if self._penalized:
             for p in self._penalties():
@@ -356,7 +357,7 @@ class Model(Layer):
         with no_grad():
             for lo in range(0, n, batch_size):
                 hi = min(n, lo + batch_size)
-                out = self.call(Tensor(b.asarray(xh[lo:hi])), training=False)
+                out = self.call(Tensor.wrap(b.asarray(xh[lo:hi])), training=False)
                 wb = None if sw is None else sw[lo:hi]
                 lv = self.loss(yh[lo:hi], out, wb)
                 if penalized:
@@ -383,7 +384,7 @@ class Model(Layer):
         outs = []
         with no_grad():
             for lo in range(0, len(xh), batch_size):
-                outs.append(self.call(Tensor(b.asarray(xh[lo:lo + batch_size])), training=False).numpy())
+                outs.append(self.call(Tensor.wrap(b.asarray(xh[lo:lo + batch_size])), training=False).numpy())
         if not outs:
             shape = self.compute_output_shape((0,) + tuple(xh.shape[1:]))
             return np.zeros((0,) + tuple(shape[1:]), dtype=self.dtype)
@@ -392,14 +393,12 @@ class Model(Layer):
     def predict_on_batch(self, x):
         """Outputs for one batch as a numpy array (no batching, no graph)."""
         b = _backend.current()
-        if isinstance(x, np.ndarray) and x.dtype == self.dtype and x.ndim > 1 and self.built:
-            xd = x
-        else:
-            xd = _features(x, self.dtype, f"{type(self).__name__} {self.name!r}: predict_on_batch")
-            self._ensure_built(xd)
-        self._check_model_input(xd, "predict_on_batch")
+        if not (isinstance(x, np.ndarray) and x.dtype == self._np_dtype and self.built):
+            x = _features(x, self.dtype, f"{type(self).__name__} {self.name!r}: predict_on_batch")
+            self._ensure_built(x)
+        self._check_model_input(x, "predict_on_batch")
         with no_grad():
-            return b.to_numpy(self.call(Tensor(b.asarray(xd)), training=False).data)
+            return b.to_numpy(self.call(Tensor.wrap(b.asarray(x)), training=False).data)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimisation step on one batch; returns the loss (and metrics)."""

@@ -9,8 +9,6 @@ gradient accumulate it in ``.grad`` (as PyTorch does) until it is reset.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from . import backend as _backend
@@ -22,25 +20,31 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextlib.contextmanager
+class _GradMode:
+    """Context manager (and decorator-free switch) setting grad mode inside a block."""
+
+    __slots__ = ("mode", "prev")
+
+    def __init__(self, mode: bool):
+        self.mode = mode
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+
 def no_grad():
     """Within the block, ops record no graph (inference, weight updates)."""
-    global _grad_enabled
-    prev, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = prev
+    return _GradMode(False)
 
 
-@contextlib.contextmanager
 def enable_grad():
-    global _grad_enabled
-    prev, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = prev
+    """Within the block, ops record the graph again."""
+    return _GradMode(True)
 
 
 class Tensor:
@@ -64,6 +68,17 @@ class Tensor:
         self.requires_grad = requires_grad
         self._ctx = None
         self._keras_logits = None
+
+    @classmethod
+    def wrap(cls, data) -> "Tensor":
+        """A Tensor around a backend array, without any conversion (fast path)."""
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = False
+        t._ctx = None
+        t._keras_logits = None
+        return t
 
     # ---- array-like -------------------------------------------------------------------
     @property

@@ -141,15 +141,17 @@ class Layer:
 
     def _set_spec(self, ndim=None, axes=None):
         """What ``__call__`` checks before calling: a minimum ndim and fixed axis sizes."""
-        self._spec_ndim = ndim
+        self._spec_ndim = ndim if ndim is not None or not axes else 0
         self._spec_axes = dict(axes or {})
 
     def _check_input(self, shape):
-        if self._spec_ndim is not None and len(shape) < self._spec_ndim:
+        if self._spec_ndim is None:
+            return
+        if len(shape) < self._spec_ndim:
             raise ValueError(f"{type(self).__name__} {self.name!r}: expected input with at least "
                              f"{self._spec_ndim} dimensions, got shape {shape_str(shape)}")
         for ax, size in self._spec_axes.items():
-            if shape[ax] is not None and shape[ax] != size:
+            if shape[ax] != size and shape[ax] is not None:
                 exp = list(shape)
                 exp[ax] = size
                 exp[0] = None
@@ -165,23 +167,21 @@ class Layer:
             self.output_shape = self.compute_output_shape(self.input_shape)
 
     def __call__(self, x, training=False, **kwargs):
-        if isinstance(x, KerasTensor):
-            self._maybe_build(x.shape)
-            self._check_input(x.shape)
-            out = self.compute_output_shape(x.shape)
-            return KerasTensor(out, x.dtype, layer=self, inputs=(x,))
         if not isinstance(x, Tensor):
+            if isinstance(x, KerasTensor):
+                self._maybe_build(x.shape)
+                self._check_input(x.shape)
+                return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
             x = Tensor(x, dtype=self.dtype)
-        shape = x.data.shape
         if not self.built:
-            self._maybe_build(shape)
-        if self._spec_axes or self._spec_ndim:
-            self._check_input(shape)
+            self._maybe_build(x.data.shape)
+        if self._spec_ndim is not None:
+            self._check_input(x.data.shape)
         y = self.call(x, training=training, **kwargs)
         if self.activity_regularizer is not None:
             from .. import ops
 
-            self.losses = [ops.divide(self.activity_regularizer(y), float(max(shape[0], 1)))]
+            self.losses = [ops.divide(self.activity_regularizer(y), float(max(x.data.shape[0], 1)))]
         return y
 
     def weight_losses(self):

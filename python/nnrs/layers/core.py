@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, initializers, ops, regularizers
+from .. import functions as F
 from .. import random as _random
 from ..tensor import Tensor
 from .base import KerasTensor, Layer, shape_str
@@ -89,7 +90,7 @@ class Dense(Layer):
         elif self._act_fn is not None:
             y = self._act_fn(ops.dense(x, self.kernel, self.bias))
         else:
-            y = ops.dense(x, self.kernel, self.bias, self._act, self._alpha)
+            y = F.Dense.apply(x, self.kernel, self.bias, self._act, self._alpha)
         if lead is not None:
             logits = y._keras_logits
             y = ops.reshape(y, lead + (self.units,))

@@ -29,6 +29,10 @@ class CpuBackend(Backend):
     binary = _core.binary
     binary_scalar = _core.binary_scalar
     clip = _core.clip
+    # reductions
+    reduce = _core.reduce
+    argmax = _core.argmax
+    sum_squares = _core.sum_squares
     # activation
     activation_forward = _core.activation_forward
     activation_backward = _core.activation_backward

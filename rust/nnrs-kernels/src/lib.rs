@@ -6,6 +6,7 @@
 pub mod gemm;
 pub mod parallel;
 pub mod elementwise;
+pub mod reduce;
 pub mod fastmath;
 pub mod activation;
 pub mod loss;

@@ -8,6 +8,7 @@ mod common;
 mod gemm;
 mod parallel;
 mod elementwise;
+mod reduce;
 mod activation;
 mod loss;
 mod optim;
@@ -18,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     parallel::register(m)?;
     gemm::register(m)?;
     elementwise::register(m)?;
+    reduce::register(m)?;
     activation::register(m)?;
     loss::register(m)?;
     optim::register(m)?;

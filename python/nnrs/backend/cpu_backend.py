@@ -33,6 +33,8 @@ class CpuBackend(Backend):
     reduce = _core.reduce
     argmax = _core.argmax
     sum_squares = _core.sum_squares
+    # dropout
+    dropout_forward = _core.dropout_forward
     # activation
     activation_forward = _core.activation_forward
     activation_backward = _core.activation_backward

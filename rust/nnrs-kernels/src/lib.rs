@@ -7,6 +7,7 @@ pub mod gemm;
 pub mod parallel;
 pub mod elementwise;
 pub mod reduce;
+pub mod random;
 pub mod fastmath;
 pub mod activation;
 pub mod loss;

@@ -9,6 +9,7 @@ mod gemm;
 mod parallel;
 mod elementwise;
 mod reduce;
+mod random;
 mod activation;
 mod loss;
 mod optim;
@@ -20,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     gemm::register(m)?;
     elementwise::register(m)?;
     reduce::register(m)?;
+    random::register(m)?;
     activation::register(m)?;
     loss::register(m)?;
     optim::register(m)?;

@@ -81,7 +81,7 @@ def test_adagrad_matches_numpy(cpu, ref, shape, dtype, seed, wd, init):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_params_parallel(cpu, ref, dtype):
     # Above the parallel threshold, every optimizer, several steps.
-    shape = (300, 257)
+    shape = (600, 500)
     param, grads = _start(shape, dtype, 7)
     z = lambda: np.zeros(shape, dtype)  # noqa: E731
     _compare(cpu, ref, "sgd_update", param, grads, {"velocity": z()}, dtype, lr=0.1, momentum=0.9, nesterov=True,

@@ -144,16 +144,16 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
     let alpha = T::cst(p.alpha);
     match p.act {
         Activation::Linear => y.copy_from_slice(x),
-        Activation::Sigmoid => par_map(x, y, sigmoid),
-        Activation::Tanh => par_map(x, y, #[inline(always)] |v: T| v.vtanh()),
-        Activation::Relu => par_map(x, y, #[inline(always)] move |v: T| if v < zero { zero } else { v }),
-        Activation::LeakyRelu => par_map(x, y, #[inline(always)] move |v: T| if v > zero { v } else { v * alpha }),
-        Activation::Elu => par_map(x, y, #[inline(always)] move |v: T| if v > zero { v } else { alpha * v.vexpm1() }),
+        Activation::Sigmoid => par_map(x, y, 8, sigmoid),
+        Activation::Tanh => par_map(x, y, 8, #[inline(always)] |v: T| v.vtanh()),
+        Activation::Relu => par_map(x, y, 1, #[inline(always)] move |v: T| if v < zero { zero } else { v }),
+        Activation::LeakyRelu => par_map(x, y, 1, #[inline(always)] move |v: T| if v > zero { v } else { v * alpha }),
+        Activation::Elu => par_map(x, y, 8, #[inline(always)] move |v: T| if v > zero { v } else { alpha * v.vexpm1() }),
         Activation::Selu => {
             let (sa, sc) = (T::cst(SELU_ALPHA), T::cst(SELU_SCALE));
-            par_map(x, y, #[inline(always)] move |v: T| sc * if v > zero { v } else { sa * v.vexpm1() })
+            par_map(x, y, 8, #[inline(always)] move |v: T| sc * if v > zero { v } else { sa * v.vexpm1() })
         }
-        Activation::Gelu => par_rows(x, y, 1, |xc, yc| {
+        Activation::Gelu => par_rows(x, y, 1, 64, |xc, yc| {
             for (o, &v) in yc.iter_mut().zip(xc) {
                 let w = v.wide();
                 // x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 (= (1 + erf(x / sqrt 2)) / 2,
@@ -161,9 +161,9 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
                 *o = T::cst(w * (0.5 * (-w * std::f64::consts::FRAC_1_SQRT_2).verfc()));
             }
         }),
-        Activation::Swish => par_map(x, y, #[inline(always)] |v: T| v * sigmoid(v)),
-        Activation::Softplus => par_map(x, y, softplus),
-        Activation::Softmax => par_rows(x, y, p.row, |xc, yc| {
+        Activation::Swish => par_map(x, y, 8, #[inline(always)] |v: T| v * sigmoid(v)),
+        Activation::Softplus => par_map(x, y, 12, softplus),
+        Activation::Softmax => par_rows(x, y, p.row, 8, |xc, yc| {
             simd(#[inline(always)] || {
                 for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
                     let (_, s) = exp_shifted_row(xr, yr);
@@ -173,7 +173,7 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
                 }
             })
         }),
-        Activation::LogSoftmax => par_rows(x, y, p.row, |xc, yc| {
+        Activation::LogSoftmax => par_rows(x, y, p.row, 8, |xc, yc| {
             simd(#[inline(always)] || {
                 for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
                     let (m, s) = exp_shifted_row(xr, yr);
@@ -195,16 +195,16 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
     let alpha = T::cst(p.alpha);
     match p.act {
         Activation::Linear => gx.copy_from_slice(gy),
-        Activation::Sigmoid => par_map3(gy, x, y, gx, #[inline(always)] move |g: T, _, s: T| g * s * (one - s)),
-        Activation::Tanh => par_map3(gy, x, y, gx, #[inline(always)] move |g: T, _, t: T| g * (one - t * t)),
-        Activation::Relu => par_map3(gy, x, y, gx, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { zero }),
-        Activation::LeakyRelu => par_map3(gy, x, y, gx, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { g * alpha }),
-        Activation::Elu => par_map3(gy, x, y, gx, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g } else { g * (o + alpha) }),
+        Activation::Sigmoid => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, _, s: T| g * s * (one - s)),
+        Activation::Tanh => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, _, t: T| g * (one - t * t)),
+        Activation::Relu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { zero }),
+        Activation::LeakyRelu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { g * alpha }),
+        Activation::Elu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g } else { g * (o + alpha) }),
         Activation::Selu => {
             let (sc, sa) = (T::cst(SELU_SCALE), T::cst(SELU_SCALE * SELU_ALPHA));
-            par_map3(gy, x, y, gx, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g * sc } else { g * (o + sa) })
+            par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g * sc } else { g * (o + sa) })
         }
-        Activation::Gelu => par_rows3(gy, x, y, gx, 1, |gc, xc, _, oc| {
+        Activation::Gelu => par_rows3(gy, x, y, gx, 1, 64, |gc, xc, _, oc| {
             for ((o, &g), &v) in oc.iter_mut().zip(gc).zip(xc) {
                 let w = v.wide();
                 let cdf = 0.5 * (-w * std::f64::consts::FRAC_1_SQRT_2).verfc();
@@ -212,12 +212,12 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
                 *o = T::cst(g.wide() * (cdf + w * pdf));
             }
         }),
-        Activation::Swish => par_map3(gy, x, y, gx, #[inline(always)] move |g: T, v: T, _| {
+        Activation::Swish => par_map3(gy, x, y, gx, 8, #[inline(always)] move |g: T, v: T, _| {
             let s = sigmoid(v);
             g * (s + v * s * (one - s))
         }),
-        Activation::Softplus => par_map3(gy, x, y, gx, #[inline(always)] |g: T, v: T, _| g * sigmoid(v)),
-        Activation::Softmax => par_rows3(gy, x, y, gx, p.row, |gc, _, yc, oc| {
+        Activation::Softplus => par_map3(gy, x, y, gx, 8, #[inline(always)] |g: T, v: T, _| g * sigmoid(v)),
+        Activation::Softmax => par_rows3(gy, x, y, gx, p.row, 2, |gc, _, yc, oc| {
             simd(#[inline(always)] || {
                 for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
                     let dot = row_sum2(gr, yr, |g, s| g * s);
@@ -227,7 +227,7 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
                 }
             })
         }),
-        Activation::LogSoftmax => par_rows3(gy, x, y, gx, p.row, |gc, _, yc, oc| {
+        Activation::LogSoftmax => par_rows3(gy, x, y, gx, p.row, 8, |gc, _, yc, oc| {
             simd(#[inline(always)] || {
                 for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
                     let sg = row_sum2(gr, gr, |g, _| g);

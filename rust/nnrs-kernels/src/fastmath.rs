@@ -215,19 +215,32 @@ pub fn chunk_elems(len: usize) -> usize {
     (len.div_ceil(4 * t)).max(4096).next_multiple_of(64)
 }
 
-/// Whether a call over `work` elements should run on the pool; decided inside
-/// `parallel::run`, which installs the closure in the pool only then.
+/// Estimated work, in units of about 0.1 ns of one core's time, above which a kernel
+/// splits over the pool: waking the pool costs a few microseconds, so a cheap
+/// memory-bound op (`cost` 1: relu, sgd) goes parallel from 256 Ki elements, an
+/// expensive one (`cost` >= 8: exp-based activations) from `PAR_THRESHOLD` elements.
+pub const PAR_WORK: usize = 8 * parallel::PAR_THRESHOLD;
+
+/// Whether `n` elements of per-element `cost` (see [`PAR_WORK`]) are worth the pool:
+/// never below `parallel::PAR_THRESHOLD` elements.
+#[inline]
+pub fn worth_parallel(n: usize, cost: usize) -> bool {
+    n >= parallel::PAR_THRESHOLD && n.saturating_mul(cost) >= PAR_WORK
+}
+
+/// Whether this closure runs inside the pool (`parallel::run` installs it there only
+/// when the work is large enough and the pool has more than one thread).
 #[inline]
 pub fn in_pool() -> bool {
     rayon::current_thread_index().is_some()
 }
 
 /// Calls `f(x_rows, y_rows)` on runs of whole rows of length `row` (x and y of equal
-/// length, a multiple of `row`), in parallel over the pool above `PAR_THRESHOLD` elements.
-pub fn par_rows<T: Send + Sync>(x: &[T], y: &mut [T], row: usize, f: impl Fn(&[T], &mut [T]) + Sync + Send) {
+/// length, a multiple of `row`), in parallel over the pool when [`worth_parallel`].
+pub fn par_rows<T: Send + Sync>(x: &[T], y: &mut [T], row: usize, cost: usize, f: impl Fn(&[T], &mut [T]) + Sync + Send) {
     use rayon::prelude::*;
     let n = y.len();
-    if n < parallel::PAR_THRESHOLD || row == 0 {
+    if !worth_parallel(n, cost) || row == 0 {
         return f(x, y);
     }
     parallel::run(n, || {
@@ -242,10 +255,18 @@ pub fn par_rows<T: Send + Sync>(x: &[T], y: &mut [T], row: usize, f: impl Fn(&[T
 
 /// Like [`par_rows`] with three inputs of the output's length.
 #[allow(clippy::type_complexity)]
-pub fn par_rows3<T: Send + Sync>(a: &[T], b: &[T], c: &[T], y: &mut [T], row: usize, f: impl Fn(&[T], &[T], &[T], &mut [T]) + Sync + Send) {
+pub fn par_rows3<T: Send + Sync>(
+    a: &[T],
+    b: &[T],
+    c: &[T],
+    y: &mut [T],
+    row: usize,
+    cost: usize,
+    f: impl Fn(&[T], &[T], &[T], &mut [T]) + Sync + Send,
+) {
     use rayon::prelude::*;
     let n = y.len();
-    if n < parallel::PAR_THRESHOLD || row == 0 {
+    if !worth_parallel(n, cost) || row == 0 {
         return f(a, b, c, y);
     }
     parallel::run(n, || {
@@ -261,10 +282,10 @@ pub fn par_rows3<T: Send + Sync>(a: &[T], b: &[T], c: &[T], y: &mut [T], row: us
     })
 }
 
-/// `y[i] = f(x[i])`, vectorized, parallel above the threshold.
+/// `y[i] = f(x[i])`, vectorized, parallel when [`worth_parallel`] for `cost`.
 #[inline]
-pub fn par_map<T: Real>(x: &[T], y: &mut [T], f: impl Fn(T) -> T + Sync + Send + Copy) {
-    par_rows(x, y, 1, move |xc, yc| {
+pub fn par_map<T: Real>(x: &[T], y: &mut [T], cost: usize, f: impl Fn(T) -> T + Sync + Send + Copy) {
+    par_rows(x, y, 1, cost, move |xc, yc| {
         simd(#[inline(always)]
         || {
             for (o, &v) in yc.iter_mut().zip(xc) {
@@ -274,10 +295,10 @@ pub fn par_map<T: Real>(x: &[T], y: &mut [T], f: impl Fn(T) -> T + Sync + Send +
     })
 }
 
-/// `y[i] = f(a[i], b[i], c[i])`, vectorized, parallel above the threshold.
+/// `y[i] = f(a[i], b[i], c[i])`, vectorized, parallel when [`worth_parallel`] for `cost`.
 #[inline]
-pub fn par_map3<T: Real>(a: &[T], b: &[T], c: &[T], y: &mut [T], f: impl Fn(T, T, T) -> T + Sync + Send + Copy) {
-    par_rows3(a, b, c, y, 1, move |ac, bc, cc, yc| {
+pub fn par_map3<T: Real>(a: &[T], b: &[T], c: &[T], y: &mut [T], cost: usize, f: impl Fn(T, T, T) -> T + Sync + Send + Copy) {
+    par_rows3(a, b, c, y, 1, cost, move |ac, bc, cc, yc| {
         simd(#[inline(always)]
         || {
             for (((o, &p), &q), &r) in yc.iter_mut().zip(ac).zip(bc).zip(cc) {
@@ -368,7 +389,7 @@ mod tests {
         parallel::set_num_threads(2);
         let x: Vec<f32> = (0..100_003).map(|i| (i as f32 * 0.001).sin() * 10.0).collect();
         let mut y = vec![0.0f32; x.len()];
-        par_map(&x, &mut y, sigmoid);
+        par_map(&x, &mut y, 8, sigmoid);
         for (a, &b) in y.iter().zip(&x) {
             assert_eq!(*a, sigmoid(b));
         }

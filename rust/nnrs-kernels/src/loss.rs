@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use crate::activation::{row_max, row_sum2};
-use crate::fastmath::{in_pool, sigmoid, simd, Real};
+use crate::fastmath::{in_pool, sigmoid, simd, worth_parallel, Real};
 use crate::{parallel, KernelError};
 
 /// The losses of the kernel contract.
@@ -112,10 +112,19 @@ fn sum8<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> f64) -> f64 {
 /// Elements per block of the forward's partial sums.
 const SUM_BLOCK: usize = 8192;
 
+/// Per-element cost of a loss (see `fastmath::PAR_WORK`).
+fn cost(loss: Loss) -> usize {
+    match loss {
+        Loss::Mse | Loss::Mae | Loss::Huber => 2,
+        Loss::BinaryCrossentropyLogits => 12,
+        Loss::SoftmaxCrossentropy => 8,
+    }
+}
+
 /// Rows per parallel block for n rows of m elements (None: stay on this thread).
-fn rows_per_block(n: usize, m: usize) -> Option<usize> {
+fn rows_per_block(loss: Loss, n: usize, m: usize) -> Option<usize> {
     let work = n * m.max(1);
-    (work >= parallel::PAR_THRESHOLD).then(|| (crate::fastmath::chunk_elems(work) / m.max(1)).max(1))
+    worth_parallel(work, cost(loss)).then(|| (crate::fastmath::chunk_elems(work) / m.max(1)).max(1))
 }
 
 const MSE: u8 = 0;
@@ -252,7 +261,7 @@ pub fn loss_forward<T: Real>(pred: &[T], target: Target<'_, T>, weight: Option<&
     let nb = n.div_ceil(rb);
     let block = |b: usize| block_forward(pred, target, weight, p, b * rb, ((b + 1) * rb).min(n));
     let serial = || (0..nb).map(block).fold(0.0, |a, v| a + v);
-    let total = if nb > 1 && n * p.m >= parallel::PAR_THRESHOLD {
+    let total = if nb > 1 && worth_parallel(n * p.m, cost(p.loss)) {
         parallel::run(n * p.m, || {
             if in_pool() {
                 let parts: Vec<f64> = (0..nb).into_par_iter().map(block).collect();
@@ -342,7 +351,7 @@ pub fn loss_backward<T: Real>(
         return Err(KernelError(format!("gpred has {} elements, expected {}", gpred.len(), pred.len())));
     }
     let (n, m) = (p.n, p.m);
-    match rows_per_block(n, m) {
+    match rows_per_block(p.loss, n, m) {
         None => block_backward(pred, target, weight, grad, p, 0, gpred),
         Some(rb) => parallel::run(n * m, || {
             if in_pool() {
@@ -436,7 +445,7 @@ mod tests {
     #[test]
     fn parallel_blocks_give_the_serial_result() {
         parallel::set_num_threads(2);
-        let (n, m) = (3000, 37);
+        let (n, m) = (8000, 37);
         let pred: Vec<f32> = data(n * m, 0.1).iter().map(|&v| v as f32).collect();
         let target: Vec<f32> = data(n * m, 2.0).iter().map(|&v| v as f32).collect();
         let p = params(Loss::Huber, n, m);

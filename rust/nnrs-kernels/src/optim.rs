@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::fastmath::{chunk_elems, in_pool, simd, Real};
+use crate::fastmath::{chunk_elems, in_pool, simd, worth_parallel, Real};
 use crate::{parallel, KernelError};
 
 /// Keras SGD: `lr`, `momentum` (0: plain SGD, no velocity), `nesterov`, `weight_decay`.
@@ -57,16 +57,18 @@ fn check_len(param: usize, args: &[(&str, Option<usize>)]) -> Result<(), KernelE
 }
 
 /// Calls `f` on matching chunks of param, grad and the (optional) state arrays a and b:
-/// once on the whole slices below the parallel threshold, else over the pool.
+/// once on the whole slices when the work (`cost` per element, see
+/// `fastmath::PAR_WORK`) is small, else over the pool.
 fn fused<T: Real>(
     param: &mut [T],
     grad: &[T],
     a: Option<&mut [T]>,
     b: Option<&mut [T]>,
+    cost: usize,
     f: impl Fn(&mut [T], &[T], Option<&mut [T]>, Option<&mut [T]>) + Sync + Send,
 ) {
     let n = param.len();
-    if n < parallel::PAR_THRESHOLD {
+    if !worth_parallel(n, cost) {
         return f(param, grad, a, b);
     }
     parallel::run(n, move || {
@@ -125,7 +127,7 @@ pub fn sgd_update<T: Real>(param: &mut [T], grad: &[T], velocity: Option<&mut [T
     } else {
         None
     };
-    fused(param, grad, velocity, None, |pc, gc, vc, _| {
+    fused(param, grad, velocity, None, 1, |pc, gc, vc, _| {
         simd(
             #[inline(always)]
             || match (vc, wd, p.nesterov) {
@@ -168,7 +170,7 @@ pub fn adam_update<T: Real>(param: &mut [T], grad: &[T], m: &mut [T], v: &mut [T
     let lr_t = T::cst(p.lr * (1.0 - p.beta2.powf(s)).sqrt() / (1.0 - p.beta1.powf(s)));
     let (c1, c2, eps, wdc) = (T::cst(1.0 - p.beta1), T::cst(1.0 - p.beta2), T::cst(p.eps), T::cst(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
-    fused(param, grad, Some(m), Some(v), |pc, gc, mc, vc| {
+    fused(param, grad, Some(m), Some(v), 4, |pc, gc, mc, vc| {
         let (mc, vc) = (mc.expect("m is given"), vc.expect("v is given"));
         simd(
             #[inline(always)]
@@ -221,7 +223,7 @@ pub fn rmsprop_update<T: Real>(param: &mut [T], grad: &[T], ms: &mut [T], mom: O
     };
     let (rho, c, lr, eps, mm, wdc) = (T::cst(p.rho), T::cst(1.0 - p.rho), T::cst(p.lr), T::cst(p.eps), T::cst(p.momentum), T::cst(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
-    fused(param, grad, Some(ms), mom, |pc, gc, sc, oc| {
+    fused(param, grad, Some(ms), mom, 3, |pc, gc, sc, oc| {
         let sc = sc.expect("ms is given");
         let n = pc.len();
         let (gc, sc) = (&gc[..n], &mut sc[..n]);
@@ -256,7 +258,7 @@ pub fn adagrad_update<T: Real>(param: &mut [T], grad: &[T], acc: &mut [T], p: Ad
     check_len(param.len(), &[("grad", Some(grad.len())), ("acc", Some(acc.len()))])?;
     let (lr, eps, wdc) = (T::cst(p.lr), T::cst(p.eps), T::cst(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
-    fused(param, grad, Some(acc), None, |pc, gc, ac, _| {
+    fused(param, grad, Some(acc), None, 3, |pc, gc, ac, _| {
         let ac = ac.expect("acc is given");
         simd(
             #[inline(always)]
@@ -326,7 +328,7 @@ mod tests {
     #[test]
     fn parallel_chunks_equal_serial() {
         parallel::set_num_threads(2);
-        let n = 100_003;
+        let n = 300_007;
         let g = vals(n, 0.5);
         let run = |n: usize| {
             let mut p = vals(n, 0.0);

@@ -7,7 +7,6 @@ use crate::KernelError;
 
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
-const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_677_939_946_059_934_381_9;
 
 /// The activations of the kernel contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,19 +147,23 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
         Activation::Tanh => par_map(x, y, 8, #[inline(always)] |v: T| v.vtanh()),
         Activation::Relu => par_map(x, y, 1, #[inline(always)] move |v: T| if v < zero { zero } else { v }),
         Activation::LeakyRelu => par_map(x, y, 1, #[inline(always)] move |v: T| if v > zero { v } else { v * alpha }),
-        Activation::Elu => par_map(x, y, 8, #[inline(always)] move |v: T| if v > zero { v } else { alpha * v.vexpm1() }),
-        Activation::Selu => {
-            let (sa, sc) = (T::cst(SELU_ALPHA), T::cst(SELU_SCALE));
-            par_map(x, y, 8, #[inline(always)] move |v: T| sc * if v > zero { v } else { sa * v.vexpm1() })
-        }
-        Activation::Gelu => par_rows(x, y, 1, 64, |xc, yc| {
-            for (o, &v) in yc.iter_mut().zip(xc) {
-                let w = v.wide();
-                // x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 (= (1 + erf(x / sqrt 2)) / 2,
-                // without the cancellation for negative x).
-                *o = T::cst(w * (0.5 * (-w * std::f64::consts::FRAC_1_SQRT_2).verfc()));
+        Activation::Elu => par_map(x, y, 8, #[inline(always)] move |v: T| {
+            // both sides computed, then selected: a branch-free loop vectorizes
+            let e = alpha * v.vexpm1();
+            if v > zero {
+                v
+            } else {
+                e
             }
         }),
+        Activation::Selu => {
+            let (sa, sc) = (T::cst(SELU_ALPHA), T::cst(SELU_SCALE));
+            par_map(x, y, 8, #[inline(always)] move |v: T| {
+                let e = sa * v.vexpm1();
+                sc * if v > zero { v } else { e }
+            })
+        }
+        Activation::Gelu => par_map(x, y, 24, #[inline(always)] |v: T| v.gelu()),
         Activation::Swish => par_map(x, y, 8, #[inline(always)] |v: T| v * sigmoid(v)),
         Activation::Softplus => par_map(x, y, 12, softplus),
         Activation::Softmax => par_rows(x, y, p.row, 8, |xc, yc| {
@@ -204,14 +207,7 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
             let (sc, sa) = (T::cst(SELU_SCALE), T::cst(SELU_SCALE * SELU_ALPHA));
             par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g * sc } else { g * (o + sa) })
         }
-        Activation::Gelu => par_rows3(gy, x, y, gx, 1, 64, |gc, xc, _, oc| {
-            for ((o, &g), &v) in oc.iter_mut().zip(gc).zip(xc) {
-                let w = v.wide();
-                let cdf = 0.5 * (-w * std::f64::consts::FRAC_1_SQRT_2).verfc();
-                let pdf = (-0.5 * w * w).exp() * FRAC_1_SQRT_2PI;
-                *o = T::cst(g.wide() * (cdf + w * pdf));
-            }
-        }),
+        Activation::Gelu => par_map3(gy, x, y, gx, 24, #[inline(always)] |g: T, v: T, _| g * v.gelu_grad()),
         Activation::Swish => par_map3(gy, x, y, gx, 8, #[inline(always)] move |g: T, v: T, _| {
             let s = sigmoid(v);
             g * (s + v * s * (one - s))

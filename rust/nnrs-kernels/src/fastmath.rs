@@ -26,7 +26,13 @@ pub trait Real: Float {
     fn vtanh(self) -> Self;
     /// `erfc(self)` (scalar, computed in f64).
     fn verfc(self) -> Self;
+    /// `self * Phi(self)`, the exact (erf) GELU.
+    fn gelu(self) -> Self;
+    /// Its derivative `Phi(x) + x * phi(x)`.
+    fn gelu_grad(self) -> Self;
 }
+
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_677_939_946_059_934_381_9;
 
 impl Real for f64 {
     #[inline(always)]
@@ -56,6 +62,17 @@ impl Real for f64 {
     #[inline(always)]
     fn verfc(self) -> Self {
         libm::erfc(self)
+    }
+    #[inline(always)]
+    fn gelu(self) -> Self {
+        // Phi(x) = erfc(-x / sqrt 2) / 2 (= (1 + erf(x / sqrt 2)) / 2 without the
+        // cancellation for negative x)
+        self * (0.5 * libm::erfc(-self * std::f64::consts::FRAC_1_SQRT_2))
+    }
+    #[inline(always)]
+    fn gelu_grad(self) -> Self {
+        let cdf = 0.5 * libm::erfc(-self * std::f64::consts::FRAC_1_SQRT_2);
+        cdf + self * ((-0.5 * self * self).exp() * FRAC_1_SQRT_2PI)
     }
 }
 
@@ -88,6 +105,37 @@ impl Real for f32 {
     fn verfc(self) -> Self {
         libm::erfc(self as f64) as f32
     }
+    #[inline(always)]
+    fn gelu(self) -> Self {
+        self * phi_f32(self)
+    }
+    #[inline(always)]
+    fn gelu_grad(self) -> Self {
+        phi_f32(self) + self * (exp_f32(-0.5 * self * self) * FRAC_1_SQRT_2PI as f32)
+    }
+}
+
+/// `erfc(z)` for z >= 0 in float32: the Chebyshev fit of Numerical Recipes' `erfcc`
+/// (relative error below 1.2e-7 for every z >= 0), with a vectorizable exp; about 1e-6
+/// relative in float32 arithmetic.
+#[inline(always)]
+pub fn erfc_nonneg_f32(z: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let p = -1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18 + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    // exp(-z*z) as exp(-zh*zh) * exp(-(z-zh)(z+zh)) with zh = z cut to 12 significant
+    // bits, so zh*zh is exact and the large part of the argument is not rounded.
+    let zh = f32::from_bits(z.to_bits() & 0xFFFF_F000);
+    t * exp_f32(-zh * zh) * exp_f32(p - (z - zh) * (z + zh))
+}
+
+/// The standard normal CDF `Phi(x) = erfc(-x / sqrt 2) / 2` in float32, branch-free.
+#[inline(always)]
+pub fn phi_f32(x: f32) -> f32 {
+    let h = 0.5 * erfc_nonneg_f32(x.abs() * std::f32::consts::FRAC_1_SQRT_2);
+    sel(x >= 0.0, 1.0 - h, h)
 }
 
 #[inline(always)]
@@ -369,6 +417,25 @@ mod tests {
         for u in [1e-30f32, 1e-10, 1e-7, 5e-5, 0.3, 0.999, 1.0] {
             let (g, w) = (ln1p_unit_f32(u) as f64, (u as f64).ln_1p());
             assert!(rel(g, w) < 4e-7, "ln1p({u}) = {g}, want {w}");
+        }
+    }
+
+    #[test]
+    fn erfc_and_gelu_f32_are_accurate() {
+        for i in 0..=9000 {
+            let z = i as f32 * 0.001 * 9.0;
+            let (g, w) = (erfc_nonneg_f32(z) as f64, libm::erfc(z as f64));
+            if w >= f32::MIN_POSITIVE as f64 {
+                assert!(rel(g, w) < 1e-6, "erfc({z}) = {g}, want {w}");
+            }
+        }
+        for x in grid() {
+            let xd = x as f64;
+            let (g, w) = (x.gelu() as f64, xd.gelu());
+            // x / sqrt 2 rounded to float32 costs about x^2 * 6e-8 relative in the far tail
+            assert!((g - w).abs() <= (1e-6 + 1.2e-7 * xd * xd) * w.abs() + 1e-37, "gelu({x}) = {g}, want {w}");
+            let (g, w) = (x.gelu_grad() as f64, xd.gelu_grad());
+            assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "gelu'({x}) = {g}, want {w}");
         }
     }
 

@@ -70,6 +70,14 @@ def test_non_contiguous_and_fortran_inputs(cpu, ref):
                                        *tol(x.dtype))
 
 
+@pytest.mark.parametrize("shape", [(3, 0), (0, 5), (0,)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "gelu"])
+def test_empty_arrays(cpu, name, shape):
+    x = np.zeros(shape, np.float32)
+    assert cpu.activation_forward(name, x).shape == shape
+    assert cpu.activation_backward(name, x, x, x).shape == shape
+
+
 def test_inputs_are_not_modified(cpu):
     x = np.linspace(-3, 3, 12).reshape(3, 4)
     before = x.copy()

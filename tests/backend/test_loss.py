@@ -78,6 +78,12 @@ def test_empty_batch_is_zero(cpu, name):
     assert cpu.loss_backward(name, _p(0, 3), _p(0, 3)).shape == (0, 3)
 
 
+def test_samples_without_elements(cpu):
+    pred = _p(40000, 0, dtype=np.float32)
+    assert cpu.loss_backward("softmax_crossentropy", pred, pred).shape == (40000, 0)
+    assert cpu.loss_forward("softmax_crossentropy", pred, pred) == 0.0
+
+
 def test_one_hot_equals_class_indices(cpu):
     pred = np.random.default_rng(2).standard_normal((6, 4))
     idx = np.array([0, 3, 1, 1, 2, 0])

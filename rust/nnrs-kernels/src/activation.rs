@@ -83,7 +83,7 @@ impl ActivationParams {
                 return Err(KernelError(format!("{arg} has {len} elements, expected {n}")));
             }
         }
-        if self.act.is_rowwise() && (if self.row == 0 { n != 0 } else { n % self.row != 0 }) {
+        if self.act.is_rowwise() && !n.is_multiple_of(self.row) {
             return Err(KernelError(format!("{n} elements are not whole rows of {}", self.row)));
         }
         Ok(())
@@ -139,6 +139,9 @@ pub(crate) fn exp_shifted_row<T: Real>(x: &[T], y: &mut [T]) -> (T, T) {
 /// `y = f(x)` for the activation of `p`; x and y have the same length.
 pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) -> Result<(), KernelError> {
     p.check(&[("x", x.len()), ("y", y.len())])?;
+    if x.is_empty() {
+        return Ok(());
+    }
     let zero = T::zero();
     let alpha = T::cst(p.alpha);
     match p.act {
@@ -194,6 +197,9 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
 /// `gx`, the gradient wrt x, from `gy`, the input `x` and the output `y` of the forward.
 pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p: ActivationParams) -> Result<(), KernelError> {
     p.check(&[("gy", gy.len()), ("x", x.len()), ("y", y.len()), ("gx", gx.len())])?;
+    if x.is_empty() {
+        return Ok(());
+    }
     let (zero, one) = (T::zero(), T::one());
     let alpha = T::cst(p.alpha);
     match p.act {
@@ -342,5 +348,14 @@ mod tests {
         assert!(activation_forward(&[0.0f32; 4], &mut y, params(Activation::Softmax, 3)).is_err());
         let mut g = [0.0f32; 4];
         assert!(activation_backward(&[0.0f32; 4], &[0.0; 4], &[0.0; 3], &mut g, params(Activation::Tanh, 1)).is_err());
+    }
+
+    #[test]
+    fn empty_rows_are_fine() {
+        for act in [Activation::Softmax, Activation::LogSoftmax, Activation::Relu] {
+            let mut y: [f32; 0] = [];
+            activation_forward(&[], &mut y, params(act, 0)).unwrap();
+            activation_backward(&[], &[], &[], &mut y, params(act, 0)).unwrap();
+        }
     }
 }

@@ -8,6 +8,10 @@
 //! `target-cpu=native`), and [`par_rows`] / [`par_elems`] split work over the thread pool
 //! only above [`parallel::PAR_THRESHOLD`] elements, so small calls stay on the calling thread.
 
+// Polynomial coefficients are written as published (Cephes, Numerical Recipes), some with
+// more digits than float32 keeps; the compiler rounds them to the same values.
+#![allow(clippy::excessive_precision)]
+
 use crate::{parallel, Float};
 
 /// [`Float`] plus the element functions the activation and loss kernels need.

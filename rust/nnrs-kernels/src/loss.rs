@@ -351,6 +351,9 @@ pub fn loss_backward<T: Real>(
         return Err(KernelError(format!("gpred has {} elements, expected {}", gpred.len(), pred.len())));
     }
     let (n, m) = (p.n, p.m);
+    if n == 0 || m == 0 {
+        return Ok(());
+    }
     match rows_per_block(p.loss, n, m) {
         None => block_backward(pred, target, weight, grad, p, 0, gpred),
         Some(rb) => parallel::run(n * m, || {
@@ -469,6 +472,11 @@ mod tests {
     #[test]
     fn empty_batch_is_zero() {
         let p = params(Loss::Mse, 0, 4);
+        assert_eq!(loss_forward::<f32>(&[], Target::Values(&[]), None, p).unwrap(), 0.0);
+        // many samples with no elements: no chunking by zero
+        let p = params(Loss::SoftmaxCrossentropy, 100_000, 0);
+        let mut g: [f32; 0] = [];
+        loss_backward::<f32>(&[], Target::Values(&[]), None, 1.0, p, &mut g).unwrap();
         assert_eq!(loss_forward::<f32>(&[], Target::Values(&[]), None, p).unwrap(), 0.0);
     }
 }

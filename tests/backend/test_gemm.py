@@ -27,6 +27,15 @@ def test_matmul_non_contiguous_input(cpu, ref):
     np.testing.assert_allclose(cpu.matmul(a, b), ref.matmul(a, b))
 
 
+def test_fortran_order_inputs_are_read_in_c_order(cpu, ref):
+    a = np.arange(6, dtype=np.float64).reshape(2, 3)
+    b = np.arange(4, dtype=np.float64).reshape(2, 2)
+    np.testing.assert_allclose(cpu.matmul(a.T, b), ref.matmul(a.T, b))  # a.T is Fortran-ordered
+    w = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(cpu.linear_forward(x, w), ref.linear_forward(x, w))
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=dims, i=st.integers(1, 30), o=st.integers(1, 30), bias=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31))
 def test_linear_matches_numpy(cpu, ref, n, i, o, bias, dtype, seed):

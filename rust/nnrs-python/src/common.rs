@@ -45,12 +45,15 @@ pub fn read<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> 
     }
 }
 
-/// The elements of an array in C order: borrowed when contiguous, copied otherwise.
+/// The elements of an array in C order: borrowed when C-contiguous, copied otherwise
+/// (`as_slice` alone would also accept Fortran order, whose memory is not C order).
 pub fn slice_of<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow<'a, [T]> {
-    match a.as_slice() {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(a.as_array().iter().cloned().collect()),
+    if a.is_c_contiguous() {
+        if let Ok(s) = a.as_slice() {
+            return Cow::Borrowed(s);
+        }
     }
+    Cow::Owned(a.as_array().iter().cloned().collect())
 }
 
 /// A new C-contiguous array of the given shape (contents unspecified until written).

@@ -434,8 +434,12 @@ class Model(Layer):
         return lv if len(res) == 1 else list(res.values())
 
     def __call__(self, x, training=False, **kwargs):
-        if isinstance(x, KerasTensor) or isinstance(x, (list, tuple)):
-            return super().__call__(x, training=training, **kwargs) if isinstance(x, KerasTensor) else self.call(x, training=training)
+        if isinstance(x, (list, tuple)):
+            return self.call(x, training=training)
+        if not isinstance(x, KerasTensor):
+            if not isinstance(x, Tensor):
+                x = Tensor(x, dtype=self.dtype)
+            self._check_model_input(x.data, "call")
         return super().__call__(x, training=training, **kwargs)
 
     # ---- weights and summary ------------------------------------------------------------
@@ -469,6 +473,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self._input_spec = None
+        self._direct = False
         for l in layers or []:
             self.add(l)
 
@@ -499,12 +504,19 @@ class Sequential(Model):
             shape = l.compute_output_shape(shape)
             l.output_shape = shape
         self.output_shape = shape
+        self._direct = all(l.activity_regularizer is None and l.built for l in self._layers)
         self.built = True
 
     def _expected_input(self):
         return self.input_shape if self.built else None
 
     def call(self, x, training=False):
+        if self.built and self._direct:
+            # build() checked that each layer takes the previous one's output shape, and
+            # the model checks its input, so the layers' own checks can be skipped.
+            for l in self._layers:
+                x = l.call(x, training=training)
+            return x
         for l in self._layers:
             x = l(x, training=training)
         return x

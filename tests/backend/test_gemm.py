@@ -51,7 +51,20 @@ def test_linear_matches_numpy(cpu, ref, n, i, o, bias, dtype, seed):
             np.testing.assert_allclose(got, want, *tol(dtype))
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 20), i=st.integers(1, 20), o=st.integers(1, 20), bias=st.booleans(), dtype=dtypes,
+       act=st.sampled_from(["linear", "relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softmax", "log_softmax"]),
+       seed=st.integers(0, 2**31))
+def test_fused_linear_activation_matches_numpy(cpu, ref, n, i, o, bias, dtype, act, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, i)).astype(dtype)
+    w = rng.standard_normal((i, o)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype) if bias else None
+    np.testing.assert_allclose(cpu.linear_forward(x, w, b, act, 0.3), ref.linear_forward(x, w, b, act, 0.3), *tol(dtype))
+
+
 @pytest.mark.parametrize("call, match", [
+    (lambda c: c.linear_forward(np.ones((2, 3)), np.ones((3, 2)), None, "rellu"), r"unknown activation 'rellu'"),
     (lambda c: c.matmul(np.ones((2, 3)), np.ones((4, 2))), r"inner dimensions differ"),
     (lambda c: c.matmul(np.ones(3), np.ones((3, 2))), r"2-D"),
     (lambda c: c.matmul(np.ones((2, 3)), np.ones((3, 2), np.float32)), r"dtype"),

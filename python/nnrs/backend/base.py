@@ -50,8 +50,9 @@ class Backend:
         """``op(a) @ op(b)`` for 2-D arrays; ``op`` transposes when its flag is set."""
         raise NotImplementedError
 
-    def linear_forward(self, x, w, b=None):
-        """``x @ w + b`` for x (n, in), w (in, out), b (out,) or None."""
+    def linear_forward(self, x, w, b=None, activation: str = "linear", alpha: float = 0.0):
+        """``activation(x @ w + b)`` for x (n, in), w (in, out), b (out,) or None: a dense
+        layer's forward in one kernel (``activation`` as in ``activation_forward``)."""
         raise NotImplementedError
 
     def linear_backward(self, x, w, gy, need_gx: bool = True, need_gb: bool = True) -> Tuple[Any, Any, Any]:

@@ -53,9 +53,11 @@ class NumpyBackend(Backend):
     def matmul(self, a, b, trans_a=False, trans_b=False):
         return (a.T if trans_a else a) @ (b.T if trans_b else b)
 
-    def linear_forward(self, x, w, b=None):
+    def linear_forward(self, x, w, b=None, activation="linear", alpha=0.0):
         y = x @ w
-        return y if b is None else y + b
+        if b is not None:
+            y = y + b
+        return y if activation == "linear" else self.activation_forward(activation, y, alpha)
 
     def linear_backward(self, x, w, gy, need_gx=True, need_gb=True):
         return (gy @ w.T if need_gx else None, x.T @ gy, gy.sum(0) if need_gb else None)

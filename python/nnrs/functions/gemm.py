@@ -26,21 +26,23 @@ class Matmul(Function):
 class Dense(Function):
     """``activation(x @ w + b)`` for x (n, in), w (in, out), b (out,) or None.
 
-    One node: forward is two kernels (linear_forward, activation_forward), backward two
-    (activation_backward, linear_backward). ``relu`` keeps only the output.
+    One node: forward is one fused kernel (``linear_forward`` with the activation) when
+    the backward can work from the output alone (relu, tanh, sigmoid, ...), else two;
+    backward is ``activation_backward`` then ``linear_backward``.
     """
 
     @staticmethod
     def forward(ctx, x, w, b, activation="linear", alpha=0.0):
         be = ctx.b
-        z = be.linear_forward(x, w, b)
         ctx.x, ctx.w, ctx.act, ctx.alpha = x, w, activation, alpha
-        if activation == "linear":
-            ctx.z = ctx.y = None
-            return z
-        y = be.activation_forward(activation, z, alpha)
-        ctx.y = y
-        ctx.z = z if activation not in _BY_OUTPUT else y  # relu & co. read the sign from y
+        if activation in _BY_OUTPUT or not ctx.needs_grad:
+            # one fused kernel; the backward reads what it needs from the output
+            y = be.linear_forward(x, w, b, activation, alpha)
+            ctx.z = ctx.y = y
+            return y
+        z = be.linear_forward(x, w, b)
+        ctx.z = z
+        ctx.y = y = be.activation_forward(activation, z, alpha)
         return y
 
     @staticmethod

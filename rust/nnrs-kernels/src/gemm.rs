@@ -1,6 +1,8 @@
 //! Matrix products (the `gemm` crate: runtime-dispatched SIMD microkernels) and the
 //! dense-layer kernels built on them. All matrices are row-major.
 
+use crate::activation::{activation_forward, Activation, ActivationParams};
+use crate::fastmath::Real;
 use crate::{parallel, Float, KernelError};
 
 /// `c = op(a) @ op(b)` with `op(a)` of shape (m, k) and `op(b)` of shape (k, n).
@@ -102,6 +104,31 @@ pub fn linear_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T
     matmul_into(x, w, y, MatmulParams { m: n, n: out, k: inp, trans_a: false, trans_b: false }, bias.is_some())
 }
 
+/// `y = act(x @ w + bias)`: a dense layer's forward in one call. The product goes to a
+/// scratch buffer, the activation writes `y` (for `linear`, the product is written to `y`).
+#[allow(clippy::too_many_arguments)]
+pub fn dense_forward<T: Real>(
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    n: usize,
+    inp: usize,
+    out: usize,
+    act: Activation,
+    alpha: f64,
+) -> Result<(), KernelError> {
+    if act == Activation::Linear {
+        if bias.is_none() {
+            y.iter_mut().for_each(|v| *v = T::zero());
+        }
+        return linear_forward(x, w, bias, y, n, inp, out);
+    }
+    let mut z = vec![T::zero(); y.len()];
+    linear_forward(x, w, bias, &mut z, n, inp, out)?;
+    activation_forward(&z, y, ActivationParams { act, alpha, row: out.max(1) })
+}
+
 /// Gradients of `linear_forward`: gx = gy @ w^T (when wanted), gw = x^T @ gy, gb = column sums of gy.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward<T: Float>(
@@ -176,6 +203,17 @@ mod tests {
         let p = MatmulParams { m: 2, n: 2, k: 2, trans_a: false, trans_b: false };
         let mut c = vec![0.0f32; 4];
         assert!(matmul_into(&[0.0f32; 3], &[0.0; 4], &mut c, p, false).is_err());
+    }
+
+    #[test]
+    fn dense_forward_applies_the_activation() {
+        let x = [1.0f64, -2.0];
+        let w = [1.0f64, 0.0, 0.0, 1.0];
+        let mut y = [9.0f64; 2];
+        dense_forward(&x, &w, None, &mut y, 1, 2, 2, Activation::Relu, 0.0).unwrap();
+        assert_eq!(y, [1.0, 0.0]);
+        dense_forward(&x, &w, Some(&[1.0, 1.0]), &mut y, 1, 2, 2, Activation::Linear, 0.0).unwrap();
+        assert_eq!(y, [2.0, -1.0]);
     }
 
     #[test]

@@ -1,25 +1,14 @@
 //! Bindings of the activation family: activation_forward, activation_backward.
 
-use std::borrow::Cow;
-
 use nnrs_kernels::activation::{self as k, Activation, ActivationParams};
 use nnrs_kernels::fastmath::Real;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayDyn, PyArrayMethods};
 use pyo3::prelude::*;
 
 use crate::common::{new_array, read, run_kernel, shape_of, value_error, Elem};
 use crate::dispatch;
 
-/// The elements of an array in C order: borrowed when C-contiguous, copied in C order
-/// otherwise (a Fortran-ordered array is contiguous but its memory is not in C order).
-pub(crate) fn c_slice<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow<'a, [T]> {
-    if a.is_c_contiguous() {
-        if let Ok(s) = a.as_slice() {
-            return Cow::Borrowed(s);
-        }
-    }
-    Cow::Owned(a.as_array().iter().cloned().collect())
-}
+pub(crate) use crate::common::slice_of as c_slice;
 
 /// The mutable elements of an array this binding has just created with `new_array`.
 pub(crate) fn fresh_slice<'a, T: Element>(a: &'a Bound<'_, PyArrayDyn<T>>) -> &'a mut [T] {

@@ -1,5 +1,7 @@
 //! Bindings of the matrix-product family: matmul, linear_forward, linear_backward.
 
+use nnrs_kernels::activation::Activation;
+use nnrs_kernels::fastmath::Real;
 use nnrs_kernels::gemm::{self as k, MatmulParams};
 use numpy::PyArrayMethods;
 use pyo3::prelude::*;
@@ -49,7 +51,14 @@ fn check_linear(kernel: &str, sx: &[usize], sw: &[usize]) -> PyResult<(usize, us
     Ok((sx[0], sx[1], sw[1]))
 }
 
-fn linear_forward_t<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, b: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+fn linear_forward_t<'py, T: Elem + Real>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+    b: Option<&Bound<'py, PyAny>>,
+    act: Activation,
+    alpha: f64,
+) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "linear_forward";
     let (rx, rw) = (read::<T>(K, "x", x)?, read::<T>(K, "w", w)?);
     let (n, inp, out) = check_linear(K, &shape_of(&rx), &shape_of(&rw))?;
@@ -65,19 +74,24 @@ fn linear_forward_t<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bo
         let ys = wy.as_slice_mut().expect("new array is contiguous");
         let (xs, ws) = (slice_of(&rx), slice_of(&rw));
         let bs = rb.as_ref().map(slice_of);
-        if bs.is_none() {
-            ys.iter_mut().for_each(|v| *v = T::zero());
-        }
-        run_kernel(py, K, || k::linear_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out))?;
+        run_kernel(py, K, || k::dense_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out, act, alpha))?;
     }
     Ok(y.into_any())
 }
 
-/// y = x @ w + b (b optional), x (batch, in), w (in, out).
+/// y = activation(x @ w + b) (b optional), x (batch, in), w (in, out).
 #[pyfunction]
-#[pyo3(signature = (x, w, b=None))]
-pub fn linear_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, b: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    dispatch!("linear_forward", "x", x, linear_forward_t(py, x, w, b))
+#[pyo3(signature = (x, w, b=None, activation="linear", alpha=0.0))]
+pub fn linear_forward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+    b: Option<&Bound<'py, PyAny>>,
+    activation: &str,
+    alpha: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let act = crate::activation::parse("linear_forward", activation)?;
+    dispatch!("linear_forward", "x", x, linear_forward_t(py, x, w, b, act, alpha))
 }
 
 type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);

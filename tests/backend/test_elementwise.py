@@ -77,15 +77,16 @@ def test_binary_broadcasting_matches_numpy(cpu, ref, op, shapes, dtype, seed):
 
 
 @pytest.mark.parametrize("sa, sb", [
-    ((300, 200), (300, 200)),           # equal shapes, parallel
-    ((300, 200), (200,)),               # trailing match (bias add)
-    ((300, 200), (300, 1)),             # column broadcast
-    ((300, 1), (1, 200)),               # outer product
+    ((600, 500), (600, 500)),           # equal shapes, parallel
+    ((600, 500), (500,)),               # trailing match (bias add)
+    ((600, 500), (600, 1)),             # column broadcast
+    ((600, 1), (1, 500)),               # outer product
+    ((300, 200), (200,)),               # smaller: on the calling thread
     ((8, 30, 30, 16), (16,)),           # channels-last bias
     ((8, 30, 30, 16), (8, 1, 1, 16)),   # per-sample, per-channel
-    ((40, 1, 60, 30), (1, 50, 60, 1)),
-    ((1,), (70_000,)),
-    ((), (300, 200)),
+    ((40, 1, 60, 30), (1, 50, 60, 1)),  # 3.6M elements
+    ((1,), (300_000,)),
+    ((), (600, 500)),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the oracle's pow of negative bases
@@ -158,7 +159,7 @@ def test_nan_and_inverted_bounds_like_numpy(cpu, ref, dtype):
 
 
 def test_large_unary_scalar_clip_parallel_path(cpu, ref):
-    x = np.random.default_rng(2).standard_normal((513, 257)).astype(np.float32)
+    x = np.random.default_rng(2).standard_normal((1025, 257)).astype(np.float32)  # parallel for every op
     for op in UNARY_OPS:
         inp = np.abs(x) + np.float32(0.1) if op in UNARY_INPUT else x
         np.testing.assert_allclose(cpu.unary(op, inp), ref.unary(op, inp), *tol(np.float32))

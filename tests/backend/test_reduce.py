@@ -54,15 +54,17 @@ def test_reduce_matches_numpy(cpu, ref, op, sa, keepdims, dtype, seed):
 
 @pytest.mark.parametrize("shape, axes", [
     ((200_000,), None),           # whole run, split into pieces
+    ((600_000,), None),           # ... in parallel
     ((1000, 300), (0,)),          # columns, narrow: row blocks
-    ((40, 3000), (0,)),           # columns, wide: column split
+    ((100, 3000), (0,)),          # columns, wide: column split
     ((1000, 300), (1,)),          # rows
     ((1000, 300), None),
     ((64, 50, 40), (0, 2)),       # general walk
     ((64, 50, 40), (1,)),         # slabs (global pooling over time)
+    ((256, 50, 40), (1,)),        # ... in parallel
     ((16, 20, 20, 8), (0, 1, 2)),  # batch-norm statistics
     ((16, 20, 20, 8), (1, 2)),    # global average pooling
-    ((3, 40_000), (-1,)),
+    ((3, 100_000), (-1,)),
     ((5, 6, 7, 200), (0, 2)),     # R K R K
     ((5, 6, 7, 200), (1, 3)),     # K R K R
 ])
@@ -129,7 +131,7 @@ def test_argmax_matches_numpy(cpu, ref, shape, dtype, data, ties, seed):
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("shape, axis", [((100_000,), 0), ((1000, 100), 0), ((1000, 100), 1), ((40, 30, 50), 1)])
+@pytest.mark.parametrize("shape, axis", [((100_000,), 0), ((3000, 100), 0), ((3000, 100), 1), ((200, 30, 50), 1), ((40, 30, 50), 1)])
 def test_argmax_large(cpu, ref, shape, axis):
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     np.testing.assert_array_equal(cpu.argmax(x, axis), ref.argmax(x, axis))

@@ -89,6 +89,8 @@ impl Real for f64 {
 
 /// Branch-free exp and ln (Cephes / fdlibm style range reduction and polynomials).
 /// Only arithmetic, comparisons with selects and bit casts, so loops vectorize.
+/// The coefficients are written as published (more digits than the type holds).
+#[allow(clippy::excessive_precision)]
 pub mod vmath {
     const MAGIC32: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     const MAGIC64: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
@@ -145,7 +147,7 @@ pub mod vmath {
         let n1 = (n * 0.5 - 0.25 + MAGIC32) - MAGIC32;
         let n2 = n - n1;
         let y = er * pow2_32(n1 + MAGIC32) * pow2_32(n2 + MAGIC32);
-        sel32(x != x, x, y)
+        sel32(x.is_nan(), x, y)
     }
 
     /// e^x for f64: x = n ln2 + r, |r| <= ln2/2, e^r by fdlibm's rational form
@@ -159,16 +161,15 @@ pub mod vmath {
         let lo = n * 1.908_214_929_270_587_700_02e-10;
         let r = hi - lo;
         let z = r * r;
-        let c = r
-            - z * (1.666_666_666_666_660_190_37e-01
+        let c = r - z
+            * (1.666_666_666_666_660_190_37e-01
                 + z * (-2.777_777_777_701_559_338_42e-03
-                    + z * (6.613_756_321_437_934_361_17e-05
-                        + z * (-1.653_390_220_546_525_153_90e-06 + z * 4.138_136_797_057_238_460_39e-08))));
+                    + z * (6.613_756_321_437_934_361_17e-05 + z * (-1.653_390_220_546_525_153_90e-06 + z * 4.138_136_797_057_238_460_39e-08))));
         let er = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
         let n1 = (n * 0.5 - 0.25 + MAGIC64) - MAGIC64;
         let n2 = n - n1;
         let y = er * pow2_64(n1 + MAGIC64) * pow2_64(n2 + MAGIC64);
-        sel64(x != x, x, y)
+        sel64(x.is_nan(), x, y)
     }
 
     /// ln(x) for f32: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln(m) by Cephes' logf
@@ -200,7 +201,7 @@ pub mod vmath {
         // Special values: NaN, +inf, 0, negatives.
         let y = sel32(x == f32::INFINITY, x, y);
         let y = sel32(x == 0.0, f32::NEG_INFINITY, y);
-        sel32(x < 0.0 || x != x, f32::NAN, y)
+        sel32(x < 0.0 || x.is_nan(), f32::NAN, y)
     }
 
     /// ln(x) for f64 (fdlibm's __ieee754_log without branches): x = m 2^e with m in
@@ -219,16 +220,15 @@ pub mod vmath {
         let z = s * s;
         let w = z * z;
         let t1 = w * (3.999_999_999_940_941_908e-01 + w * (2.222_219_843_214_978_396e-01 + w * 1.531_383_769_920_937_332e-01));
-        let t2 = z
-            * (6.666_666_666_666_735_130e-01
-                + w * (2.857_142_874_366_239_149e-01 + w * (1.818_357_216_161_805_012e-01 + w * 1.479_819_860_511_658_591e-01)));
+        let t2 =
+            z * (6.666_666_666_666_735_130e-01 + w * (2.857_142_874_366_239_149e-01 + w * (1.818_357_216_161_805_012e-01 + w * 1.479_819_860_511_658_591e-01)));
         let r = t2 + t1;
         let ln2_hi = 6.931_471_803_691_238_164_90e-01;
         let ln2_lo = 1.908_214_929_270_587_700_02e-10;
         let y = e * ln2_hi - ((hfsq - (s * (hfsq + r) + e * ln2_lo)) - f);
         let y = sel64(x == f64::INFINITY, x, y);
         let y = sel64(x == 0.0, f64::NEG_INFINITY, y);
-        sel64(x < 0.0 || x != x, f64::NAN, y)
+        sel64(x < 0.0 || x.is_nan(), f64::NAN, y)
     }
 }
 
@@ -297,7 +297,7 @@ pub trait BinFn<T>: Copy + Send + Sync + 'static {
 /// numpy's maximum: the larger value, NaN when either is NaN (the first NaN).
 #[inline(always)]
 pub fn nan_max<T: Float>(a: T, b: T) -> T {
-    if a >= b || a != a {
+    if (a >= b) | (a.is_nan()) {
         a
     } else {
         b
@@ -307,7 +307,7 @@ pub fn nan_max<T: Float>(a: T, b: T) -> T {
 /// numpy's minimum: the smaller value, NaN when either is NaN (the first NaN).
 #[inline(always)]
 pub fn nan_min<T: Float>(a: T, b: T) -> T {
-    if a <= b || a != a {
+    if (a <= b) | (a.is_nan()) {
         a
     } else {
         b
@@ -448,6 +448,38 @@ macro_rules! with_binary {
 
 // ---- splitting work -----------------------------------------------------------------------
 
+/// Rough single-thread cost of `n` elements at `eighths` eighths of a nanosecond each:
+/// the `work` the splitting helpers compare with `parallel::PAR_THRESHOLD`, so that a call
+/// goes to the pool only when it takes tens of microseconds on one thread (handing work to
+/// the pool costs several microseconds, more than a cheap op on 32k elements takes).
+#[inline]
+pub fn work_ns(n: usize, eighths: usize) -> usize {
+    n.saturating_mul(eighths) / 8
+}
+
+impl UnaryOp {
+    /// Eighths of a nanosecond per element (see [`work_ns`]).
+    pub fn cost(self) -> usize {
+        match self {
+            Self::Neg | Self::Square | Self::Abs | Self::Sign => 1,
+            Self::Sqrt | Self::Reciprocal => 2,
+            Self::Exp => 6,
+            Self::Log => 10,
+        }
+    }
+}
+
+impl BinaryOp {
+    /// Eighths of a nanosecond per element (see [`work_ns`]).
+    pub fn cost(self) -> usize {
+        match self {
+            Self::Add | Self::Sub | Self::Mul | Self::Maximum | Self::Minimum => 1,
+            Self::Div => 2,
+            Self::Pow => 36,
+        }
+    }
+}
+
 /// Calls `f(first_item, chunk)` over `out` cut into chunks of whole items of `item_len`
 /// elements. On the nnrs pool, several chunks at once, when `work` (a rough element count)
 /// reaches `parallel::PAR_THRESHOLD` and the pool has several threads; otherwise one call
@@ -466,8 +498,8 @@ pub fn for_item_chunks<T: Send>(out: &mut [T], item_len: usize, work: usize, f: 
             return f(0, out);
         }
         let threads = rayon::current_num_threads().max(1);
-        // About 4 chunks per thread, each with at least ~4096 elements of work.
-        let per = items.div_ceil(4 * threads).max(4096usize.div_ceil((work / items).max(1))).max(1);
+        // About 4 chunks per thread, each with at least ~4 us of work.
+        let per = items.div_ceil(4 * threads).max((4096 * items).div_ceil(work)).max(1);
         out.par_chunks_mut(per * item_len).enumerate().for_each(|(i, c)| f(i * per, c));
     })
 }
@@ -485,7 +517,7 @@ pub fn for_item_chunks2<T: Send, U: Send>(a: &mut [T], b: &mut [U], work: usize,
             return f(0, a, b);
         }
         let threads = rayon::current_num_threads().max(1);
-        let per = n.div_ceil(4 * threads).max(4096usize.div_ceil((work / n).max(1))).max(1);
+        let per = n.div_ceil(4 * threads).max((4096 * n).div_ceil(work)).max(1);
         a.par_chunks_mut(per).zip(b.par_chunks_mut(per)).enumerate().for_each(|(i, (ca, cb))| f(i * per, ca, cb));
     })
 }
@@ -571,19 +603,20 @@ fn sv<T: Real, O: BinFn<T>>(s: T, b: &[T], y: &mut [T]) {
     }
 }
 
-fn unary_with<T: Real, O: UnFn<T>>(x: &[T], y: &mut [T]) {
-    for_item_chunks(y, 1, x.len(), |start, c| map_un::<T, O>(&x[start..start + c.len()], c));
+fn unary_with<T: Real, O: UnFn<T>>(x: &[T], y: &mut [T], work: usize) {
+    for_item_chunks(y, 1, work, |start, c| map_un::<T, O>(&x[start..start + c.len()], c));
 }
 
 /// `y = op(x)` elementwise; x and y have the same length.
 pub fn unary<T: Real>(op: UnaryOp, x: &[T], y: &mut [T]) -> Result<(), KernelError> {
     check_len("unary", "output", y.len(), x.len())?;
-    with_unary!(op, O => unary_with::<T, O>(x, y));
+    let work = work_ns(x.len(), op.cost());
+    with_unary!(op, O => unary_with::<T, O>(x, y, work));
     Ok(())
 }
 
-fn scalar_with<T: Real, O: BinFn<T>>(a: &[T], s: T, reverse: bool, y: &mut [T]) {
-    for_item_chunks(y, 1, a.len(), |start, c| {
+fn scalar_with<T: Real, O: BinFn<T>>(a: &[T], s: T, reverse: bool, y: &mut [T], work: usize) {
+    for_item_chunks(y, 1, work, |start, c| {
         let a = &a[start..start + c.len()];
         if reverse {
             map_sv::<T, O>(s, a, c)
@@ -600,32 +633,33 @@ pub fn binary_scalar<T: Real>(op: BinaryOp, a: &[T], s: T, reverse: bool, y: &mu
         // Exponents whose pow is exactly a cheaper op (pow is correctly rounded there),
         // as numpy's power does for a scalar exponent.
         if s == T::one() {
-            unary_with::<T, ops::Identity>(a, y);
+            unary_with::<T, ops::Identity>(a, y, work_ns(a.len(), 1));
             return Ok(());
         }
         if s == T::of_f64(2.0) {
-            unary_with::<T, ops::Square>(a, y);
+            unary_with::<T, ops::Square>(a, y, work_ns(a.len(), 1));
             return Ok(());
         }
         if s == -T::one() {
-            unary_with::<T, ops::Reciprocal>(a, y);
+            unary_with::<T, ops::Reciprocal>(a, y, work_ns(a.len(), 2));
             return Ok(());
         }
         if s == T::of_f64(0.5) {
             // numpy's power takes sqrt for a scalar exponent of 0.5 (so pow(-0, 0.5) = -0
             // and pow(-inf, 0.5) = NaN there, unlike C's pow); do the same.
-            unary_with::<T, ops::Sqrt>(a, y);
+            unary_with::<T, ops::Sqrt>(a, y, work_ns(a.len(), 2));
             return Ok(());
         }
     }
-    with_binary!(op, O => scalar_with::<T, O>(a, s, reverse, y));
+    let work = work_ns(a.len(), op.cost());
+    with_binary!(op, O => scalar_with::<T, O>(a, s, reverse, y, work));
     Ok(())
 }
 
 /// `y = min(max(x, lo), hi)` elementwise, with numpy's NaN propagation.
 pub fn clip<T: Real>(x: &[T], lo: T, hi: T, y: &mut [T]) -> Result<(), KernelError> {
     check_len("clip", "output", y.len(), x.len())?;
-    for_item_chunks(y, 1, x.len(), |start, c| map_clip(&x[start..start + c.len()], lo, hi, c));
+    for_item_chunks(y, 1, work_ns(x.len(), 1), |start, c| map_clip(&x[start..start + c.len()], lo, hi, c));
     Ok(())
 }
 
@@ -642,27 +676,31 @@ pub fn fmt_shape(s: &[usize]) -> String {
 
 /// How `binary` walks a and b under numpy broadcasting: the output shape and, with the
 /// size-1 dimensions dropped and the dimensions that can be walked as one merged, the
-/// sizes and element strides of a and b (0 along a dimension that is broadcast).
-/// The innermost stride of a and of b is 0 or 1 and not both 0.
+/// size and the element strides of a and b of each dimension (stride 0 along a
+/// dimension that is broadcast). The innermost stride of a and of b is 0 or 1, not both 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BroadcastParams {
-    pub a_shape: Vec<usize>,
-    pub b_shape: Vec<usize>,
     pub out_shape: Vec<usize>,
-    dims: Vec<usize>,
-    sa: Vec<usize>,
-    sb: Vec<usize>,
+    /// Elements of a and of b.
+    pub a_len: usize,
+    pub b_len: usize,
+    /// Merged dimensions, outermost first: (size, stride in a, stride in b).
+    dims: Vec<[usize; 3]>,
 }
 
 impl BroadcastParams {
     /// The walk for shapes `a` and `b`, or an error naming both when they do not broadcast.
     pub fn new(a: &[usize], b: &[usize]) -> Result<Self, KernelError> {
+        let (a_len, b_len) = (a.iter().product(), b.iter().product());
+        if a == b {
+            return Ok(Self { out_shape: a.to_vec(), a_len, b_len, dims: vec![[a_len, 1, 1]] });
+        }
         let nd = a.len().max(b.len());
-        let pad = |s: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, nd - s.len()).chain(s.iter().copied()).collect() };
-        let (pa, pb) = (pad(a), pad(b));
+        // Size of dimension d of a shape padded on the left with 1s to nd dimensions.
+        let dim = |s: &[usize], d: usize| if d + s.len() >= nd { s[d + s.len() - nd] } else { 1 };
         let mut out = Vec::with_capacity(nd);
         for d in 0..nd {
-            let (x, y) = (pa[d], pb[d]);
+            let (x, y) = (dim(a, d), dim(b, d));
             out.push(if x == y || y == 1 {
                 x
             } else if x == 1 {
@@ -671,40 +709,31 @@ impl BroadcastParams {
                 return Err(KernelError(format!("binary: shapes {} and {} do not broadcast", fmt_shape(a), fmt_shape(b))));
             });
         }
-        // C-order strides of the padded shapes, 0 where the dimension is broadcast.
-        let strides = |s: &[usize]| -> Vec<usize> {
-            let mut st = vec![0; nd];
-            let mut acc = 1;
-            for d in (0..nd).rev() {
-                st[d] = if s[d] == 1 { 0 } else { acc };
-                acc *= s[d];
-            }
-            st
-        };
-        let (ta, tb) = (strides(&pa), strides(&pb));
-        // Merge from the innermost dimension outwards.
-        let (mut dims, mut sa, mut sb) = (Vec::new(), Vec::new(), Vec::new());
+        // From the innermost dimension outwards: C-order strides (0 where broadcast),
+        // merging a dimension into the one inside it when both a and b allow it.
+        let mut dims: Vec<[usize; 3]> = Vec::with_capacity(nd.max(1));
+        let (mut ma, mut mb) = (1, 1);
         for d in (0..nd).rev() {
+            let (x, y) = (dim(a, d), dim(b, d));
+            let (sa, sb) = (if x == 1 { 0 } else { ma }, if y == 1 { 0 } else { mb });
+            ma *= x;
+            mb *= y;
             if out[d] == 1 {
                 continue;
             }
-            if let (Some(&ld), Some(&la), Some(&lb)) = (dims.last(), sa.last(), sb.last()) {
-                if ta[d] == la * ld && tb[d] == lb * ld {
-                    *dims.last_mut().expect("non-empty") *= out[d];
+            if let Some(last) = dims.last_mut() {
+                if sa == last[1] * last[0] && sb == last[2] * last[0] {
+                    last[0] *= out[d];
                     continue;
                 }
             }
-            dims.push(out[d]);
-            sa.push(ta[d]);
-            sb.push(tb[d]);
+            dims.push([out[d], sa, sb]);
         }
         if dims.is_empty() {
-            (dims, sa, sb) = (vec![1], vec![1], vec![1]);
+            dims.push([1, 1, 1]);
         }
         dims.reverse();
-        sa.reverse();
-        sb.reverse();
-        Ok(Self { a_shape: a.to_vec(), b_shape: b.to_vec(), out_shape: out, dims, sa, sb })
+        Ok(Self { out_shape: out, a_len, b_len, dims })
     }
 
     /// Number of elements of the output.
@@ -716,19 +745,19 @@ impl BroadcastParams {
 multiversion! {
     /// Output elements `start .. start + y.len()` of a broadcast binary op.
     fn binary_range<T: Real, O: BinFn<T>>(p: &BroadcastParams, a: &[T], b: &[T], y: &mut [T], start: usize) {
-        let nd = p.dims.len();
-        let inner = p.dims[nd - 1];
-        let (ia, ib) = (p.sa[nd - 1], p.sb[nd - 1]);
+        let dims = &p.dims[..];
+        let nd = dims.len();
+        let [inner, ia, ib] = dims[nd - 1];
         let mut row = start / inner;
         let mut col = start % inner;
         // Multi-index of the row over the outer dimensions, and the offsets it gives.
         let mut idx = vec![0usize; nd - 1];
         let (mut oa, mut ob) = (0usize, 0usize);
         for d in (0..nd - 1).rev() {
-            idx[d] = row % p.dims[d];
-            row /= p.dims[d];
-            oa += idx[d] * p.sa[d];
-            ob += idx[d] * p.sb[d];
+            idx[d] = row % dims[d][0];
+            row /= dims[d][0];
+            oa += idx[d] * dims[d][1];
+            ob += idx[d] * dims[d][2];
         }
         let mut pos = 0;
         while pos < y.len() {
@@ -742,39 +771,43 @@ multiversion! {
             pos += n;
             col = 0;
             for d in (0..nd - 1).rev() {
+                let [size, sa, sb] = dims[d];
                 idx[d] += 1;
-                oa += p.sa[d];
-                ob += p.sb[d];
-                if idx[d] < p.dims[d] {
+                oa += sa;
+                ob += sb;
+                if idx[d] < size {
                     break;
                 }
-                oa -= p.sa[d] * p.dims[d];
-                ob -= p.sb[d] * p.dims[d];
+                oa -= sa * size;
+                ob -= sb * size;
                 idx[d] = 0;
             }
         }
     }
 }
 
-fn binary_with<T: Real, O: BinFn<T>>(p: &BroadcastParams, a: &[T], b: &[T], y: &mut [T]) {
-    if p.dims.len() == 1 && p.sa[0] == 1 && p.sb[0] == 1 {
+fn binary_with<T: Real, O: BinFn<T>>(p: &BroadcastParams, a: &[T], b: &[T], y: &mut [T], cost: usize) {
+    if p.dims.len() == 1 && p.dims[0][1] == 1 && p.dims[0][2] == 1 {
         // Same shapes (after dropping size-1 dimensions): one flat loop.
-        for_item_chunks(y, 1, y.len(), |s, c| map_vv::<T, O>(&a[s..s + c.len()], &b[s..s + c.len()], c));
+        for_item_chunks(y, 1, work_ns(y.len(), cost), |s, c| map_vv::<T, O>(&a[s..s + c.len()], &b[s..s + c.len()], c));
     } else {
-        for_item_chunks(y, 1, y.len(), |s, c| binary_range::<T, O>(p, a, b, c, s));
+        // Plus a few nanoseconds per row of the innermost dimension.
+        let rows = y.len() / p.dims[p.dims.len() - 1][0];
+        let work = work_ns(y.len(), cost) + rows * 3;
+        for_item_chunks(y, 1, work, |s, c| binary_range::<T, O>(p, a, b, c, s));
     }
 }
 
 /// `y = op(a, b)` with numpy broadcasting; `p` comes from the shapes of a and b and `y`
 /// has `p.out_shape`.
 pub fn binary<T: Real>(op: BinaryOp, a: &[T], b: &[T], y: &mut [T], p: &BroadcastParams) -> Result<(), KernelError> {
-    check_len("binary", "a", a.len(), p.a_shape.iter().product())?;
-    check_len("binary", "b", b.len(), p.b_shape.iter().product())?;
+    check_len("binary", "a", a.len(), p.a_len)?;
+    check_len("binary", "b", b.len(), p.b_len)?;
     check_len("binary", "output", y.len(), p.out_len())?;
     if y.is_empty() {
         return Ok(());
     }
-    with_binary!(op, O => binary_with::<T, O>(p, a, b, y));
+    with_binary!(op, O => binary_with::<T, O>(p, a, b, y, op.cost()));
     Ok(())
 }
 
@@ -913,7 +946,26 @@ mod tests {
 
     #[test]
     fn vexp_vln_f32_within_two_ulp() {
-        let specials = [0.0f32, -0.0, 1.0, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 88.7, 88.73, 89.0, -87.0, -100.0, -103.9, -104.5, 1e-30, f32::MIN_POSITIVE, 1e-40, f32::MAX];
+        let specials = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            88.7,
+            88.73,
+            89.0,
+            -87.0,
+            -100.0,
+            -103.9,
+            -104.5,
+            1e-30,
+            f32::MIN_POSITIVE,
+            1e-40,
+            f32::MAX,
+        ];
         let mut xs: Vec<f32> = specials.to_vec();
         let mut s = 0x1234_5678u32;
         for _ in 0..200_000 {
@@ -935,7 +987,26 @@ mod tests {
 
     #[test]
     fn vexp_vln_f64_within_two_ulp() {
-        let specials = [0.0f64, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 709.7, 709.79, 710.0, -708.0, -740.0, -745.1, -746.0, 1e-300, f64::MIN_POSITIVE, 1e-310, f64::MAX];
+        let specials = [
+            0.0f64,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            709.7,
+            709.79,
+            710.0,
+            -708.0,
+            -740.0,
+            -745.1,
+            -746.0,
+            1e-300,
+            f64::MIN_POSITIVE,
+            1e-310,
+            f64::MAX,
+        ];
         let mut xs: Vec<f64> = specials.to_vec();
         let mut s = 0x1234_5678_9abc_def0u64;
         for _ in 0..200_000 {

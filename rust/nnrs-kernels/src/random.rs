@@ -4,7 +4,7 @@
 //! u64), top 53 bits times 2^-53: the same numbers as `numpy_backend.splitmix_uniform`
 //! and the CUDA kernels, element by element, so every backend draws the same mask.
 
-use crate::elementwise::{for_item_chunks, for_item_chunks2, Real};
+use crate::elementwise::{for_item_chunks, for_item_chunks2, work_ns, Real};
 use crate::{multiversion, KernelError};
 
 /// The splitmix64 increment (the golden ratio in 64 bits).
@@ -32,7 +32,7 @@ pub fn uniform(seed: u64, i: u64) -> f64 {
 
 /// `out[j] = uniform(seed, j)`.
 pub fn fill_uniform(seed: u64, out: &mut [f64]) {
-    for_item_chunks(out, 1, out.len() * 4, |first, c| {
+    for_item_chunks(out, 1, work_ns(out.len(), 5), |first, c| {
         for (j, o) in c.iter_mut().enumerate() {
             *o = uniform(seed, (first + j) as u64);
         }
@@ -80,19 +80,12 @@ multiversion! {
 pub fn dropout_forward<T: Real>(x: &[T], y: &mut [T], mask: &mut [T], p: DropoutParams) -> Result<(), KernelError> {
     p.check()?;
     if y.len() != x.len() || mask.len() != x.len() {
-        return Err(KernelError(format!(
-            "dropout_forward: x has {} elements but y has {} and mask {}",
-            x.len(),
-            y.len(),
-            mask.len()
-        )));
+        return Err(KernelError(format!("dropout_forward: x has {} elements but y has {} and mask {}", x.len(), y.len(), mask.len())));
     }
     let thr = p.keep_threshold();
     let scale = T::of_f64(1.0 / (1.0 - p.rate));
     let seed = p.seed;
-    for_item_chunks2(y, mask, x.len() * 4, |first, yc, mc| {
-        dropout_run(&x[first..first + yc.len()], yc, mc, seed, first as u64, thr, scale)
-    });
+    for_item_chunks2(y, mask, work_ns(x.len(), 5), |first, yc, mc| dropout_run(&x[first..first + yc.len()], yc, mc, seed, first as u64, thr, scale));
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! How a large input is split depends only on its shape, never on the thread count,
 //! so results are the same with any number of threads.
 
-use crate::elementwise::{for_item_chunks, map_ranges, nan_max, nan_min, Real};
+use crate::elementwise::{for_item_chunks, map_ranges, nan_max, nan_min, work_ns, Real};
 use crate::{multiversion, parallel, KernelError};
 
 /// Ops of `reduce` (the contract's REDUCE_OPS).
@@ -27,9 +27,11 @@ impl ReduceOp {
 
     /// The op called `name`, or an error naming the kernel and the accepted names.
     pub fn parse(name: &str) -> Result<Self, KernelError> {
-        Self::NAMES.iter().position(|&n| n == name).map(|i| Self::ALL[i]).ok_or_else(|| {
-            KernelError(format!("reduce: unknown op '{name}'; expected one of {}", Self::NAMES.join(", ")))
-        })
+        Self::NAMES
+            .iter()
+            .position(|&n| n == name)
+            .map(|i| Self::ALL[i])
+            .ok_or_else(|| KernelError(format!("reduce: unknown op '{name}'; expected one of {}", Self::NAMES.join(", "))))
     }
 }
 
@@ -37,6 +39,15 @@ impl ReduceOp {
 pub trait Fold<T>: Copy + Send + Sync + 'static {
     fn identity() -> T;
     fn f(a: T, b: T) -> T;
+    /// The fold of a whole contiguous run (by default: lanes per block, blocks pairwise).
+    #[inline(always)]
+    fn run(x: &[T]) -> T
+    where
+        T: Real,
+        Self: Sized,
+    {
+        cascade_run::<T, Self>(x)
+    }
 }
 
 /// Sum.
@@ -68,6 +79,10 @@ impl<T: Real> Fold<T> for MaxF {
     fn f(a: T, b: T) -> T {
         nan_max(a, b)
     }
+    #[inline(always)]
+    fn run(x: &[T]) -> T {
+        extreme_run::<T, true>(x)
+    }
 }
 impl<T: Real> Fold<T> for MinF {
     #[inline(always)]
@@ -77,6 +92,48 @@ impl<T: Real> Fold<T> for MinF {
     #[inline(always)]
     fn f(a: T, b: T) -> T {
         nan_min(a, b)
+    }
+    #[inline(always)]
+    fn run(x: &[T]) -> T {
+        extreme_run::<T, false>(x)
+    }
+}
+
+/// Max (or min) of a run, NaN if it holds one: 32 independent compare-select lanes
+/// (a plain max, one instruction) and NaN flags on the side, instead of a
+/// NaN-propagating select in the loop-carried chain.
+#[inline(always)]
+fn extreme_run<T: Real, const MAX: bool>(x: &[T]) -> T {
+    const W: usize = 32;
+    if x.len() < 2 * W {
+        return if MAX { leaf::<T, MaxF>(x) } else { leaf::<T, MinF>(x) };
+    }
+    let init = if MAX { T::neg_infinity() } else { T::infinity() };
+    let better = |v: T, m: T| if MAX { v > m } else { v < m };
+    let (chunks, rest) = x.as_chunks::<W>();
+    let mut acc = [init; W];
+    let mut nan = [false; W];
+    for c in chunks {
+        for i in 0..W {
+            let v = c[i];
+            acc[i] = if better(v, acc[i]) { v } else { acc[i] };
+            nan[i] |= v.is_nan();
+        }
+    }
+    let mut m = init;
+    let mut any_nan = false;
+    for i in 0..W {
+        m = if better(acc[i], m) { acc[i] } else { m };
+        any_nan |= nan[i];
+    }
+    for &v in rest {
+        m = if better(v, m) { v } else { m };
+        any_nan |= v.is_nan();
+    }
+    if any_nan {
+        T::nan()
+    } else {
+        m
     }
 }
 
@@ -146,6 +203,11 @@ impl<T: Real> Cascade<T> {
 
 #[inline(always)]
 fn fold_run<T: Real, F: Fold<T>>(x: &[T]) -> T {
+    F::run(x)
+}
+
+#[inline(always)]
+fn cascade_run<T: Real, F: Fold<T>>(x: &[T]) -> T {
     if x.len() <= BLOCK {
         return leaf::<T, F>(x);
     }
@@ -172,26 +234,52 @@ multiversion! {
     }
 }
 
+/// Columns per register block of a column fold.
+const CB: usize = 32;
+
+/// `acc[j] = fold(acc[j], x[r, first + j])` over the rows of the (rows, width) matrix `x`.
+/// Blocks of 32 columns stay in registers while the rows stream past (no store per row:
+/// a fold that selects, like max, would otherwise become a slow masked store).
+#[inline(always)]
+fn fold_cols_at<T: Real, F: Fold<T>>(x: &[T], width: usize, first: usize, acc: &mut [T]) {
+    let (blocks, rest) = acc.as_chunks_mut::<CB>();
+    for (bi, blk) in blocks.iter_mut().enumerate() {
+        let off = first + bi * CB;
+        let mut r = *blk;
+        for row in x.chunks_exact(width) {
+            let seg = row[off..off + CB].as_chunks::<CB>().0[0];
+            for j in 0..CB {
+                r[j] = F::f(r[j], seg[j]);
+            }
+        }
+        *blk = r;
+    }
+    if !rest.is_empty() {
+        let off = first + blocks.len() * CB;
+        let n = rest.len();
+        let mut r = [F::identity(); CB];
+        r[..n].copy_from_slice(rest);
+        for row in x.chunks_exact(width) {
+            let seg = &row[off..off + n];
+            for j in 0..n {
+                r[j] = F::f(r[j], seg[j]);
+            }
+        }
+        rest.copy_from_slice(&r[..n]);
+    }
+}
+
 multiversion! {
     /// `acc[j] = fold(acc[j], x[r, j])` over the rows of `x` (row length `acc.len()`).
     fn fold_cols<T: Real, F: Fold<T>>(x: &[T], acc: &mut [T]) {
-        for row in x.chunks_exact(acc.len()) {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a = F::f(*a, v);
-            }
-        }
+        fold_cols_at::<T, F>(x, acc.len(), 0, acc)
     }
 }
 
 multiversion! {
     /// Columns `first .. first + acc.len()` of the (rows, width) matrix `x`, folded into `acc`.
     fn fold_col_range<T: Real, F: Fold<T>>(x: &[T], width: usize, first: usize, acc: &mut [T]) {
-        let n = acc.len();
-        for row in x.chunks_exact(width) {
-            for (a, &v) in acc.iter_mut().zip(&row[first..first + n]) {
-                *a = F::f(*a, v);
-            }
-        }
+        fold_cols_at::<T, F>(x, width, first, acc)
     }
 }
 
@@ -233,7 +321,7 @@ fn fold_all<T: Real, F: Fold<T>>(x: &[T]) -> T {
     if x.len() < CHUNK * 2 {
         return fold_contig::<T, F>(x);
     }
-    let parts = map_ranges(x.len(), x.len(), CHUNK, |r| fold_contig::<T, F>(&x[r]));
+    let parts = map_ranges(x.len(), work_ns(x.len(), 1), CHUNK, |r| fold_contig::<T, F>(&x[r]));
     let mut c = Cascade::<T>::new();
     for p in parts {
         c.push::<F>(p);
@@ -248,12 +336,12 @@ fn fold_columns<T: Real, F: Fold<T>>(x: &[T], width: usize, out: &mut [T]) {
         fold_cols::<T, F>(x, out);
     } else if width >= 1024 {
         // Wide: split the columns; each column folds its rows in order.
-        for_item_chunks(out, 1, x.len(), |first, acc| fold_col_range::<T, F>(x, width, first, acc));
+        for_item_chunks(out, 1, work_ns(x.len(), 1), |first, acc| fold_col_range::<T, F>(x, width, first, acc));
     } else {
         // Narrow: fold fixed blocks of rows into partial rows, then combine them in order.
         let rows = x.len() / width;
         let block = (CHUNK / width).max(1);
-        let parts = map_ranges(rows, x.len(), block, |r| {
+        let parts = map_ranges(rows, work_ns(x.len(), 1), block, |r| {
             let mut acc = vec![F::identity(); width];
             fold_cols::<T, F>(&x[r.start * width..r.end * width], &mut acc);
             acc
@@ -355,13 +443,14 @@ fn reduce_with<T: Real, F: Fold<T>>(x: &[T], out: &mut [T], p: &ReduceParams) {
         (1, Some(true)) => out[0] = fold_all::<T, F>(x),
         (2, Some(false)) if red[1] => {
             let len = dims[1];
-            for_item_chunks(out, 1, x.len(), |first, o| fold_rows::<T, F>(&x[first * len..(first + o.len()) * len], len, o));
+            let work = work_ns(x.len(), 1) + out.len() * 4;
+            for_item_chunks(out, 1, work, |first, o| fold_rows::<T, F>(&x[first * len..(first + o.len()) * len], len, o));
         }
         (2, Some(true)) => fold_columns::<T, F>(x, dims[1], out),
         (_, Some(false)) => {
             // Independent slabs along the first (kept) dimension.
             let (slab_in, slab_out) = (x.len() / dims[0], out.len() / dims[0]);
-            for_item_chunks(out, slab_out, x.len(), |first, o| {
+            for_item_chunks(out, slab_out, work_ns(x.len(), 1), |first, o| {
                 for (j, os) in o.chunks_exact_mut(slab_out).enumerate() {
                     let i = first + j;
                     solve::<T, F>(&dims[1..], &red[1..], &x[i * slab_in..(i + 1) * slab_in], os);
@@ -385,12 +474,7 @@ multiversion! {
 pub fn reduce<T: Real>(op: ReduceOp, x: &[T], out: &mut [T], p: &ReduceParams) -> Result<(), KernelError> {
     let n: usize = p.in_shape.iter().product();
     if x.len() != n || out.len() != p.out_len() {
-        return Err(KernelError(format!(
-            "reduce: expected {n} input and {} output elements, got {} and {}",
-            p.out_len(),
-            x.len(),
-            out.len()
-        )));
+        return Err(KernelError(format!("reduce: expected {n} input and {} output elements, got {} and {}", p.out_len(), x.len(), out.len())));
     }
     p.check(op)?;
     if out.is_empty() {
@@ -411,7 +495,7 @@ pub fn reduce<T: Real>(op: ReduceOp, x: &[T], out: &mut [T], p: &ReduceParams) -
     }
     if op == ReduceOp::Mean {
         let d = T::of_f64(p.count as f64);
-        for_item_chunks(out, 1, out.len(), |_, o| divide_by(o, d));
+        for_item_chunks(out, 1, work_ns(out.len(), 2), |_, o| divide_by(o, d));
     }
     Ok(())
 }
@@ -441,10 +525,32 @@ impl ArgmaxParams {
     }
 }
 
+/// Index of the first element of `x` for which `hit` holds (x.len() if none), testing
+/// 16 elements at a time without branches.
+#[inline(always)]
+fn first_where<T: Real>(x: &[T], hit: impl Fn(T) -> bool) -> usize {
+    let (chunks, rest) = x.as_chunks::<16>();
+    for (ci, c) in chunks.iter().enumerate() {
+        let mut any = false;
+        for &v in c {
+            any |= hit(v);
+        }
+        if any {
+            return ci * 16 + c.iter().position(|&v| hit(v)).unwrap_or(0);
+        }
+    }
+    chunks.len() * 16 + rest.iter().position(|&v| hit(v)).unwrap_or(rest.len())
+}
+
 #[inline(always)]
 fn argmax_row<T: Real>(row: &[T]) -> usize {
+    if row.len() >= 64 {
+        // Vectorized: the maximum first, then where it (or the first NaN) is.
+        let m = extreme_run::<T, true>(row);
+        return if m.is_nan() { first_where(row, |v| v.is_nan()) } else { first_where(row, |v| v == m) };
+    }
     let mut best = row[0];
-    if best != best {
+    if best.is_nan() {
         return 0;
     }
     let mut bi = 0;
@@ -452,7 +558,7 @@ fn argmax_row<T: Real>(row: &[T]) -> usize {
         if v > best {
             best = v;
             bi = i;
-        } else if v != v {
+        } else if v.is_nan() {
             return i;
         }
     }
@@ -475,7 +581,7 @@ multiversion! {
         out.fill(0);
         for (r, row) in x.chunks_exact(inner).enumerate().skip(1) {
             for ((b, o), &v) in best.iter_mut().zip(out.iter_mut()).zip(row) {
-                if v > *b || (v != v && *b == *b) {
+                if v > *b || (v.is_nan() && !b.is_nan()) {
                     *b = v;
                     *o = r as i64;
                 }
@@ -488,19 +594,16 @@ multiversion! {
 pub fn argmax<T: Real>(x: &[T], out: &mut [i64], p: ArgmaxParams) -> Result<(), KernelError> {
     let ArgmaxParams { outer, n, inner } = p;
     if x.len() != outer * n * inner || out.len() != outer * inner || (n == 0 && !out.is_empty()) {
-        return Err(KernelError(format!(
-            "argmax: lengths x={} out={} do not fit outer={outer} n={n} inner={inner}",
-            x.len(),
-            out.len()
-        )));
+        return Err(KernelError(format!("argmax: lengths x={} out={} do not fit outer={outer} n={n} inner={inner}", x.len(), out.len())));
     }
     if out.is_empty() {
         return Ok(());
     }
     if inner == 1 {
-        for_item_chunks(out, 1, x.len(), |first, o| argmax_rows(&x[first * n..(first + o.len()) * n], n, o));
+        let work = work_ns(x.len(), 2) + out.len() * 4;
+        for_item_chunks(out, 1, work, |first, o| argmax_rows(&x[first * n..(first + o.len()) * n], n, o));
     } else {
-        for_item_chunks(out, inner, x.len(), |first, o| {
+        for_item_chunks(out, inner, work_ns(x.len(), 2), |first, o| {
             let mut best = vec![T::zero(); inner];
             for (j, os) in o.chunks_exact_mut(inner).enumerate() {
                 let i = first + j;
@@ -543,7 +646,7 @@ pub fn sum_squares<T: Real>(x: &[T]) -> f64 {
     if x.len() < CHUNK * 2 {
         return sum_squares_run(x);
     }
-    map_ranges(x.len(), x.len(), CHUNK, |r| sum_squares_run(&x[r])).into_iter().sum()
+    map_ranges(x.len(), work_ns(x.len(), 1), CHUNK, |r| sum_squares_run(&x[r])).into_iter().sum()
 }
 
 #[cfg(test)]

@@ -6,22 +6,16 @@ use std::borrow::Cow;
 
 use nnrs_kernels::elementwise::{self as k, BinaryOp, BroadcastParams, Real, UnaryOp};
 use nnrs_kernels::KernelError;
-use numpy::{Element, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::common::{dtype_of, new_array, read, run_kernel, DType, Elem};
+use crate::common::{dtype_of, new_array, read, run_kernel, slice_of, DType, Elem};
 use crate::dispatch;
 
-/// The elements of an array in C order: borrowed when the array is C-contiguous and
-/// aligned, copied otherwise (a Fortran-ordered or strided view is copied in C order).
+/// The elements of an array in C order (borrowed when C-contiguous, copied otherwise).
 pub fn c_elems<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow<'a, [T]> {
-    if a.is_c_contiguous() {
-        if let Ok(s) = a.as_slice() {
-            return Cow::Borrowed(s);
-        }
-    }
-    Cow::Owned(a.as_array().iter().cloned().collect())
+    slice_of(a)
 }
 
 /// A kernel error whose message already names the kernel, as a ValueError.
@@ -40,11 +34,7 @@ fn dtype_name(d: DType) -> &'static str {
 pub fn same_dtype(kernel: &str, (na, a): (&str, &Bound<'_, PyAny>), (nb, b): (&str, &Bound<'_, PyAny>)) -> PyResult<DType> {
     let (da, db) = (dtype_of(kernel, na, a)?, dtype_of(kernel, nb, b)?);
     if da != db {
-        return Err(PyTypeError::new_err(format!(
-            "{kernel}: {na} and {nb} must have the same dtype, got {} and {}",
-            dtype_name(da),
-            dtype_name(db)
-        )));
+        return Err(PyTypeError::new_err(format!("{kernel}: {na} and {nb} must have the same dtype, got {} and {}", dtype_name(da), dtype_name(db))));
     }
     Ok(da)
 }
@@ -74,9 +64,9 @@ pub fn unary<'py>(py: Python<'py>, op: &str, x: &Bound<'py, PyAny>) -> PyResult<
     dispatch!("unary", "x", x, unary_t(py, op, x))
 }
 
-fn binary_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn binary_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyArrayDyn<T>>, b: &Bound<'py, PyArrayDyn<T>>) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "binary";
-    let (ra, rb) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?);
+    let (ra, rb) = (a.readonly(), b.readonly());
     let p = BroadcastParams::new(ra.shape(), rb.shape()).map_err(to_value_error)?;
     let y = new_array::<T>(py, &p.out_shape);
     {
@@ -93,10 +83,19 @@ fn binary_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, b
 #[pyfunction]
 pub fn binary<'py>(py: Python<'py>, op: &str, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let op = BinaryOp::parse("binary", op).map_err(to_value_error)?;
-    match same_dtype("binary", ("a", a), ("b", b))? {
-        DType::F32 => binary_t::<f32>(py, op, a, b),
-        DType::F64 => binary_t::<f64>(py, op, a, b),
+    // Each argument is type-checked once on the common path.
+    if let Ok(x) = a.cast::<PyArrayDyn<f32>>() {
+        if let Ok(y) = b.cast::<PyArrayDyn<f32>>() {
+            return binary_t::<f32>(py, op, x, y);
+        }
+    } else if let Ok(x) = a.cast::<PyArrayDyn<f64>>() {
+        if let Ok(y) = b.cast::<PyArrayDyn<f64>>() {
+            return binary_t::<f64>(py, op, x, y);
+        }
     }
+    // Not two float arrays of one dtype: the error names what is wrong.
+    same_dtype("binary", ("a", a), ("b", b))?;
+    Err(PyTypeError::new_err("binary: a and b must be float32 or float64 numpy arrays of one dtype"))
 }
 
 fn binary_scalar_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, s: f64, reverse: bool) -> PyResult<Bound<'py, PyAny>> {

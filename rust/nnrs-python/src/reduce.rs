@@ -78,9 +78,9 @@ pub fn sum_squares(py: Python<'_>, arrays: &Bound<'_, PyAny>) -> PyResult<f64> {
     if arrays.is_instance_of::<pyo3::types::PyString>() || arrays.cast::<numpy::PyUntypedArray>().is_ok() {
         return Err(PyTypeError::new_err(format!("{K}: expected a sequence of arrays, got {}", arrays.get_type().name()?)));
     }
-    let iter = arrays
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{K}: expected a sequence of arrays, got {}", arrays.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+    let iter = arrays.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!("{K}: expected a sequence of arrays, got {}", arrays.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+    })?;
     // Kept in the given order so that the sum adds the arrays in that order.
     let mut held = Vec::new();
     for (i, a) in iter.enumerate() {

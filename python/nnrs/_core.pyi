@@ -85,3 +85,23 @@ def sum_squares(arrays: list[NDArray[np.floating]] | tuple[NDArray[np.floating],
 
 # ---- random -------------------------------------------------------------------------
 def dropout_forward(x: NDArray[np.floating], rate: float, seed: int) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...
+
+# ---- gemm ---------------------------------------------------------------------------
+def matmul(a: NDArray[np.floating], b: NDArray[np.floating], trans_a: bool = False, trans_b: bool = False) -> NDArray[np.floating]: ...
+def linear_forward(
+    x: NDArray[np.floating],
+    w: NDArray[np.floating],
+    b: Optional[NDArray[np.floating]] = None,
+    activation: str = "linear",
+    alpha: float = 0.0,
+) -> NDArray[np.floating]: ...
+def linear_backward(
+    x: NDArray[np.floating], w: NDArray[np.floating], gy: NDArray[np.floating], need_gx: bool = True, need_gb: bool = True
+) -> tuple[Optional[NDArray[np.floating]], NDArray[np.floating], Optional[NDArray[np.floating]]]: ...
+
+# ---- parallel -----------------------------------------------------------------------
+__version__: str
+
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
+def simd_level() -> str: ...

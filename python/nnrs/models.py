@@ -443,6 +443,22 @@ class Model(Layer):
         return super().__call__(x, training=training, **kwargs)
 
     # ---- weights and summary ------------------------------------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights to a safetensors file (atomically: a failed save keeps the old file)."""
+        import os
+
+        from . import io
+
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
+        io.save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        """Load weights saved by ``save_weights`` (no code is executed: safetensors, not pickle)."""
+        from . import io
+
+        io.load_weights(self, filepath)
+
     def summary(self, print_fn=None):
         """Prints each layer with its output shape and parameter count, then the totals."""
         pf = print_fn or print

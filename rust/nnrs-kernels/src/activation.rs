@@ -2,7 +2,8 @@
 //! `softmax` / `log_softmax` over rows of the last axis (numerically stable: the row
 //! maximum is subtracted first). `gelu` is the exact erf form.
 
-use crate::fastmath::{par_map, par_map3, par_rows, par_rows3, sigmoid, simd, softplus, Real};
+use crate::elementwise::{par_map, par_map3, par_rows, par_rows3};
+use crate::fastmath::{sigmoid, simd, softplus, Real};
 use crate::KernelError;
 
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
@@ -143,7 +144,7 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
         return Ok(());
     }
     let zero = T::zero();
-    let alpha = T::cst(p.alpha);
+    let alpha = T::of_f64(p.alpha);
     match p.act {
         Activation::Linear => y.copy_from_slice(x),
         Activation::Sigmoid => par_map(x, y, 8, sigmoid),
@@ -160,7 +161,7 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
             }
         }),
         Activation::Selu => {
-            let (sa, sc) = (T::cst(SELU_ALPHA), T::cst(SELU_SCALE));
+            let (sa, sc) = (T::of_f64(SELU_ALPHA), T::of_f64(SELU_SCALE));
             par_map(x, y, 8, #[inline(always)] move |v: T| {
                 let e = sa * v.vexpm1();
                 sc * if v > zero { v } else { e }
@@ -201,7 +202,7 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
         return Ok(());
     }
     let (zero, one) = (T::zero(), T::one());
-    let alpha = T::cst(p.alpha);
+    let alpha = T::of_f64(p.alpha);
     match p.act {
         Activation::Linear => gx.copy_from_slice(gy),
         Activation::Sigmoid => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, _, s: T| g * s * (one - s)),
@@ -210,7 +211,7 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
         Activation::LeakyRelu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { g * alpha }),
         Activation::Elu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g } else { g * (o + alpha) }),
         Activation::Selu => {
-            let (sc, sa) = (T::cst(SELU_SCALE), T::cst(SELU_SCALE * SELU_ALPHA));
+            let (sc, sa) = (T::of_f64(SELU_SCALE), T::of_f64(SELU_SCALE * SELU_ALPHA));
             par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g * sc } else { g * (o + sa) })
         }
         Activation::Gelu => par_map3(gy, x, y, gx, 24, #[inline(always)] |g: T, v: T, _| g * v.gelu_grad()),

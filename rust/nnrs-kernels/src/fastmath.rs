@@ -1,27 +1,33 @@
-//! Element math shared by the activation and loss kernels, written so that loops over
-//! slices vectorize: float32 uses branch-free polynomial `exp`, `expm1`, `tanh` and
-//! `ln_1p` (Cephes coefficients, a few ulp), float64 uses the platform's libm (the
-//! precision the float64 parity tests ask for). `erf`/`erfc` come from the `libm` crate
-//! (FreeBSD msun, < 1 ulp in float64) for both types.
+//! The float math every kernel family shares: the [`Real`] trait (f32 / f64 with
+//! conversions and vectorizable element functions), the functions behind it, and
+//! [`simd`] / [`multiversion!`](crate::multiversion), which compile a loop for AVX2 when
+//! the running CPU has it (chosen at run time, no `target-cpu=native`).
 //!
-//! [`simd`] runs a closure compiled for AVX2 when the CPU has it (chosen at run time, no
-//! `target-cpu=native`), and [`par_rows`] / [`par_elems`] split work over the thread pool
-//! only above [`parallel::PAR_THRESHOLD`] elements, so small calls stay on the calling thread.
+//! The element functions are branch-free (arithmetic, compares with selects, bit casts),
+//! so loops over them vectorize: `exp` and `ln` in both types (Cephes / fdlibm range
+//! reduction and polynomials, within 1 ulp), `ln_1p` on [0, 1] in both types, and in
+//! float32 `expm1` and `tanh` (a few ulp). float64 `expm1` and `tanh` are the platform's
+//! libm, and `erfc` comes from the `libm` crate (FreeBSD msun, < 1 ulp in float64) for
+//! both types.
+//! No fast-math is involved, so the baseline and the AVX2 copies give the same bits.
 
-// Polynomial coefficients are written as published (Cephes, Numerical Recipes), some with
-// more digits than float32 keeps; the compiler rounds them to the same values.
+// Polynomial coefficients are written as published (Cephes, fdlibm, Numerical Recipes),
+// some with more digits than the type keeps; the compiler rounds them to the same values.
 #![allow(clippy::excessive_precision)]
 
-use crate::{parallel, Float};
+use crate::Float;
 
-/// [`Float`] plus the element functions the activation and loss kernels need.
+/// f32 / f64 with what the kernels need beyond [`Float`]: conversions from and to f64
+/// and element functions whose loops vectorize.
 pub trait Real: Float {
-    /// `x` as this type (a plain `as` cast).
-    fn cst(x: f64) -> Self;
-    /// `self` as f64 (a plain `as` cast).
-    fn wide(self) -> f64;
-    /// `e**self`.
+    /// `v` rounded to this type (like numpy's `dtype.type(v)`, a plain `as` cast).
+    fn of_f64(v: f64) -> Self;
+    /// This value as f64 (exact).
+    fn as_f64(self) -> f64;
+    /// `e**self`, within 1 ulp.
     fn vexp(self) -> Self;
+    /// `ln(self)`, within 1 ulp (NaN below 0, -inf at 0).
+    fn vln(self) -> Self;
     /// `e**self - 1`, accurate near 0.
     fn vexpm1(self) -> Self;
     /// `ln(1 + self)` for `self` in [0, 1] (the range the kernels use), accurate near 0.
@@ -40,16 +46,20 @@ const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_677_939_946_059_934_381_9;
 
 impl Real for f64 {
     #[inline(always)]
-    fn cst(x: f64) -> Self {
-        x
+    fn of_f64(v: f64) -> Self {
+        v
     }
     #[inline(always)]
-    fn wide(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self
     }
     #[inline(always)]
     fn vexp(self) -> Self {
-        self.exp()
+        exp_f64(self)
+    }
+    #[inline(always)]
+    fn vln(self) -> Self {
+        ln_f64(self)
     }
     #[inline(always)]
     fn vexpm1(self) -> Self {
@@ -57,7 +67,7 @@ impl Real for f64 {
     }
     #[inline(always)]
     fn vln1p_unit(self) -> Self {
-        self.ln_1p()
+        ln1p_unit_f64(self)
     }
     #[inline(always)]
     fn vtanh(self) -> Self {
@@ -76,22 +86,26 @@ impl Real for f64 {
     #[inline(always)]
     fn gelu_grad(self) -> Self {
         let cdf = 0.5 * libm::erfc(-self * std::f64::consts::FRAC_1_SQRT_2);
-        cdf + self * ((-0.5 * self * self).exp() * FRAC_1_SQRT_2PI)
+        cdf + self * (exp_f64(-0.5 * self * self) * FRAC_1_SQRT_2PI)
     }
 }
 
 impl Real for f32 {
     #[inline(always)]
-    fn cst(x: f64) -> Self {
-        x as f32
+    fn of_f64(v: f64) -> Self {
+        v as f32
     }
     #[inline(always)]
-    fn wide(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self as f64
     }
     #[inline(always)]
     fn vexp(self) -> Self {
         exp_f32(self)
+    }
+    #[inline(always)]
+    fn vln(self) -> Self {
+        ln_f32(self)
     }
     #[inline(always)]
     fn vexpm1(self) -> Self {
@@ -119,6 +133,154 @@ impl Real for f32 {
     }
 }
 
+/// `if c { a } else { b }`, written so that loops over it compile to a vector select.
+#[inline(always)]
+fn sel<T>(c: bool, a: T, b: T) -> T {
+    if c {
+        a
+    } else {
+        b
+    }
+}
+
+/// `e**x` in float32: `x = n ln2 + r`, |r| <= ln2/2, Cephes' degree-7 polynomial for
+/// `e**r`, and `2**n` built in two halves from the exponent bits (so results that are
+/// subnormal or overflow come out right). NaN stays NaN.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2**23: adding it rounds to an integer
+    // Clamp (NaN passes through both comparisons): below -104 the result is 0, above 89 inf.
+    let xc = sel(x < -104.0, -104.0, sel(x > 89.0, 89.0, x));
+    let t = xc * std::f32::consts::LOG2_E + MAGIC;
+    let nf = t - MAGIC;
+    let n = (t.to_bits() as i32).wrapping_sub(0x4B40_0000); // the integer nf
+    // Cody-Waite: ln2 = C1 + C2 with C1 exact in few bits.
+    let r = xc - nf * 0.693_359_375 - nf * -2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
+    let y = p * (r * r) + r + 1.0;
+    let h = n >> 1;
+    let s1 = f32::from_bits(((h + 127) as u32) << 23);
+    let s2 = f32::from_bits((((n - h) + 127) as u32) << 23);
+    y * s1 * s2
+}
+
+/// `e**x` in float64: `x = n ln2 + r`, |r| <= ln2/2, `e**r` by fdlibm's rational form
+/// `1 + r + r*c/(2-c)` with c = r - r^2 P(r^2), scaled by 2^n in two steps.
+#[inline(always)]
+pub fn exp_f64(x: f64) -> f64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+    // 2^n for an integer-valued n in [-1022, 1023] given as `n + MAGIC`.
+    let pow2 = |n_magic: f64| f64::from_bits((((n_magic.to_bits().wrapping_sub(MAGIC.to_bits()) as i64) + 1023) as u64) << 52);
+    let xc = sel(x > 709.9, 709.9, sel(x < -746.0, -746.0, x));
+    let t = xc * std::f64::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC;
+    let hi = xc - n * 6.931_471_803_691_238_164_90e-01;
+    let lo = n * 1.908_214_929_270_587_700_02e-10;
+    let r = hi - lo;
+    let z = r * r;
+    let c = r - z
+        * (1.666_666_666_666_660_190_37e-01
+            + z * (-2.777_777_777_701_559_338_42e-03
+                + z * (6.613_756_321_437_934_361_17e-05 + z * (-1.653_390_220_546_525_153_90e-06 + z * 4.138_136_797_057_238_460_39e-08))));
+    let er = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    let n1 = (n * 0.5 - 0.25 + MAGIC) - MAGIC;
+    let n2 = n - n1;
+    let y = er * pow2(n1 + MAGIC) * pow2(n2 + MAGIC);
+    sel(x.is_nan(), x, y)
+}
+
+/// `ln(x) - sub * ln2` for finite positive normal x: x = m 2^e with m in
+/// [sqrt(1/2), sqrt(2)) (found by shifting the mantissa boundary to sqrt(1/2) in the
+/// bits), ln(m) by Cephes' logf polynomial. `sub` is the power of two by which
+/// [`ln_f32`] scaled a subnormal input up (0 otherwise).
+#[inline(always)]
+fn ln_normal_f32(x: f32, sub: f32) -> f32 {
+    let ib = x.to_bits().wrapping_add(0x3f80_0000 - 0x3f35_04f3);
+    let e = ((ib >> 23) as i32 - 127) as f32 - sub;
+    let f = f32::from_bits((ib & 0x007f_ffff) + 0x3f35_04f3) - 1.0;
+    let z = f * f;
+    let p = (((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f - 1.242_014_1e-1) * f + 1.424_932_3e-1) * f - 1.666_805_8e-1) * f + 2.000_071_5e-1) * f - 2.499_999_4e-1) * f + 3.333_333_1e-1;
+    let y = f * z * p + e * -2.121_944_4e-4 - 0.5 * z;
+    (f + y) + e * 0.693_359_375
+}
+
+/// `ln(x)` in float32 for every x: subnormals are scaled up first; NaN and x < 0 give
+/// NaN, 0 gives -inf, +inf gives +inf.
+#[inline(always)]
+pub fn ln_f32(x: f32) -> f32 {
+    let sub = x < f32::MIN_POSITIVE;
+    let y = ln_normal_f32(sel(sub, x * 8_388_608.0, x), sel(sub, 23.0, 0.0)); // 2^23
+    let y = sel(x == f32::INFINITY, x, y);
+    let y = sel(x == 0.0, f32::NEG_INFINITY, y);
+    sel(x < 0.0 || x.is_nan(), f32::NAN, y)
+}
+
+/// `ln(x) - sub * ln2` for finite positive normal x (fdlibm's __ieee754_log without
+/// branches): x = m 2^e with m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f/(2+f),
+/// ln(1+f) = f - hfsq + s(hfsq + R(s^2)). `sub` as in [`ln_normal_f32`].
+#[inline(always)]
+fn ln_normal_f64(x: f64, sub: f64) -> f64 {
+    let ib = x.to_bits().wrapping_add(0x3ff0_0000_0000_0000 - 0x3fe6_a09e_667f_3bcd);
+    let e = ((ib >> 52) as i64 - 1023) as f64 - sub;
+    let f = f64::from_bits((ib & 0x000f_ffff_ffff_ffff) + 0x3fe6_a09e_667f_3bcd) - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (3.999_999_999_940_941_908e-01 + w * (2.222_219_843_214_978_396e-01 + w * 1.531_383_769_920_937_332e-01));
+    let t2 = z * (6.666_666_666_666_735_130e-01 + w * (2.857_142_874_366_239_149e-01 + w * (1.818_357_216_161_805_012e-01 + w * 1.479_819_860_511_658_591e-01)));
+    let r = t2 + t1;
+    let (ln2_hi, ln2_lo) = (6.931_471_803_691_238_164_90e-01, 1.908_214_929_270_587_700_02e-10);
+    e * ln2_hi - ((hfsq - (s * (hfsq + r) + e * ln2_lo)) - f)
+}
+
+/// `ln(x)` in float64, with the special values of [`ln_f32`].
+#[inline(always)]
+pub fn ln_f64(x: f64) -> f64 {
+    let sub = x < f64::MIN_POSITIVE;
+    let y = ln_normal_f64(sel(sub, x * 18_014_398_509_481_984.0, x), sel(sub, 54.0, 0.0)); // 2^54
+    let y = sel(x == f64::INFINITY, x, y);
+    let y = sel(x == 0.0, f64::NEG_INFINITY, y);
+    sel(x < 0.0 || x.is_nan(), f64::NAN, y)
+}
+
+/// `e**x - 1` in float32: a degree-8 Taylor polynomial for |x| < 0.5, `exp(x) - 1` beyond.
+#[inline(always)]
+pub fn expm1_f32(x: f32) -> f32 {
+    let p = (((((((1.0 / 40320.0 * x + 1.0 / 5040.0) * x + 1.0 / 720.0) * x + 1.0 / 120.0) * x + 1.0 / 24.0) * x + 1.0 / 6.0) * x + 0.5) * x) * x + x;
+    let e = exp_f32(x) - 1.0;
+    sel(x.abs() < 0.5, p, e)
+}
+
+/// `tanh(x)` in float32: Cephes' odd polynomial for |x| < 0.625, `1 - 2/(e**2|x| + 1)` beyond.
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let z = x * x;
+    let small = ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z - 3.333_328_2e-1) * z * x + x;
+    let big = 1.0 - 2.0 / (exp_f32(a + a) + 1.0);
+    sel(a < 0.625, small, big.copysign(x))
+}
+
+/// `ln(1 + u)` in float32 for u in [0, 1]: `ln(w) * u / (w - 1)` with `w = 1 + u`
+/// (Goldberg's correction of the rounding of w), `u` itself where w rounds to 1.
+#[inline(always)]
+pub fn ln1p_unit_f32(u: f32) -> f32 {
+    let w = 1.0 + u;
+    let d = w - 1.0;
+    let l = ln_normal_f32(w, 0.0) * (u / sel(d == 0.0, 1.0, d));
+    sel(d == 0.0, u, l)
+}
+
+/// [`ln1p_unit_f32`] in float64.
+#[inline(always)]
+pub fn ln1p_unit_f64(u: f64) -> f64 {
+    let w = 1.0 + u;
+    let d = w - 1.0;
+    let l = ln_normal_f64(w, 0.0) * (u / sel(d == 0.0, 1.0, d));
+    sel(d == 0.0, u, l)
+}
+
 /// `erfc(z)` for z >= 0 in float32: the Chebyshev fit of Numerical Recipes' `erfcc`
 /// (relative error below 1.2e-7 for every z >= 0), with a vectorizable exp; about 1e-6
 /// relative in float32 arithmetic.
@@ -142,80 +304,6 @@ pub fn phi_f32(x: f32) -> f32 {
     sel(x >= 0.0, 1.0 - h, h)
 }
 
-#[inline(always)]
-fn sel(c: bool, a: f32, b: f32) -> f32 {
-    if c {
-        a
-    } else {
-        b
-    }
-}
-
-/// `e**x` in float32: `x = n ln2 + r`, |r| <= ln2/2, Cephes' degree-7 polynomial for
-/// `e**r`, and `2**n` built in two halves from the exponent bits (so results that are
-/// subnormal or overflow come out right). Branch-free: loops over it vectorize.
-#[inline(always)]
-pub fn exp_f32(x: f32) -> f32 {
-    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2**23: adding it rounds to an integer
-    // Clamp (NaN passes through both comparisons): below -104 the result is 0, above 89 inf.
-    let xc = sel(x < -104.0, -104.0, sel(x > 89.0, 89.0, x));
-    let t = xc * std::f32::consts::LOG2_E + MAGIC;
-    let nf = t - MAGIC;
-    let n = (t.to_bits() as i32).wrapping_sub(0x4B40_0000); // the integer nf
-    let r = xc - nf * 0.693_359_375 - nf * -2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
-    let y = p * (r * r) + r + 1.0;
-    let h = n >> 1;
-    let s1 = f32::from_bits(((h + 127) as u32) << 23);
-    let s2 = f32::from_bits((((n - h) + 127) as u32) << 23);
-    y * s1 * s2
-}
-
-/// `e**x - 1` in float32: a degree-8 Taylor polynomial for |x| < 0.5, `exp(x) - 1` beyond.
-#[inline(always)]
-pub fn expm1_f32(x: f32) -> f32 {
-    let p = (((((((1.0 / 40320.0 * x + 1.0 / 5040.0) * x + 1.0 / 720.0) * x + 1.0 / 120.0) * x + 1.0 / 24.0) * x + 1.0 / 6.0) * x + 0.5) * x) * x + x;
-    let e = exp_f32(x) - 1.0;
-    sel(x.abs() < 0.5, p, e)
-}
-
-/// `tanh(x)` in float32: Cephes' odd polynomial for |x| < 0.625, `1 - 2/(e**2|x| + 1)` beyond.
-#[inline(always)]
-pub fn tanh_f32(x: f32) -> f32 {
-    let a = x.abs();
-    let z = x * x;
-    let small = ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z - 3.333_328_2e-1) * z * x + x;
-    let big = 1.0 - 2.0 / (exp_f32(a + a) + 1.0);
-    sel(a < 0.625, small, big.copysign(x))
-}
-
-/// `ln(x)` in float32 for finite positive normal x (Cephes' logf polynomial).
-#[inline(always)]
-pub fn ln_f32(x: f32) -> f32 {
-    let bits = x.to_bits();
-    let mut e = ((bits >> 23) & 0xff) as i32 - 126;
-    let mut m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000); // [0.5, 1)
-    let lo = m < std::f32::consts::FRAC_1_SQRT_2;
-    e -= lo as i32;
-    m = sel(lo, m + m - 1.0, m - 1.0);
-    let ef = e as f32;
-    let z = m * m;
-    let mut y = ((((((((7.037_683_6e-2 * m - 1.151_461e-1) * m + 1.167_699_9e-1) * m - 1.242_014_1e-1) * m + 1.424_932_3e-1) * m - 1.666_805_8e-1) * m + 2.000_071_4e-1) * m - 2.499_999_4e-1) * m + 3.333_333_1e-1) * m * z;
-    y += -2.121_944_4e-4 * ef;
-    y += -0.5 * z;
-    (m + y) + 0.693_359_375 * ef
-}
-
-/// `ln(1 + u)` in float32 for u in [0, 1]: `ln(w) * u / (w - 1)` with `w = 1 + u`
-/// (Goldberg's correction of the rounding of w), `u` itself where w rounds to 1.
-#[inline(always)]
-pub fn ln1p_unit_f32(u: f32) -> f32 {
-    let w = 1.0 + u;
-    let d = w - 1.0;
-    let l = ln_f32(w) * (u / sel(d == 0.0, 1.0, d));
-    sel(d == 0.0, u, l)
-}
-
 /// Stable logistic function `1 / (1 + e**-x)`.
 #[inline(always)]
 pub fn sigmoid<T: Real>(x: T) -> T {
@@ -234,12 +322,6 @@ pub fn softplus<T: Real>(x: T) -> T {
     x.max(T::zero()) + (-x.abs()).vexp().vln1p_unit()
 }
 
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
 /// Runs `f`, compiled with AVX2 enabled when the running CPU has it (the loops in `f`,
 /// inlined here, then use 256-bit vectors); plain `f()` elsewhere. Mark the closure
 /// `#[inline(always)]` (and the element closures it calls), or LLVM may keep it out of line
@@ -252,112 +334,28 @@ pub fn simd<R>(f: impl FnOnce() -> R) -> R {
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        if has_avx2() {
-            // SAFETY: the CPU supports AVX2 (checked at run time just above).
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: `avx2` only needs the AVX2 instructions, and the running CPU has
+            // them (checked on the line above).
             return unsafe { avx2(f) };
         }
     }
     f()
 }
 
-/// Elements per parallel task for `len` elements (a few tasks per thread, at least 4096).
-#[inline]
-pub fn chunk_elems(len: usize) -> usize {
-    let t = parallel::num_threads().max(1);
-    (len.div_ceil(4 * t)).max(4096).next_multiple_of(64)
-}
-
-/// Estimated work, in units of about 0.1 ns of one core's time, above which a kernel
-/// splits over the pool: waking the pool costs a few microseconds, so a cheap
-/// memory-bound op (`cost` 1: relu, sgd) goes parallel from 256 Ki elements, an
-/// expensive one (`cost` >= 8: exp-based activations) from `PAR_THRESHOLD` elements.
-pub const PAR_WORK: usize = 8 * parallel::PAR_THRESHOLD;
-
-/// Whether `n` elements of per-element `cost` (see [`PAR_WORK`]) are worth the pool:
-/// never below `parallel::PAR_THRESHOLD` elements.
-#[inline]
-pub fn worth_parallel(n: usize, cost: usize) -> bool {
-    n >= parallel::PAR_THRESHOLD && n.saturating_mul(cost) >= PAR_WORK
-}
-
-/// Whether this closure runs inside the pool (`parallel::run` installs it there only
-/// when the work is large enough and the pool has more than one thread).
-#[inline]
-pub fn in_pool() -> bool {
-    rayon::current_thread_index().is_some()
-}
-
-/// Calls `f(x_rows, y_rows)` on runs of whole rows of length `row` (x and y of equal
-/// length, a multiple of `row`), in parallel over the pool when [`worth_parallel`].
-pub fn par_rows<T: Send + Sync>(x: &[T], y: &mut [T], row: usize, cost: usize, f: impl Fn(&[T], &mut [T]) + Sync + Send) {
-    use rayon::prelude::*;
-    let n = y.len();
-    if !worth_parallel(n, cost) || row == 0 {
-        return f(x, y);
-    }
-    parallel::run(n, || {
-        if in_pool() {
-            let rows = (chunk_elems(n) / row).max(1) * row;
-            y.par_chunks_mut(rows).zip(x.par_chunks(rows)).for_each(|(yc, xc)| f(xc, yc));
-        } else {
-            f(x, y)
+/// A function whose body runs under [`simd`]: compiled for the baseline target and with
+/// AVX2, the AVX2 copy called when the running CPU has it. Bounds are one path per
+/// generic.
+#[macro_export]
+macro_rules! multiversion {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident <$($g:ident : $bound:path),+> ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)? $body:block) => {
+        $(#[$attr])*
+        $vis fn $name<$($g: $bound),+>($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body<$($g: $bound),+>($($arg: $ty),*) $(-> $ret)? $body
+            $crate::fastmath::simd(#[inline(always)] || body::<$($g),+>($($arg),*))
         }
-    })
-}
-
-/// Like [`par_rows`] with three inputs of the output's length.
-#[allow(clippy::type_complexity)]
-pub fn par_rows3<T: Send + Sync>(
-    a: &[T],
-    b: &[T],
-    c: &[T],
-    y: &mut [T],
-    row: usize,
-    cost: usize,
-    f: impl Fn(&[T], &[T], &[T], &mut [T]) + Sync + Send,
-) {
-    use rayon::prelude::*;
-    let n = y.len();
-    if !worth_parallel(n, cost) || row == 0 {
-        return f(a, b, c, y);
-    }
-    parallel::run(n, || {
-        if in_pool() {
-            let rows = (chunk_elems(n) / row).max(1) * row;
-            y.par_chunks_mut(rows)
-                .zip(a.par_chunks(rows))
-                .zip(b.par_chunks(rows).zip(c.par_chunks(rows)))
-                .for_each(|((yc, ac), (bc, cc))| f(ac, bc, cc, yc));
-        } else {
-            f(a, b, c, y)
-        }
-    })
-}
-
-/// `y[i] = f(x[i])`, vectorized, parallel when [`worth_parallel`] for `cost`.
-#[inline]
-pub fn par_map<T: Real>(x: &[T], y: &mut [T], cost: usize, f: impl Fn(T) -> T + Sync + Send + Copy) {
-    par_rows(x, y, 1, cost, move |xc, yc| {
-        simd(#[inline(always)]
-        || {
-            for (o, &v) in yc.iter_mut().zip(xc) {
-                *o = f(v);
-            }
-        })
-    })
-}
-
-/// `y[i] = f(a[i], b[i], c[i])`, vectorized, parallel when [`worth_parallel`] for `cost`.
-#[inline]
-pub fn par_map3<T: Real>(a: &[T], b: &[T], c: &[T], y: &mut [T], cost: usize, f: impl Fn(T, T, T) -> T + Sync + Send + Copy) {
-    par_rows3(a, b, c, y, 1, cost, move |ac, bc, cc, yc| {
-        simd(#[inline(always)]
-        || {
-            for (((o, &p), &q), &r) in yc.iter_mut().zip(ac).zip(bc).zip(cc) {
-                *o = f(p, q, r);
-            }
-        })
-    })
+    };
 }
 
 #[cfg(test)]
@@ -455,14 +453,178 @@ mod tests {
         assert!((softplus(0.0f32) - std::f32::consts::LN_2).abs() < 1e-7);
     }
 
-    #[test]
-    fn par_map_matches_serial_above_threshold() {
-        parallel::set_num_threads(2);
-        let x: Vec<f32> = (0..100_003).map(|i| (i as f32 * 0.001).sin() * 10.0).collect();
-        let mut y = vec![0.0f32; x.len()];
-        par_map(&x, &mut y, 8, sigmoid);
-        for (a, &b) in y.iter().zip(&x) {
-            assert_eq!(*a, sigmoid(b));
+    fn ulps32(a: f32, b: f32) -> u32 {
+        if a == b || (a.is_nan() && b.is_nan()) {
+            return 0;
         }
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+    fn ulps64(a: f64, b: f64) -> u64 {
+        if a == b || (a.is_nan() && b.is_nan()) {
+            return 0;
+        }
+        (a.to_bits() as i128 - b.to_bits() as i128).unsigned_abs() as u64
+    }
+
+    #[test]
+    fn vexp_vln_f32_within_two_ulp() {
+        let specials = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            88.7,
+            88.73,
+            89.0,
+            -87.0,
+            -100.0,
+            -103.9,
+            -104.5,
+            1e-30,
+            f32::MIN_POSITIVE,
+            1e-40,
+            f32::MAX,
+        ];
+        let mut xs: Vec<f32> = specials.to_vec();
+        let mut s = 0x1234_5678u32;
+        for _ in 0..200_000 {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            xs.push(f32::from_bits(s));
+        }
+        for i in 0..20_000 {
+            xs.push(-110.0 + i as f32 * 0.01);
+        }
+        for &x in &xs {
+            let (e, w) = (x.vexp(), x.exp());
+            assert!(ulps32(e, w) <= 2 || (w.is_subnormal() && (e - w).abs() <= f32::from_bits(2)), "exp({x:e}) = {e:e}, want {w:e}");
+            let (l, w) = (x.vln(), x.ln());
+            assert!(ulps32(l, w) <= 2, "ln({x:e}) = {l:e}, want {w:e}");
+        }
+    }
+
+    #[test]
+    fn vexp_vln_f64_within_two_ulp() {
+        let specials = [
+            0.0f64,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            709.7,
+            709.79,
+            710.0,
+            -708.0,
+            -740.0,
+            -745.1,
+            -746.0,
+            1e-300,
+            f64::MIN_POSITIVE,
+            1e-310,
+            f64::MAX,
+        ];
+        let mut xs: Vec<f64> = specials.to_vec();
+        let mut s = 0x1234_5678_9abc_def0u64;
+        for _ in 0..200_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            xs.push(f64::from_bits(s));
+        }
+        for i in 0..20_000 {
+            xs.push(-750.0 + i as f64 * 0.0731);
+        }
+        for &x in &xs {
+            let (e, w) = (x.vexp(), x.exp());
+            assert!(ulps64(e, w) <= 2 || (w.is_subnormal() && (e - w).abs() <= f64::from_bits(2)), "exp({x:e}) = {e:e}, want {w:e}");
+            let (l, w) = (x.vln(), x.ln());
+            assert!(ulps64(l, w) <= 2, "ln({x:e}) = {l:e}, want {w:e}");
+            if (0.0..=1.0).contains(&x) {
+                let (l, w) = (x.vln1p_unit(), x.ln_1p());
+                assert!(ulps64(l, w) <= 2, "ln1p({x:e}) = {l:e}, want {w:e}");
+            }
+        }
+    }
+}
+
+/// `cargo test --release -p nnrs-kernels --lib fastmath::speed -- --ignored --nocapture`:
+/// the largest error (in ulps of the element type, against f64 libm) of each element
+/// function over a sweep, and its single-thread time per element under [`simd`].
+#[cfg(test)]
+mod speed {
+    use super::*;
+    use std::time::Instant;
+
+    /// Ulps of float32 at the reference `want` between `got` and `want`.
+    fn ulps32(got: f32, want: f64) -> f64 {
+        let w = want as f32;
+        if got == w || (got.is_nan() && want.is_nan()) {
+            return 0.0;
+        }
+        let ulp = (f32::from_bits(w.abs().to_bits() + 1) - w.abs()) as f64;
+        (got as f64 - want).abs() / ulp
+    }
+
+    fn ulps64(got: f64, want: f64) -> f64 {
+        if got == want {
+            return 0.0;
+        }
+        (got.to_bits() as i128 - want.to_bits() as i128).unsigned_abs() as f64
+    }
+
+    fn ns_per_elem<T: Copy>(x: &[T], f: impl Fn(T) -> T + Copy) -> f64 {
+        let mut y = x.to_vec();
+        let mut best = f64::INFINITY;
+        for _ in 0..20 {
+            let t = Instant::now();
+            simd(
+                #[inline(always)]
+                || {
+                    for (o, &v) in y.iter_mut().zip(x) {
+                        *o = f(v);
+                    }
+                },
+            );
+            std::hint::black_box(&y);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        best / x.len() as f64 * 1e9
+    }
+
+    fn sweep32(lo: f32, hi: f32) -> Vec<f32> {
+        let n = 1 << 20;
+        (0..n).map(|i| lo + (hi - lo) * (i as f32 / n as f32)).collect()
+    }
+
+    fn report32(name: &str, x: &[f32], f: impl Fn(f32) -> f32 + Copy, want: impl Fn(f64) -> f64) {
+        let worst = x.iter().map(|&v| ulps32(f(v), want(v as f64))).fold(0.0, f64::max);
+        println!("{name:14} max {worst:5.2} ulp  {:6.3} ns/elem", ns_per_elem(x, f));
+    }
+
+    fn report64(name: &str, lo: f64, hi: f64, f: impl Fn(f64) -> f64 + Copy, want: impl Fn(f64) -> f64 + Copy) {
+        let n = 1 << 20;
+        let x: Vec<f64> = (0..n).map(|i| lo + (hi - lo) * (i as f64 / n as f64)).collect();
+        let worst = x.iter().map(|&v| ulps64(f(v), want(v))).fold(0.0, f64::max);
+        println!("{name:14} max {worst:5.2} ulp  {:6.3} ns/elem (std: {:6.3})", ns_per_elem(&x, f), ns_per_elem(&x, want));
+    }
+
+    #[test]
+    #[ignore]
+    fn accuracy_and_speed() {
+        report32("exp_f32", &sweep32(-103.0, 88.0), exp_f32, f64::exp);
+        report32("ln_f32", &sweep32(1e-3, 1e3), ln_f32, f64::ln);
+        report32("ln1p_unit_f32", &sweep32(0.0, 1.0), ln1p_unit_f32, f64::ln_1p);
+        report32("expm1_f32", &sweep32(-20.0, 20.0), expm1_f32, f64::exp_m1);
+        report32("tanh_f32", &sweep32(-10.0, 10.0), tanh_f32, f64::tanh);
+        report64("exp_f64", -740.0, 709.0, exp_f64, f64::exp);
+        report64("ln_f64", 1e-3, 1e3, ln_f64, f64::ln);
+        report64("ln1p_unit_f64", 0.0, 1.0, ln1p_unit_f64, f64::ln_1p);
+        report64("ln1p_unit_f64", 0.0, 1e-6, ln1p_unit_f64, f64::ln_1p);
     }
 }

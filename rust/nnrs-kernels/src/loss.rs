@@ -5,11 +5,10 @@
 //! logits), or for softmax_crossentropy `-sum_j t_ij log softmax(pred_i)_j` with pred
 //! (n, k) logits and the target given as class indices (n) or probabilities (n, k).
 
-use rayon::prelude::*;
-
 use crate::activation::{row_max, row_sum2};
-use crate::fastmath::{in_pool, sigmoid, simd, worth_parallel, Real};
-use crate::{parallel, KernelError};
+use crate::elementwise::{for_item_chunks, map_ranges, work_ns};
+use crate::fastmath::{sigmoid, simd, Real};
+use crate::KernelError;
 
 /// The losses of the kernel contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,19 +111,13 @@ fn sum8<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> f64) -> f64 {
 /// Elements per block of the forward's partial sums.
 const SUM_BLOCK: usize = 8192;
 
-/// Per-element cost of a loss (see `fastmath::PAR_WORK`).
+/// Eighths of a nanosecond per element of a loss (see [`work_ns`]).
 fn cost(loss: Loss) -> usize {
     match loss {
         Loss::Mse | Loss::Mae | Loss::Huber => 2,
         Loss::BinaryCrossentropyLogits => 12,
         Loss::SoftmaxCrossentropy => 8,
     }
-}
-
-/// Rows per parallel block for n rows of m elements (None: stay on this thread).
-fn rows_per_block(loss: Loss, n: usize, m: usize) -> Option<usize> {
-    let work = n * m.max(1);
-    worth_parallel(work, cost(loss)).then(|| (crate::fastmath::chunk_elems(work) / m.max(1)).max(1))
 }
 
 const MSE: u8 = 0;
@@ -161,7 +154,7 @@ macro_rules! per_loss {
 /// Elementwise loss `L` of one element (pred p, target t), in T then widened.
 #[inline(always)]
 fn elem_loss<const L: u8, T: Real>(delta: T, p: T, t: T) -> f64 {
-    let half = T::cst(0.5);
+    let half = T::of_f64(0.5);
     let d = p - t;
     let v = match L {
         MSE => d * d,
@@ -176,7 +169,7 @@ fn elem_loss<const L: u8, T: Real>(delta: T, p: T, t: T) -> f64 {
         }
         _ => p.max(T::zero()) - p * t + (-p.abs()).vexp().vln1p_unit(),
     };
-    v.wide()
+    v.as_f64()
 }
 
 /// Derivative of the elementwise loss `L` wrt p (before the 1/(n m) scale).
@@ -211,8 +204,8 @@ fn elem_grad<const L: u8, T: Real>(delta: T, p: T, t: T) -> T {
 /// `sum_i w_i * loss_i` over rows r0..r1 (not yet divided by n).
 fn block_forward<T: Real>(pred: &[T], target: Target<'_, T>, weight: Option<&[T]>, p: LossParams, r0: usize, r1: usize) -> f64 {
     let m = p.m;
-    let delta = T::cst(p.delta);
-    let wt = |i: usize| weight.map_or(1.0, |w| w[i].wide());
+    let delta = T::of_f64(p.delta);
+    let wt = |i: usize| weight.map_or(1.0, |w| w[i].as_f64());
     simd(
         #[inline(always)]
         || match (p.loss, target) {
@@ -222,10 +215,10 @@ fn block_forward<T: Real>(pred: &[T], target: Target<'_, T>, weight: Option<&[T]
                     let x = &pred[i * m..(i + 1) * m];
                     let mx = row_max(x);
                     let s = row_sum2(x, x, |v, _| (v - mx).vexp());
-                    let lse = s.wide().ln();
+                    let lse = s.as_f64().ln();
                     let li = match tgt {
-                        Target::Classes(c) => lse - (x[c[i] as usize] - mx).wide(),
-                        Target::Values(t) => sum8(&t[i * m..(i + 1) * m], x, |tv, xv| tv.wide() * (lse - (xv - mx).wide())),
+                        Target::Classes(c) => lse - (x[c[i] as usize] - mx).as_f64(),
+                        Target::Values(t) => sum8(&t[i * m..(i + 1) * m], x, |tv, xv| tv.as_f64() * (lse - (xv - mx).as_f64())),
                     };
                     total += wt(i) * li;
                 }
@@ -238,7 +231,7 @@ fn block_forward<T: Real>(pred: &[T], target: Target<'_, T>, weight: Option<&[T]
                     Some(w) => (r0..r1)
                         .map(|i| {
                             let s = sum8(&pred[i * m..(i + 1) * m], &t[i * m..(i + 1) * m], #[inline(always)] |a: T, b: T| elem_loss::<L, T>(delta, a, b));
-                            w[i].wide() * (s * inv_m)
+                            w[i].as_f64() * (s * inv_m)
                         })
                         .sum(),
                 }
@@ -258,21 +251,9 @@ pub fn loss_forward<T: Real>(pred: &[T], target: Target<'_, T>, weight: Option<&
     // Partial sums over blocks of a fixed size, added in order: the same result on any
     // number of threads, serial or parallel.
     let rb = (SUM_BLOCK / p.m.max(1)).max(1);
-    let nb = n.div_ceil(rb);
-    let block = |b: usize| block_forward(pred, target, weight, p, b * rb, ((b + 1) * rb).min(n));
-    let serial = || (0..nb).map(block).fold(0.0, |a, v| a + v);
-    let total = if nb > 1 && worth_parallel(n * p.m, cost(p.loss)) {
-        parallel::run(n * p.m, || {
-            if in_pool() {
-                let parts: Vec<f64> = (0..nb).into_par_iter().map(block).collect();
-                parts.iter().fold(0.0, |a, v| a + v)
-            } else {
-                serial()
-            }
-        })
-    } else {
-        serial()
-    };
+    let work = work_ns(n * p.m, cost(p.loss));
+    let parts = map_ranges(n, work, rb, |r| block_forward(pred, target, weight, p, r.start, r.end));
+    let total = parts.iter().fold(0.0, |a, v| a + v);
     Ok(total / n as f64)
 }
 
@@ -282,8 +263,8 @@ fn block_backward<T: Real>(pred: &[T], target: Target<'_, T>, weight: Option<&[T
     if m == 0 {
         return;
     }
-    let delta = T::cst(p.delta);
-    let base = T::cst(if p.loss == Loss::SoftmaxCrossentropy { grad / n as f64 } else { grad / (n as f64 * m as f64) });
+    let delta = T::of_f64(p.delta);
+    let base = T::of_f64(if p.loss == Loss::SoftmaxCrossentropy { grad / n as f64 } else { grad / (n as f64 * m as f64) });
     let scale = |i: usize| weight.map_or(base, |w| base * w[i]);
     simd(
         #[inline(always)]
@@ -354,16 +335,7 @@ pub fn loss_backward<T: Real>(
     if n == 0 || m == 0 {
         return Ok(());
     }
-    match rows_per_block(p.loss, n, m) {
-        None => block_backward(pred, target, weight, grad, p, 0, gpred),
-        Some(rb) => parallel::run(n * m, || {
-            if in_pool() {
-                gpred.par_chunks_mut(rb * m).enumerate().for_each(|(b, g)| block_backward(pred, target, weight, grad, p, b * rb, g));
-            } else {
-                block_backward(pred, target, weight, grad, p, 0, gpred)
-            }
-        }),
-    }
+    for_item_chunks(gpred, m, work_ns(n * m, cost(p.loss)), |r0, g| block_backward(pred, target, weight, grad, p, r0, g));
     Ok(())
 }
 
@@ -447,7 +419,7 @@ mod tests {
 
     #[test]
     fn parallel_blocks_give_the_serial_result() {
-        parallel::set_num_threads(2);
+        crate::parallel::set_num_threads(2);
         let (n, m) = (8000, 37);
         let pred: Vec<f32> = data(n * m, 0.1).iter().map(|&v| v as f32).collect();
         let target: Vec<f32> = data(n * m, 2.0).iter().map(|&v| v as f32).collect();

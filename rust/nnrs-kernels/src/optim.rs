@@ -4,8 +4,9 @@
 
 use rayon::prelude::*;
 
-use crate::fastmath::{chunk_elems, in_pool, simd, worth_parallel, Real};
-use crate::{parallel, KernelError};
+use crate::elementwise::{split_work, work_ns};
+use crate::fastmath::{simd, Real};
+use crate::KernelError;
 
 /// Keras SGD: `lr`, `momentum` (0: plain SGD, no velocity), `nesterov`, `weight_decay`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,8 +58,8 @@ fn check_len(param: usize, args: &[(&str, Option<usize>)]) -> Result<(), KernelE
 }
 
 /// Calls `f` on matching chunks of param, grad and the (optional) state arrays a and b:
-/// once on the whole slices when the work (`cost` per element, see
-/// `fastmath::PAR_WORK`) is small, else over the pool.
+/// once on the whole slices when the work (`cost` eighths of a nanosecond per element,
+/// see [`work_ns`]) is small, else over the pool.
 fn fused<T: Real>(
     param: &mut [T],
     grad: &[T],
@@ -68,14 +69,8 @@ fn fused<T: Real>(
     f: impl Fn(&mut [T], &[T], Option<&mut [T]>, Option<&mut [T]>) + Sync + Send,
 ) {
     let n = param.len();
-    if !worth_parallel(n, cost) {
-        return f(param, grad, a, b);
-    }
-    parallel::run(n, move || {
-        if !in_pool() {
-            return f(param, grad, a, b);
-        }
-        let c = chunk_elems(n);
+    split_work(n, work_ns(n, cost), move |per| {
+        let Some(c) = per else { return f(param, grad, a, b) };
         let nb = n.div_ceil(c);
         fn split<U>(s: Option<&mut [U]>, c: usize, nb: usize) -> Vec<Option<&mut [U]>> {
             match s {
@@ -120,7 +115,7 @@ fn sgd_momentum<T: Real, const WD: bool, const NESTEROV: bool>(p: &mut [T], g: &
 /// (nesterov: `param += m*v - lr*g`); without, `param -= lr*g`.
 pub fn sgd_update<T: Real>(param: &mut [T], grad: &[T], velocity: Option<&mut [T]>, p: SgdParams) -> Result<(), KernelError> {
     check_len(param.len(), &[("grad", Some(grad.len())), ("velocity", velocity.as_ref().map(|v| v.len()))])?;
-    let (lr, m, wdc) = (T::cst(p.lr), T::cst(p.momentum), T::cst(p.lr * p.weight_decay));
+    let (lr, m, wdc) = (T::of_f64(p.lr), T::of_f64(p.momentum), T::of_f64(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
     let velocity = if p.momentum != 0.0 {
         Some(velocity.ok_or_else(|| KernelError("velocity is required when momentum != 0".into()))?)
@@ -167,8 +162,8 @@ pub fn adam_update<T: Real>(param: &mut [T], grad: &[T], m: &mut [T], v: &mut [T
         return Err(KernelError("step counts from 1, got 0".into()));
     }
     let s = p.step as f64;
-    let lr_t = T::cst(p.lr * (1.0 - p.beta2.powf(s)).sqrt() / (1.0 - p.beta1.powf(s)));
-    let (c1, c2, eps, wdc) = (T::cst(1.0 - p.beta1), T::cst(1.0 - p.beta2), T::cst(p.eps), T::cst(p.lr * p.weight_decay));
+    let lr_t = T::of_f64(p.lr * (1.0 - p.beta2.powf(s)).sqrt() / (1.0 - p.beta1.powf(s)));
+    let (c1, c2, eps, wdc) = (T::of_f64(1.0 - p.beta1), T::of_f64(1.0 - p.beta2), T::of_f64(p.eps), T::of_f64(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
     fused(param, grad, Some(m), Some(v), 4, |pc, gc, mc, vc| {
         let (mc, vc) = (mc.expect("m is given"), vc.expect("v is given"));
@@ -221,7 +216,7 @@ pub fn rmsprop_update<T: Real>(param: &mut [T], grad: &[T], ms: &mut [T], mom: O
     } else {
         None
     };
-    let (rho, c, lr, eps, mm, wdc) = (T::cst(p.rho), T::cst(1.0 - p.rho), T::cst(p.lr), T::cst(p.eps), T::cst(p.momentum), T::cst(p.lr * p.weight_decay));
+    let (rho, c, lr, eps, mm, wdc) = (T::of_f64(p.rho), T::of_f64(1.0 - p.rho), T::of_f64(p.lr), T::of_f64(p.eps), T::of_f64(p.momentum), T::of_f64(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
     fused(param, grad, Some(ms), mom, 3, |pc, gc, sc, oc| {
         let sc = sc.expect("ms is given");
@@ -256,7 +251,7 @@ fn adagrad_loop<T: Real, const WD: bool>(p: &mut [T], g: &[T], acc: &mut [T], lr
 /// Keras Adagrad: `param -= lr*wd*param`; `acc += g*g`; `param -= lr*g/sqrt(acc + eps)`.
 pub fn adagrad_update<T: Real>(param: &mut [T], grad: &[T], acc: &mut [T], p: AdagradParams) -> Result<(), KernelError> {
     check_len(param.len(), &[("grad", Some(grad.len())), ("acc", Some(acc.len()))])?;
-    let (lr, eps, wdc) = (T::cst(p.lr), T::cst(p.eps), T::cst(p.lr * p.weight_decay));
+    let (lr, eps, wdc) = (T::of_f64(p.lr), T::of_f64(p.eps), T::of_f64(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
     fused(param, grad, Some(acc), None, 3, |pc, gc, ac, _| {
         let ac = ac.expect("acc is given");
@@ -327,7 +322,7 @@ mod tests {
 
     #[test]
     fn parallel_chunks_equal_serial() {
-        parallel::set_num_threads(2);
+        crate::parallel::set_num_threads(2);
         let n = 300_007;
         let g = vals(n, 0.5);
         let run = |n: usize| {

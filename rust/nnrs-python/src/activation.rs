@@ -1,14 +1,12 @@
 //! Bindings of the activation family: activation_forward, activation_backward.
 
 use nnrs_kernels::activation::{self as k, Activation, ActivationParams};
-use nnrs_kernels::fastmath::Real;
 use numpy::{Element, PyArrayDyn, PyArrayMethods};
 use pyo3::prelude::*;
 
-use crate::common::{new_array, read, run_kernel, shape_of, value_error, Elem};
+use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error};
 use crate::dispatch;
-
-pub(crate) use crate::common::slice_of as c_slice;
+use crate::elementwise::Num;
 
 /// The mutable elements of an array this binding has just created with `new_array`.
 pub(crate) fn fresh_slice<'a, T: Element>(a: &'a Bound<'_, PyArrayDyn<T>>) -> &'a mut [T] {
@@ -29,7 +27,7 @@ fn check_rowwise(kernel: &str, act: Activation, shape: &[usize]) -> PyResult<usi
     Ok(shape.last().copied().unwrap_or(1))
 }
 
-fn forward_t<'py, T: Elem + Real>(py: Python<'py>, act: Activation, x: &Bound<'py, PyAny>, alpha: f64) -> PyResult<Bound<'py, PyAny>> {
+fn forward_t<'py, T: Num>(py: Python<'py>, act: Activation, x: &Bound<'py, PyAny>, alpha: f64) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "activation_forward";
     let rx = read::<T>(K, "x", x)?;
     let shape = shape_of(&rx);
@@ -37,7 +35,7 @@ fn forward_t<'py, T: Elem + Real>(py: Python<'py>, act: Activation, x: &Bound<'p
     let y = new_array::<T>(py, &shape);
     {
         let ys = fresh_slice(&y);
-        let xs = c_slice(&rx);
+        let xs = slice_of(&rx);
         let p = ActivationParams { act, alpha, row };
         run_kernel(py, K, || k::activation_forward(&xs, ys, p))?;
     }
@@ -52,7 +50,7 @@ pub fn activation_forward<'py>(py: Python<'py>, name: &str, x: &Bound<'py, PyAny
     dispatch!("activation_forward", "x", x, forward_t(py, act, x, alpha))
 }
 
-fn backward_t<'py, T: Elem + Real>(
+fn backward_t<'py, T: Num>(
     py: Python<'py>,
     act: Activation,
     gy: &Bound<'py, PyAny>,
@@ -70,7 +68,7 @@ fn backward_t<'py, T: Elem + Real>(
     let gx = new_array::<T>(py, &sx);
     {
         let gxs = fresh_slice(&gx);
-        let (gs, xs, ys) = (c_slice(&rg), c_slice(&rx), c_slice(&ry));
+        let (gs, xs, ys) = (slice_of(&rg), slice_of(&rx), slice_of(&ry));
         let p = ActivationParams { act, alpha, row };
         run_kernel(py, K, || k::activation_backward(&gs, &xs, &ys, gxs, p))?;
     }

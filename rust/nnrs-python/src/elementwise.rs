@@ -1,22 +1,15 @@
 //! Bindings of the elementwise family: unary, binary (numpy broadcasting), binary_scalar, clip.
-//! Also the helpers the reduce and random bindings share: C-order element access and
-//! dtype agreement checks.
-
-use std::borrow::Cow;
+//! Also what the other bindings share beyond `common`: the element bound [`Num`], the
+//! dtype agreement check and kernel errors as ValueErrors.
 
 use nnrs_kernels::elementwise::{self as k, BinaryOp, BroadcastParams, Real, UnaryOp};
 use nnrs_kernels::KernelError;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::common::{dtype_of, new_array, read, run_kernel, slice_of, DType, Elem};
 use crate::dispatch;
-
-/// The elements of an array in C order (borrowed when C-contiguous, copied otherwise).
-pub fn c_elems<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow<'a, [T]> {
-    slice_of(a)
-}
 
 /// A kernel error whose message already names the kernel, as a ValueError.
 pub fn to_value_error(e: KernelError) -> PyErr {
@@ -44,17 +37,27 @@ pub trait Num: Elem + Real {}
 impl Num for f32 {}
 impl Num for f64 {}
 
-fn unary_t<'py, T: Num>(py: Python<'py>, op: UnaryOp, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    const K: &str = "unary";
-    let rx = read::<T>(K, "x", x)?;
+/// `f(x, y)` with the GIL released, for a new array y of x's shape and dtype `T`.
+fn map_t<'py, T: Num>(
+    py: Python<'py>,
+    kernel: &str,
+    arg: &str,
+    x: &Bound<'py, PyAny>,
+    f: impl FnOnce(&[T], &mut [T]) -> Result<(), KernelError> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let rx = read::<T>(kernel, arg, x)?;
     let y = new_array::<T>(py, rx.shape());
     {
         let mut wy = y.readwrite();
         let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let xs = c_elems(&rx);
-        run_kernel(py, K, || k::unary(op, &xs, ys))?;
+        let xs = slice_of(&rx);
+        run_kernel(py, kernel, || f(&xs, ys))?;
     }
     Ok(y.into_any())
+}
+
+fn unary_t<'py, T: Num>(py: Python<'py>, op: UnaryOp, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    map_t::<T>(py, "unary", "x", x, |xs, ys| k::unary(op, xs, ys))
 }
 
 /// op(x) elementwise, op one of neg, exp, log, sqrt, square, abs, sign, reciprocal.
@@ -72,7 +75,7 @@ fn binary_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyArrayDy
     {
         let mut wy = y.readwrite();
         let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let (xa, xb) = (c_elems(&ra), c_elems(&rb));
+        let (xa, xb) = (slice_of(&ra), slice_of(&rb));
         run_kernel(py, K, || k::binary(op, &xa, &xb, ys, &p))?;
     }
     Ok(y.into_any())
@@ -99,16 +102,7 @@ pub fn binary<'py>(py: Python<'py>, op: &str, a: &Bound<'py, PyAny>, b: &Bound<'
 }
 
 fn binary_scalar_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, s: f64, reverse: bool) -> PyResult<Bound<'py, PyAny>> {
-    const K: &str = "binary_scalar";
-    let ra = read::<T>(K, "a", a)?;
-    let y = new_array::<T>(py, ra.shape());
-    {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let xa = c_elems(&ra);
-        run_kernel(py, K, || k::binary_scalar(op, &xa, T::of_f64(s), reverse, ys))?;
-    }
-    Ok(y.into_any())
+    map_t::<T>(py, "binary_scalar", "a", a, |xs, ys| k::binary_scalar(op, xs, T::of_f64(s), reverse, ys))
 }
 
 /// op(a, s), or op(s, a) with reverse; s is rounded to a's dtype first.
@@ -120,16 +114,7 @@ pub fn binary_scalar<'py>(py: Python<'py>, op: &str, a: &Bound<'py, PyAny>, s: f
 }
 
 fn clip_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, lo: f64, hi: f64) -> PyResult<Bound<'py, PyAny>> {
-    const K: &str = "clip";
-    let rx = read::<T>(K, "x", x)?;
-    let y = new_array::<T>(py, rx.shape());
-    {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let xs = c_elems(&rx);
-        run_kernel(py, K, || k::clip(&xs, T::of_f64(lo), T::of_f64(hi), ys))?;
-    }
-    Ok(y.into_any())
+    map_t::<T>(py, "clip", "x", x, |xs, ys| k::clip(xs, T::of_f64(lo), T::of_f64(hi), ys))
 }
 
 /// min(max(x, lo), hi) elementwise (NaN stays NaN; lo > hi gives hi, like numpy).

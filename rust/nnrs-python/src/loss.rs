@@ -2,15 +2,15 @@
 
 use std::borrow::Cow;
 
-use nnrs_kernels::fastmath::Real;
 use nnrs_kernels::loss::{self as k, Loss, LossParams, Target};
 use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::activation::{c_slice, fresh_slice};
-use crate::common::{new_array, read, run_kernel, shape_of, value_error, Elem};
+use crate::activation::fresh_slice;
+use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, Elem};
 use crate::dispatch;
+use crate::elementwise::Num;
 
 fn parse(kernel: &str, name: &str) -> PyResult<Loss> {
     Loss::from_name(name).map_err(|e| value_error(kernel, e))
@@ -98,8 +98,8 @@ enum SliceTarget<'a, T: Elem> {
 impl<'a, T: Elem> SliceTarget<'a, T> {
     fn of(t: &'a ReadTarget<'_, T>) -> Self {
         match t {
-            ReadTarget::Values(v) => SliceTarget::Values(c_slice(v)),
-            ReadTarget::Classes(c) => SliceTarget::Classes(c_slice(c)),
+            ReadTarget::Values(v) => SliceTarget::Values(slice_of(v)),
+            ReadTarget::Classes(c) => SliceTarget::Classes(slice_of(c)),
         }
     }
     fn target(&self) -> Target<'_, T> {
@@ -110,7 +110,7 @@ impl<'a, T: Elem> SliceTarget<'a, T> {
     }
 }
 
-fn forward_t<'py, T: Elem + Real>(
+fn forward_t<'py, T: Num>(
     py: Python<'py>,
     loss: Loss,
     pred: &Bound<'py, PyAny>,
@@ -120,9 +120,9 @@ fn forward_t<'py, T: Elem + Real>(
 ) -> PyResult<f64> {
     const K: &str = "loss_forward";
     let a = read_args::<T>(K, loss, pred, target, weight, delta)?;
-    let ps = c_slice(&a.pred);
+    let ps = slice_of(&a.pred);
     let ts = SliceTarget::of(&a.target);
-    let ws = a.weight.as_ref().map(c_slice);
+    let ws = a.weight.as_ref().map(slice_of);
     let p = a.params;
     run_kernel(py, K, || k::loss_forward(&ps, ts.target(), ws.as_deref(), p))
 }
@@ -143,7 +143,7 @@ pub fn loss_forward<'py>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn backward_t<'py, T: Elem + Real>(
+fn backward_t<'py, T: Num>(
     py: Python<'py>,
     loss: Loss,
     pred: &Bound<'py, PyAny>,
@@ -157,9 +157,9 @@ fn backward_t<'py, T: Elem + Real>(
     let g = new_array::<T>(py, &a.shape);
     {
         let gs = fresh_slice(&g);
-        let ps = c_slice(&a.pred);
+        let ps = slice_of(&a.pred);
         let ts = SliceTarget::of(&a.target);
-        let ws = a.weight.as_ref().map(c_slice);
+        let ws = a.weight.as_ref().map(slice_of);
         let p = a.params;
         run_kernel(py, K, || k::loss_backward(&ps, ts.target(), ws.as_deref(), grad, p, gs))?;
     }

@@ -2,15 +2,15 @@
 //! rmsprop_update, adagrad_update. param and the state arrays must be C-contiguous
 //! writeable arrays of param's shape and dtype; grad may be any layout.
 
-use nnrs_kernels::fastmath::Real;
 use nnrs_kernels::optim::{self as k, AdagradParams, AdamParams, RmspropParams, SgdParams};
+use nnrs_kernels::KernelError;
 use numpy::{PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::activation::c_slice;
-use crate::common::{run_kernel, value_error, Elem};
+use crate::common::{run_kernel, slice_of, value_error, Elem};
 use crate::dispatch;
+use crate::elementwise::Num;
 
 fn typed<'a, 'py, T: Elem>(kernel: &str, arg: &str, a: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyArrayDyn<T>>> {
     a.cast::<PyArrayDyn<T>>().map_err(|_| {
@@ -51,39 +51,40 @@ fn grad_ro<'py, T: Elem>(kernel: &str, a: &Bound<'py, PyAny>, shape: &[usize]) -
     arr.try_readonly().map_err(|e| value_error(kernel, format!("grad: {e} (grad must not be param or a state array)")))
 }
 
-/// An optional state: required (and borrowed) only when `needed`.
-fn opt_state<'py, T: Elem>(
-    kernel: &str,
-    arg: &str,
-    a: Option<&Bound<'py, PyAny>>,
-    shape: &[usize],
-    needed: bool,
-    why: &str,
-) -> PyResult<Option<PyReadwriteArrayDyn<'py, T>>> {
-    match (needed, a) {
-        (false, _) => Ok(None),
-        (true, None) => Err(value_error(kernel, format!("{arg} is None but {why} != 0 needs it"))),
-        (true, Some(a)) => state_rw::<T>(kernel, arg, a, shape).map(Some),
-    }
-}
+/// One state array of an update: its argument name, its value, and whether the update
+/// uses it (an optional state is used when momentum != 0).
+type State<'a, 'py> = (&'a str, Option<&'a Bound<'py, PyAny>>, bool);
 
-#[allow(clippy::too_many_arguments)]
-fn sgd_t<'py, T: Elem + Real>(
+/// Borrows param, the used state arrays and grad (checked in that order) and runs
+/// `f(param, grad, states)` on their elements with the GIL released.
+fn update_t<'py, T: Num, const N: usize>(
     py: Python<'py>,
+    kernel: &str,
     param: &Bound<'py, PyAny>,
     grad: &Bound<'py, PyAny>,
-    velocity: Option<&Bound<'py, PyAny>>,
-    p: SgdParams,
+    states: [State<'_, 'py>; N],
+    f: impl FnOnce(&mut [T], &[T], [Option<&mut [T]>; N]) -> Result<(), KernelError> + Send,
 ) -> PyResult<()> {
-    const K: &str = "sgd_update";
-    let mut wp = param_rw::<T>(K, param)?;
+    let mut wp = param_rw::<T>(kernel, param)?;
     let shape = wp.shape().to_vec();
-    let mut wv = opt_state::<T>(K, "velocity", velocity, &shape, p.momentum != 0.0, "momentum")?;
-    let rg = grad_ro::<T>(K, grad, &shape)?;
-    let gs = c_slice(&rg);
+    let mut ws = Vec::with_capacity(N);
+    for (arg, a, needed) in states {
+        ws.push(match (needed, a) {
+            (false, _) => None,
+            (true, None) => return Err(value_error(kernel, format!("{arg} is None but momentum != 0 needs it"))),
+            (true, Some(a)) => Some(state_rw::<T>(kernel, arg, a, &shape)?),
+        });
+    }
+    let rg = grad_ro::<T>(kernel, grad, &shape)?;
+    let gs = slice_of(&rg);
     let ps = wp.as_slice_mut().expect("param is C-contiguous");
-    let vs = wv.as_mut().map(|a| a.as_slice_mut().expect("checked C-contiguous"));
-    run_kernel(py, K, || k::sgd_update(ps, &gs, vs, p))
+    let mut ss = ws.iter_mut().map(|w| w.as_mut().map(|a| a.as_slice_mut().expect("checked C-contiguous")));
+    let ss: [Option<&mut [T]>; N] = std::array::from_fn(|_| ss.next().flatten());
+    run_kernel(py, kernel, || f(ps, &gs, ss))
+}
+
+fn sgd_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, velocity: Option<&Bound<'py, PyAny>>, p: SgdParams) -> PyResult<()> {
+    update_t::<T, 1>(py, "sgd_update", param, grad, [("velocity", velocity, p.momentum != 0.0)], |ps, gs, [vs]| k::sgd_update(ps, gs, vs, p))
 }
 
 /// Keras SGD update of param (and velocity when momentum != 0), in place.
@@ -104,25 +105,10 @@ pub fn sgd_update<'py>(
     dispatch!("sgd_update", "param", param, sgd_t(py, param, grad, velocity, p))
 }
 
-fn adam_t<'py, T: Elem + Real>(
-    py: Python<'py>,
-    param: &Bound<'py, PyAny>,
-    grad: &Bound<'py, PyAny>,
-    m: &Bound<'py, PyAny>,
-    v: &Bound<'py, PyAny>,
-    p: AdamParams,
-) -> PyResult<()> {
-    const K: &str = "adam_update";
-    let mut wp = param_rw::<T>(K, param)?;
-    let shape = wp.shape().to_vec();
-    let mut wm = state_rw::<T>(K, "m", m, &shape)?;
-    let mut wv = state_rw::<T>(K, "v", v, &shape)?;
-    let rg = grad_ro::<T>(K, grad, &shape)?;
-    let gs = c_slice(&rg);
-    let ps = wp.as_slice_mut().expect("param is C-contiguous");
-    let ms = wm.as_slice_mut().expect("checked C-contiguous");
-    let vs = wv.as_slice_mut().expect("checked C-contiguous");
-    run_kernel(py, K, || k::adam_update(ps, &gs, ms, vs, p))
+fn adam_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, m: &Bound<'py, PyAny>, v: &Bound<'py, PyAny>, p: AdamParams) -> PyResult<()> {
+    update_t::<T, 2>(py, "adam_update", param, grad, [("m", Some(m), true), ("v", Some(v), true)], |ps, gs, [ms, vs]| {
+        k::adam_update(ps, gs, ms.expect("m is used"), vs.expect("v is used"), p)
+    })
 }
 
 /// Keras Adam/AdamW update of param, m and v, in place (step counts from 1).
@@ -149,25 +135,10 @@ pub fn adam_update<'py>(
     dispatch!("adam_update", "param", param, adam_t(py, param, grad, m, v, p))
 }
 
-fn rmsprop_t<'py, T: Elem + Real>(
-    py: Python<'py>,
-    param: &Bound<'py, PyAny>,
-    grad: &Bound<'py, PyAny>,
-    ms: &Bound<'py, PyAny>,
-    mom: Option<&Bound<'py, PyAny>>,
-    p: RmspropParams,
-) -> PyResult<()> {
-    const K: &str = "rmsprop_update";
-    let mut wp = param_rw::<T>(K, param)?;
-    let shape = wp.shape().to_vec();
-    let mut ws = state_rw::<T>(K, "ms", ms, &shape)?;
-    let mut wo = opt_state::<T>(K, "mom", mom, &shape, p.momentum != 0.0, "momentum")?;
-    let rg = grad_ro::<T>(K, grad, &shape)?;
-    let gs = c_slice(&rg);
-    let ps = wp.as_slice_mut().expect("param is C-contiguous");
-    let ss = ws.as_slice_mut().expect("checked C-contiguous");
-    let os = wo.as_mut().map(|a| a.as_slice_mut().expect("checked C-contiguous"));
-    run_kernel(py, K, || k::rmsprop_update(ps, &gs, ss, os, p))
+fn rmsprop_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, ms: &Bound<'py, PyAny>, mom: Option<&Bound<'py, PyAny>>, p: RmspropParams) -> PyResult<()> {
+    update_t::<T, 2>(py, "rmsprop_update", param, grad, [("ms", Some(ms), true), ("mom", mom, p.momentum != 0.0)], |ps, gs, [ss, os]| {
+        k::rmsprop_update(ps, gs, ss.expect("ms is used"), os, p)
+    })
 }
 
 /// Keras RMSprop update of param, ms (and mom when momentum != 0), in place.
@@ -190,16 +161,8 @@ pub fn rmsprop_update<'py>(
     dispatch!("rmsprop_update", "param", param, rmsprop_t(py, param, grad, ms, mom, p))
 }
 
-fn adagrad_t<'py, T: Elem + Real>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, acc: &Bound<'py, PyAny>, p: AdagradParams) -> PyResult<()> {
-    const K: &str = "adagrad_update";
-    let mut wp = param_rw::<T>(K, param)?;
-    let shape = wp.shape().to_vec();
-    let mut wa = state_rw::<T>(K, "acc", acc, &shape)?;
-    let rg = grad_ro::<T>(K, grad, &shape)?;
-    let gs = c_slice(&rg);
-    let ps = wp.as_slice_mut().expect("param is C-contiguous");
-    let as_ = wa.as_slice_mut().expect("checked C-contiguous");
-    run_kernel(py, K, || k::adagrad_update(ps, &gs, as_, p))
+fn adagrad_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, acc: &Bound<'py, PyAny>, p: AdagradParams) -> PyResult<()> {
+    update_t::<T, 1>(py, "adagrad_update", param, grad, [("acc", Some(acc), true)], |ps, gs, [acs]| k::adagrad_update(ps, gs, acs.expect("acc is used"), p))
 }
 
 /// Keras Adagrad update of param and acc, in place.

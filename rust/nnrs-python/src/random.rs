@@ -6,9 +6,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
 
-use crate::common::{new_array, read, run_kernel};
+use crate::common::{new_array, read, run_kernel, slice_of};
 use crate::dispatch;
-use crate::elementwise::{c_elems, to_value_error, Num};
+use crate::elementwise::{to_value_error, Num};
 
 /// A Python int as the u64 the hash takes: `seed & (2**64 - 1)`, like the numpy oracle
 /// (so negative seeds wrap); anything but an int is a TypeError.
@@ -41,7 +41,7 @@ fn dropout_forward_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, p: Dro
         let (mut wy, mut wm) = (y.readwrite(), mask.readwrite());
         let ys = wy.as_slice_mut().expect("new array is contiguous");
         let ms = wm.as_slice_mut().expect("new array is contiguous");
-        let xs = c_elems(&rx);
+        let xs = slice_of(&rx);
         run_kernel(py, K, || k::dropout_forward(&xs, ys, ms, p))?;
     }
     Ok((y.into_any(), mask.into_any()))

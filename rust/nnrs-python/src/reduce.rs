@@ -7,9 +7,9 @@ use numpy::{PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{dtype_of, new_array, read, run_kernel, DType};
+use crate::common::{dtype_of, new_array, read, run_kernel, slice_of, DType};
 use crate::dispatch;
-use crate::elementwise::{c_elems, to_value_error, Num};
+use crate::elementwise::{to_value_error, Num};
 
 /// `axes` as numpy takes it: None, an int, or a sequence of ints.
 fn extract_axes(axes: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
@@ -35,7 +35,7 @@ fn reduce_t<'py, T: Num>(py: Python<'py>, op: ReduceOp, x: &Bound<'py, PyAny>, a
     {
         let mut wy = y.readwrite();
         let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let xs = c_elems(&rx);
+        let xs = slice_of(&rx);
         run_kernel(py, K, || k::reduce(op, &xs, ys, &p))?;
     }
     Ok(y.into_any())
@@ -58,7 +58,7 @@ fn argmax_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, axis: i64) -> P
     {
         let mut wy = y.readwrite();
         let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let xs = c_elems(&rx);
+        let xs = slice_of(&rx);
         run_kernel(py, K, || k::argmax(&xs, ys, p))?;
     }
     Ok(y.into_any())
@@ -93,8 +93,8 @@ pub fn sum_squares(py: Python<'_>, arrays: &Bound<'_, PyAny>) -> PyResult<f64> {
     let parts: Vec<Elems> = held
         .iter()
         .map(|h| match h {
-            Held::F32(r) => Elems::F32(c_elems(r)),
-            Held::F64(r) => Elems::F64(c_elems(r)),
+            Held::F32(r) => Elems::F32(slice_of(r)),
+            Held::F64(r) => Elems::F64(slice_of(r)),
         })
         .collect();
     run_kernel(py, K, || {

@@ -2,7 +2,7 @@
 //! `softmax` / `log_softmax` over rows of the last axis (numerically stable: the row
 //! maximum is subtracted first). `gelu` is the exact erf form.
 
-use crate::elementwise::{par_map, par_map3, par_rows, par_rows3};
+use crate::parallel::{par_map, par_map3, par_rows, par_rows3};
 use crate::fastmath::{sigmoid, simd, softplus, Real};
 use crate::KernelError;
 

@@ -6,7 +6,7 @@
 //! (n, k) logits and the target given as class indices (n) or probabilities (n, k).
 
 use crate::activation::{row_max, row_sum2};
-use crate::elementwise::{for_item_chunks, map_ranges, work_ns};
+use crate::parallel::{for_item_chunks, map_ranges, work_ns};
 use crate::fastmath::{sigmoid, simd, Real};
 use crate::KernelError;
 

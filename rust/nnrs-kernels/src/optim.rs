@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::elementwise::{split_work, work_ns};
+use crate::parallel::{split_work, work_ns};
 use crate::fastmath::{simd, Real};
 use crate::KernelError;
 

@@ -4,7 +4,8 @@
 //! u64), top 53 bits times 2^-53: the same numbers as `numpy_backend.splitmix_uniform`
 //! and the CUDA kernels, element by element, so every backend draws the same mask.
 
-use crate::elementwise::{for_item_chunks, for_item_chunks2, work_ns, Real};
+use crate::elementwise::Real;
+use crate::parallel::{for_item_chunks, for_item_chunks2, work_ns};
 use crate::{multiversion, KernelError};
 
 /// The splitmix64 increment (the golden ratio in 64 bits).

@@ -9,7 +9,8 @@
 //! How a large input is split depends only on its shape, never on the thread count,
 //! so results are the same with any number of threads.
 
-use crate::elementwise::{for_item_chunks, map_ranges, nan_max, nan_min, work_ns, Real};
+use crate::elementwise::{nan_max, nan_min, Real};
+use crate::parallel::{for_item_chunks, map_ranges, work_ns};
 use crate::{multiversion, parallel, KernelError};
 
 /// Ops of `reduce` (the contract's REDUCE_OPS).

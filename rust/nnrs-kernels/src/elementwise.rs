@@ -600,7 +600,7 @@ mod tests {
 
     #[test]
     fn par_map_matches_serial_above_threshold() {
-        parallel::set_num_threads(2);
+        crate::parallel::set_num_threads(2);
         let x: Vec<f32> = (0..100_003).map(|i| (i as f32 * 0.001).sin() * 10.0).collect();
         let mut y = vec![0.0f32; x.len()];
         par_map(&x, &mut y, 8, crate::fastmath::sigmoid);

@@ -144,7 +144,9 @@ class CpuWatch:
         t = os.times()
         wall = time.perf_counter() - self.t0
         other = (self._busy() - self.busy0) - (t.user + t.system - self.own0)
-        return max(0.0, other / (wall * (os.cpu_count() or 1))) if wall > 0 else None
+        if wall < 1.0:  # /proc/stat counts in clock ticks: too coarse for a short window
+            return None
+        return min(1.0, max(0.0, other / (wall * (os.cpu_count() or 1))))
 
 
 def wait_idle(limit: float) -> float | None:

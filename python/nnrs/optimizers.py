@@ -296,8 +296,9 @@ class Optimizer:
     """Base optimizer: learning rate (float, schedule or callable), weight decay,
     gradient clipping, lazily created per-variable state, ``iterations``.
 
-    Subclasses define ``_state_arrays(data)`` (the state arrays of one variable)
-    and ``_update(b, grads, variables, lr)`` (one kernel call per variable).
+    Subclasses define ``_state_arrays(data)`` (the state arrays of one variable),
+    ``_kernel`` (the backend update kernel) and ``_hyper(lr)`` (its hyperparameters):
+    one kernel call per variable.
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
@@ -491,8 +492,23 @@ class Optimizer:
         self._update(b, grads, variables, lr)
         self.iterations += 1
 
+    #: Name of the backend kernel that updates one variable in place, called as
+    #: ``kernel(param, grad, *state_arrays, *self._hyper(lr), weight_decay)``.
+    _kernel = ""
+
+    def _hyper(self, lr):
+        """The kernel's hyperparameters after the state arrays, for this step."""
+        return (lr,)
+
     def _update(self, b, grads, variables, lr):
-        raise NotImplementedError
+        upd = getattr(b, self._kernel)
+        hyper = self._hyper(lr)
+        slots = self._slots
+        for g, v in zip(grads, variables):
+            if g is None:
+                continue
+            r = slots.get(id(v)) or self._make_slots(v)
+            upd(v.data, g, *r[1:-1], *hyper, r[-1])
 
     # ---- config -----------------------------------------------------------------
     def get_config(self):
@@ -533,17 +549,10 @@ class SGD(Optimizer):
     def _state_arrays(self, data):
         return (_backend.current().xp.zeros_like(data) if self.momentum else None,)
 
-    def _update(self, b, grads, variables, lr):
-        upd = b.sgd_update
-        slots = self._slots
-        m, nest = self.momentum, self.nesterov
-        for g, v in zip(grads, variables):
-            if g is None:
-                continue
-            r = slots.get(id(v))
-            if r is None:
-                r = self._make_slots(v)
-            upd(v.data, g, r[1], lr, m, nest, r[2])
+    _kernel = "sgd_update"
+
+    def _hyper(self, lr):
+        return (lr, self.momentum, self.nesterov)
 
     def get_config(self):
         c = super().get_config()
@@ -571,18 +580,10 @@ class Adam(Optimizer):
         xp = _backend.current().xp
         return (xp.zeros_like(data), xp.zeros_like(data))
 
-    def _update(self, b, grads, variables, lr):
-        upd = b.adam_update
-        slots = self._slots
-        b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
-        step = self.iterations + 1
-        for g, v in zip(grads, variables):
-            if g is None:
-                continue
-            r = slots.get(id(v))
-            if r is None:
-                r = self._make_slots(v)
-            upd(v.data, g, r[1], r[2], lr, b1, b2, eps, step, r[3])
+    _kernel = "adam_update"
+
+    def _hyper(self, lr):
+        return (lr, self.beta_1, self.beta_2, self.epsilon, self.iterations + 1)
 
     def get_config(self):
         c = super().get_config()
@@ -623,17 +624,10 @@ class RMSprop(Optimizer):
         xp = _backend.current().xp
         return (xp.zeros_like(data), xp.zeros_like(data) if self.momentum > 0 else None)
 
-    def _update(self, b, grads, variables, lr):
-        upd = b.rmsprop_update
-        slots = self._slots
-        rho, mom, eps = self.rho, self.momentum, self.epsilon
-        for g, v in zip(grads, variables):
-            if g is None:
-                continue
-            r = slots.get(id(v))
-            if r is None:
-                r = self._make_slots(v)
-            upd(v.data, g, r[1], r[2], lr, rho, mom, eps, r[3])
+    _kernel = "rmsprop_update"
+
+    def _hyper(self, lr):
+        return (lr, self.rho, self.momentum, self.epsilon)
 
     def get_config(self):
         c = super().get_config()
@@ -659,17 +653,10 @@ class Adagrad(Optimizer):
             acc += acc.dtype.type(self.initial_accumulator_value)
         return (acc,)
 
-    def _update(self, b, grads, variables, lr):
-        upd = b.adagrad_update
-        slots = self._slots
-        eps = self.epsilon
-        for g, v in zip(grads, variables):
-            if g is None:
-                continue
-            r = slots.get(id(v))
-            if r is None:
-                r = self._make_slots(v)
-            upd(v.data, g, r[1], lr, eps, r[2])
+    _kernel = "adagrad_update"
+
+    def _hyper(self, lr):
+        return (lr, self.epsilon)
 
     def get_config(self):
         c = super().get_config()

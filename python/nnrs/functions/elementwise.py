@@ -1,5 +1,7 @@
 """Elementwise ops with numpy broadcasting; gradients are summed back to each input's shape."""
 
+import math
+
 from ..function import Function
 
 
@@ -108,8 +110,6 @@ class BinaryScalar(Function):
             return (be.binary_scalar("div", g, s),)
         if op == "pow":
             if rev:  # s ** x -> s**x * ln s
-                import math
-
                 return (be.binary("mul", g, be.binary_scalar("mul", ctx.y, math.log(s))),)
             return (be.binary("mul", g, be.binary_scalar("mul", be.binary_scalar("pow", x, s - 1.0), s)),)
         raise ValueError(f"BinaryScalar: no gradient for op {op!r}")

@@ -508,6 +508,7 @@ class Sequential(Model):
             self._input_spec = layer._input_shape_arg
         self._layers.append(layer)
         self.built = False
+        self._step_cache = None  # the trainable weights change
         if self._input_spec is not None:
             self.build(self._input_spec)
 
@@ -546,6 +547,7 @@ class Sequential(Model):
     def pop(self):
         l = self._layers.pop()
         self.built = False
+        self._step_cache = None
         if self._input_spec is not None and self._layers:
             self.build(self._input_spec)
         return l

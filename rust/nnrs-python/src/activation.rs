@@ -1,19 +1,12 @@
 //! Bindings of the activation family: activation_forward, activation_backward.
 
 use nnrs_kernels::activation::{self as k, Activation, ActivationParams};
-use numpy::{Element, PyArrayDyn, PyArrayMethods};
+use numpy::PyArrayMethods;
 use pyo3::prelude::*;
 
 use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error};
 use crate::dispatch;
 use crate::elementwise::Num;
-
-/// The mutable elements of an array this binding has just created with `new_array`.
-pub(crate) fn fresh_slice<'a, T: Element>(a: &'a Bound<'_, PyArrayDyn<T>>) -> &'a mut [T] {
-    // SAFETY: `a` was created by the caller a moment ago and has not been handed to Python
-    // or borrowed anywhere else, so nothing aliases its (C-contiguous, aligned) data.
-    unsafe { a.as_slice_mut().expect("a new array is contiguous") }
-}
 
 /// The activation called `name`, or a ValueError listing the accepted names.
 pub(crate) fn parse(kernel: &str, name: &str) -> PyResult<Activation> {
@@ -34,7 +27,8 @@ fn forward_t<'py, T: Num>(py: Python<'py>, act: Activation, x: &Bound<'py, PyAny
     let row = check_rowwise(K, act, &shape)?;
     let y = new_array::<T>(py, &shape);
     {
-        let ys = fresh_slice(&y);
+        let mut wy = y.readwrite();
+        let ys = wy.as_slice_mut().expect("new array is contiguous");
         let xs = slice_of(&rx);
         let p = ActivationParams { act, alpha, row };
         run_kernel(py, K, || k::activation_forward(&xs, ys, p))?;
@@ -67,7 +61,8 @@ fn backward_t<'py, T: Num>(
     let row = check_rowwise(K, act, &sx)?;
     let gx = new_array::<T>(py, &sx);
     {
-        let gxs = fresh_slice(&gx);
+        let mut wgx = gx.readwrite();
+        let gxs = wgx.as_slice_mut().expect("new array is contiguous");
         let (gs, xs, ys) = (slice_of(&rg), slice_of(&rx), slice_of(&ry));
         let p = ActivationParams { act, alpha, row };
         run_kernel(py, K, || k::activation_backward(&gs, &xs, &ys, gxs, p))?;

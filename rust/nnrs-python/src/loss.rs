@@ -7,7 +7,6 @@ use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::activation::fresh_slice;
 use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, Elem};
 use crate::dispatch;
 use crate::elementwise::Num;
@@ -156,7 +155,8 @@ fn backward_t<'py, T: Num>(
     let a = read_args::<T>(K, loss, pred, target, weight, delta)?;
     let g = new_array::<T>(py, &a.shape);
     {
-        let gs = fresh_slice(&g);
+        let mut wg = g.readwrite();
+        let gs = wg.as_slice_mut().expect("new array is contiguous");
         let ps = slice_of(&a.pred);
         let ts = SliceTarget::of(&a.target);
         let ws = a.weight.as_ref().map(slice_of);

@@ -31,3 +31,25 @@ def test_set_num_threads_and_results_do_not_depend_on_it():
         nnrs.set_num_threads(prev)
     for x, y in zip(one, two):
         np.testing.assert_array_equal(x, y)
+
+
+def test_env_var_selects_the_backend():
+    env = dict(os.environ, NNRS_BACKEND="numpy")
+    code = "import nnrs; print(nnrs.backend.current().name)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "numpy"
+
+
+def test_set_backend_and_context_manager():
+    before = nnrs.backend.current()
+    with nnrs.backend.use("numpy") as b:
+        assert nnrs.backend.current() is b and b.name == "numpy"
+    assert nnrs.backend.current() is before
+    try:
+        assert nnrs.set_backend("numpy").name == "numpy"
+    finally:
+        nnrs.set_backend(before)
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown backend 'gpu'"):
+        nnrs.set_backend("gpu")

@@ -64,8 +64,8 @@ def minimum(a, b):
 
 
 def power(a, p):
-    if not isinstance(p, Number):
-        # a ** b for tensors: exp(b * log a)
+    """``a ** p``: a scalar exponent or base is one kernel; two tensors go through exp(p log a)."""
+    if not isinstance(p, Number) and not isinstance(a, Number):
         return exp(multiply(p, log(a)))
     return _binary("pow", a, p)
 

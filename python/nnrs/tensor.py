@@ -191,6 +191,9 @@ class Tensor:
     def __pow__(self, o):
         return _ops().power(self, o)
 
+    def __rpow__(self, o):
+        return _ops().power(o, self)
+
     def __neg__(self):
         return _ops().negative(self)
 

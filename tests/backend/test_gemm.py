@@ -75,3 +75,13 @@ def test_fused_linear_activation_matches_numpy(cpu, ref, n, i, o, bias, dtype, a
 def test_bad_input_is_a_clear_error(cpu, call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call(cpu)
+
+
+@pytest.mark.parametrize("arg, match", [
+    (np.float32(1.0), r"got float32 \(dtype float32\), not an array"),
+    ([[1.0]], r"got list"),
+    (np.ones((1, 1), np.int64), r"got array of dtype int64"),
+])
+def test_non_arrays_are_named_in_the_error(cpu, arg, match):
+    with pytest.raises(TypeError, match=match):
+        cpu.matmul(arg, np.ones((1, 1)))

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use nnrs_kernels::{Float, KernelError};
-use numpy::{Element, IxDyn, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{Element, IxDyn, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -23,11 +23,17 @@ pub fn dtype_of(kernel: &str, arg: &str, a: &Bound<'_, PyAny>) -> PyResult<DType
     } else if a.cast::<PyArrayDyn<f64>>().is_ok() {
         Ok(DType::F64)
     } else {
-        let what = match a.getattr("dtype") {
-            Ok(d) => format!("array of dtype {d}"),
-            Err(_) => format!("{}", a.get_type().name()?),
-        };
-        Err(PyTypeError::new_err(format!("{kernel}: {arg} must be a float32 or float64 numpy array, got {what}")))
+        Err(PyTypeError::new_err(format!("{kernel}: {arg} must be a float32 or float64 numpy array, got {}", describe(a))))
+    }
+}
+
+/// What `a` is, for an error message: "array of dtype int64", "numpy scalar float32", "list".
+fn describe(a: &Bound<'_, PyAny>) -> String {
+    let type_name = a.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
+    match a.getattr("dtype") {
+        Ok(d) if a.is_instance_of::<PyUntypedArray>() => format!("array of dtype {d}"),
+        Ok(d) => format!("{type_name} (dtype {d}), not an array"),
+        Err(_) => type_name,
     }
 }
 
@@ -36,10 +42,10 @@ pub fn read<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> 
     match a.cast::<PyArrayDyn<T>>() {
         Ok(arr) => Ok(arr.readonly()),
         Err(_) => {
-            let got = a.getattr("dtype").map(|d| d.to_string()).unwrap_or_else(|_| "a non-array".into());
             Err(PyTypeError::new_err(format!(
-                "{kernel}: {arg} must have dtype {}, got {got}",
-                std::any::type_name::<T>()
+                "{kernel}: {arg} must have dtype {}, got {}",
+                std::any::type_name::<T>(),
+                describe(a)
             )))
         }
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as _backend
-from .tensor import Tensor, Variable, enable_grad
+from .tensor import Tensor, enable_grad
 
 
 class GradcheckError(AssertionError):
@@ -81,4 +81,4 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     return True
 
 
-__all__ = ["gradcheck", "GradcheckError", "Variable"]
+__all__ = ["gradcheck", "GradcheckError"]

@@ -13,19 +13,16 @@ import numpy as np
 from . import backend as _backend
 from . import functions as F
 from . import ops
+from ._util import snake_case, to_host
 from .tensor import Tensor, as_tensor
 
 _EPS = 1e-7
 
 
-def _host(y):
-    return y.numpy() if isinstance(y, Tensor) else np.asarray(y)
-
-
 def _weight(sample_weight, n, dtype, who):
     if sample_weight is None:
         return None
-    w = _host(sample_weight).astype(dtype, copy=False).reshape(-1)
+    w = to_host(sample_weight).astype(dtype, copy=False).reshape(-1)
     if w.shape[0] != n:
         raise ValueError(f"{who}: sample_weight has {w.shape[0]} entries, expected one per sample ({n})")
     return _backend.current().asarray(w)
@@ -44,7 +41,7 @@ class Loss:
     def __init__(self, name=None, reduction="sum_over_batch_size"):
         if reduction not in ("sum_over_batch_size", "auto"):
             raise ValueError(f"{type(self).__name__}: only reduction='sum_over_batch_size' is supported, got {reduction!r}")
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -64,14 +61,8 @@ class Loss:
         return cls(**config)
 
 
-def _snake(s):
-    import re
-
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", s).lower()
-
-
 def _float_target(y_true, y_pred, who, same_shape=True):
-    t = _host(y_true)
+    t = to_host(y_true)
     if t.dtype.kind not in "biuf":
         raise TypeError(f"{who}: y_true must be numeric, got dtype {t.dtype}")
     t = t.astype(y_pred.dtype, copy=False)
@@ -169,7 +160,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Cross-entropy with integer class targets, shape (batch,) or (batch, 1)."""
 
     def _target(self, y_true, y_pred):
-        t = _host(y_true)
+        t = to_host(y_true)
         if t.dtype.kind not in "biuf":
             raise TypeError(f"{self.name}: y_true must hold integer class indices, got dtype {t.dtype}")
         n, k = y_pred.shape

@@ -8,9 +8,9 @@ Accumulators are float64.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
+
+from ._util import snake_case, to_host
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -20,22 +20,6 @@ __all__ = [
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
     "mean_squared_error", "mean_absolute_error", "get", "serialize", "deserialize",
 ]
-
-
-def _host(x):
-    """``x`` as a numpy array on the host."""
-    if isinstance(x, np.ndarray):
-        return x
-    if hasattr(x, "numpy") and callable(x.numpy):
-        return np.asarray(x.numpy())
-    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
-        return x.get()
-    return np.asarray(x)
-
-
-def _snake(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
 def _same_rank(a, b):
@@ -64,7 +48,7 @@ class Metric:
     _direction = None
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
         self.reset_state()
 
@@ -100,9 +84,9 @@ class _Reduce(Metric):
 
     def _accumulate(self, values, sample_weight):
         """Keras' reduce_to_samplewise_values: per-sample weighted means of ``values``."""
-        values = np.asarray(_host(values), dtype=np.float64)
+        values = np.asarray(to_host(values), dtype=np.float64)
         if sample_weight is not None:
-            w = np.asarray(_host(sample_weight), dtype=np.float64)
+            w = np.asarray(to_host(sample_weight), dtype=np.float64)
             values, w = _same_rank(values, w)
             if values.ndim > w.ndim:
                 values = values.mean(axis=tuple(range(w.ndim, values.ndim)))
@@ -134,9 +118,9 @@ class Sum(_Reduce):
     """The (weighted) sum of the values given to ``update_state(values, sample_weight)``."""
 
     def update_state(self, values, sample_weight=None):
-        values = np.asarray(_host(values), dtype=np.float64)
+        values = np.asarray(to_host(values), dtype=np.float64)
         if sample_weight is not None:
-            w = np.asarray(_host(sample_weight), dtype=np.float64)
+            w = np.asarray(to_host(sample_weight), dtype=np.float64)
             values, w = _same_rank(values, w)
             values = values * w
         self.total += float(values.sum())
@@ -154,7 +138,7 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self._fn(_host(y_true), _host(y_pred), **self._fn_kwargs)
+        values = self._fn(to_host(y_true), to_host(y_pred), **self._fn_kwargs)
         self._accumulate(values, sample_weight)
 
     def get_config(self):
@@ -167,24 +151,24 @@ class MeanMetricWrapper(Mean):
 
 def accuracy(y_true, y_pred):
     """1.0 where ``y_true == y_pred`` elementwise."""
-    y_true, y_pred = _same_rank(np.asarray(_host(y_true)), np.asarray(_host(y_pred)))
+    y_true, y_pred = _same_rank(np.asarray(to_host(y_true)), np.asarray(to_host(y_pred)))
     return (y_true == y_pred).astype(np.float64)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1.0 where ``y_true == (y_pred > threshold)`` elementwise."""
-    y_true, y_pred = _same_rank(np.asarray(_host(y_true)), np.asarray(_host(y_pred)))
+    y_true, y_pred = _same_rank(np.asarray(to_host(y_true)), np.asarray(to_host(y_pred)))
     return (y_true.astype(np.float64) == (y_pred > threshold)).astype(np.float64)
 
 
 def categorical_accuracy(y_true, y_pred):
     """1.0 where ``argmax(y_true) == argmax(y_pred)`` along the last axis."""
-    y_true, y_pred = np.asarray(_host(y_true)), np.asarray(_host(y_pred))
+    y_true, y_pred = np.asarray(to_host(y_true)), np.asarray(to_host(y_pred))
     return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
 
 def _sparse_labels(y_true, y_pred):
-    y_true = np.asarray(_host(y_true))
+    y_true = np.asarray(to_host(y_true))
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.reshape(y_true.shape[:-1])
     return y_true
@@ -192,7 +176,7 @@ def _sparse_labels(y_true, y_pred):
 
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the integer label equals ``argmax(y_pred)``; labels (n,) or (n, 1)."""
-    y_pred = np.asarray(_host(y_pred))
+    y_pred = np.asarray(to_host(y_pred))
     y_true = _sparse_labels(y_true, y_pred)
     return (y_true.astype(np.int64) == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
@@ -205,25 +189,25 @@ def _in_top_k(y_pred, labels, k):
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot target class is among the k largest predictions."""
-    y_pred = np.asarray(_host(y_pred))
-    return _in_top_k(y_pred, np.argmax(np.asarray(_host(y_true)), axis=-1), k)
+    y_pred = np.asarray(to_host(y_pred))
+    return _in_top_k(y_pred, np.argmax(np.asarray(to_host(y_true)), axis=-1), k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the integer target class is among the k largest predictions."""
-    y_pred = np.asarray(_host(y_pred))
+    y_pred = np.asarray(to_host(y_pred))
     return _in_top_k(y_pred, _sparse_labels(y_true, y_pred).astype(np.int64), k)
 
 
 def mean_squared_error(y_true, y_pred):
     """Mean over the last axis of ``(y_true - y_pred)**2``."""
-    y_true, y_pred = _same_rank(np.asarray(_host(y_true), np.float64), np.asarray(_host(y_pred), np.float64))
+    y_true, y_pred = _same_rank(np.asarray(to_host(y_true), np.float64), np.asarray(to_host(y_pred), np.float64))
     return np.square(y_true - y_pred).mean(axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """Mean over the last axis of ``|y_true - y_pred|``."""
-    y_true, y_pred = _same_rank(np.asarray(_host(y_true), np.float64), np.asarray(_host(y_pred), np.float64))
+    y_true, y_pred = _same_rank(np.asarray(to_host(y_true), np.float64), np.asarray(to_host(y_pred), np.float64))
     return np.abs(y_true - y_pred).mean(axis=-1)
 
 
@@ -304,7 +288,7 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = _same_rank(np.asarray(_host(y_true), np.float64), np.asarray(_host(y_pred), np.float64))
+        y_true, y_pred = _same_rank(np.asarray(to_host(y_true), np.float64), np.asarray(to_host(y_pred), np.float64))
         self._accumulate(np.square(y_true - y_pred), sample_weight)
 
     def result(self):
@@ -337,8 +321,8 @@ class _Confusion(Metric):
         self.false_negatives = np.zeros(k)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = np.asarray(_host(y_true), dtype=np.float64)
-        y_pred = np.asarray(_host(y_pred), dtype=np.float64)
+        y_true = np.asarray(to_host(y_true), dtype=np.float64)
+        y_pred = np.asarray(to_host(y_pred), dtype=np.float64)
         y_true, y_pred = _same_rank(y_true, y_pred)
         if self.top_k is not None:
             # keep the top_k predictions of each row, the others never count as positive
@@ -348,7 +332,7 @@ class _Confusion(Metric):
             y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
         w = None
         if sample_weight is not None:
-            w = np.asarray(_host(sample_weight), dtype=np.float64)
+            w = np.asarray(to_host(sample_weight), dtype=np.float64)
             w = w.reshape(w.shape + (1,) * (y_true.ndim - w.ndim)) if w.ndim < y_true.ndim else w
             w = np.broadcast_to(w, y_true.shape).ravel()
         t = y_true.ravel() > 0.5
@@ -421,7 +405,7 @@ def _loss_kind(loss):
         name = loss
     else:
         name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
-    key = _snake(str(name)).replace("_", "")
+    key = snake_case(str(name)).replace("_", "")
     if key in ("binarycrossentropy", "bce", "binaryfocalcrossentropy"):
         return "binary"
     if key in ("sparsecategoricalcrossentropy", "scce"):

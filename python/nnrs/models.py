@@ -9,8 +9,6 @@ work in Python is a handful of calls per layer, so small models stay fast.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import backend as _backend
@@ -42,6 +40,13 @@ def _features(x, dtype, who):
     if a.ndim == 0:
         raise ValueError(f"{who}: x must have a batch dimension, got a scalar")
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _check_lengths(xh, yh, sw, who):
+    if len(xh) != len(yh):
+        raise ValueError(f"{who}: x and y have different lengths: x has {len(xh)} samples, y has {len(yh)}")
+    if sw is not None and len(sw) != len(xh):
+        raise ValueError(f"{who}: sample_weight has {len(sw)} entries but x has {len(xh)} samples")
 
 
 def _targets(y, who):
@@ -243,17 +248,7 @@ class Model(Layer):
         """Train for ``epochs`` epochs; returns a ``History``."""
         who = f"{type(self).__name__} {self.name!r}: fit"
         self._need_compiled("fit")
-        if x is None or y is None:
-            raise ValueError(f"{who}: x and y are required")
-        xh, yh = _features(x, self.dtype, who), _targets(y, who)
-        if len(xh) != len(yh):
-            raise ValueError(f"{who}: x and y have different lengths: x has {len(xh)} samples, y has {len(yh)}")
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
-        if sw is not None and len(sw) != len(xh):
-            raise ValueError(f"{who}: sample_weight has {len(sw)} entries but x has {len(xh)} samples")
-        if class_weight is not None:
-            cw = self._class_weights(class_weight, yh, who)
-            sw = cw if sw is None else sw * cw
+        xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
         if validation_data is None and validation_split:
             if not 0.0 < validation_split < 1.0:
                 raise ValueError(f"{who}: validation_split must be in (0, 1), got {validation_split}")
@@ -327,7 +322,19 @@ class Model(Layer):
         cbl.on_train_end(epoch_logs if epochs > initial_epoch else {})
         return history
 
-    def _class_weights(self, class_weight, yh, who):
+    def _data(self, x, y, sample_weight, class_weight, who):
+        """Host arrays (x in the model dtype, y, per-sample weights or None), checked."""
+        if x is None or y is None:
+            raise ValueError(f"{who}: x and y are required")
+        xh, yh = _features(x, self.dtype, who), _targets(y, who)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
+        _check_lengths(xh, yh, sw, who)
+        if class_weight is not None:
+            cw = self._class_weights(class_weight, yh)
+            sw = cw if sw is None else sw * cw
+        return xh, yh, sw
+
+    def _class_weights(self, class_weight, yh):
         y = yh.reshape(len(yh), -1)
         cls = y[:, 0].astype(np.int64) if y.shape[1] == 1 else np.argmax(y, axis=1)
         out = np.ones(len(yh), dtype=self.dtype)
@@ -341,10 +348,7 @@ class Model(Layer):
         """Loss (plus regularization penalties) and metrics over the data."""
         who = f"{type(self).__name__} {self.name!r}: evaluate"
         self._need_compiled("evaluate")
-        xh, yh = _features(x, self.dtype, who), _targets(y, who)
-        if len(xh) != len(yh):
-            raise ValueError(f"{who}: x and y have different lengths: x has {len(xh)} samples, y has {len(yh)}")
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
+        xh, yh, sw = self._data(x, y, sample_weight, None, who)
         self._ensure_built(xh)
         self._check_model_input(xh, "evaluate")
         batch_size = int(batch_size or 32)
@@ -404,19 +408,13 @@ class Model(Layer):
         """One optimisation step on one batch; returns the loss (and metrics)."""
         who = f"{type(self).__name__} {self.name!r}: train_on_batch"
         self._need_compiled("train_on_batch")
-        xh, yh = _features(x, self.dtype, who), _targets(y, who)
-        if len(xh) != len(yh):
-            raise ValueError(f"{who}: x and y have different lengths: x has {len(xh)} samples, y has {len(yh)}")
+        xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
         self._ensure_built(xh)
         self._check_model_input(xh, "train_on_batch")
         cache = self._step_cache
         if cache is None or cache[0] is not _backend.current():
             self._prepare_training()
             self._step_cache = (_backend.current(),)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
-        if class_weight is not None:
-            cw = self._class_weights(class_weight, yh, who)
-            sw = cw if sw is None else sw * cw
         lv, out = self._train_batch(_backend.current().asarray(xh), yh, sw)
         self._update_metrics(self._metrics, yh, out, sw)
         return self._result(lv, return_dict)

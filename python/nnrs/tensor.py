@@ -105,7 +105,10 @@ class Tensor:
         return _backend.current().to_numpy(self.data)
 
     def item(self) -> float:
-        return float(self.numpy().reshape(-1)[0]) if self.size == 1 else float("nan")
+        """The value of a one-element tensor as a Python float."""
+        if self.size != 1:
+            raise ValueError(f"item(): the tensor has {self.size} elements (shape {self.shape}); expected one")
+        return float(self.numpy().reshape(-1)[0])
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()

@@ -192,7 +192,6 @@ class NumpyBackend(Backend):
 
     def loss_backward(self, name, pred, target, weight=None, grad=1.0, delta=1.0):
         n = pred.shape[0]
-        t = pred.dtype.type
         if name == "softmax_crossentropy":
             e = np.exp(pred - pred.max(axis=-1, keepdims=True))
             p = e / e.sum(axis=-1, keepdims=True)

@@ -26,14 +26,14 @@ class Reduce(Function):
         be, x, ax = ctx.b, ctx.x, ctx.ax
         kshape = tuple(1 if i in ax else s for i, s in enumerate(x.shape))
         g = g.reshape(kshape)
-        ones = be.xp.ones(x.shape, dtype=x.dtype)
-        if ctx.op == "sum":
-            return (be.binary("mul", ones, g),)
+        xp = be.xp
+        if ctx.op == "sum":  # broadcasting the gradient back is layout, not arithmetic
+            return (xp.ascontiguousarray(xp.broadcast_to(g, x.shape)),)
         if ctx.op == "mean":
             n = 1
             for i in ax:
                 n *= x.shape[i]
-            return (be.binary("mul", ones, be.binary_scalar("div", g, float(max(n, 1)))),)
+            return (xp.ascontiguousarray(xp.broadcast_to(be.binary_scalar("div", g, float(max(n, 1))), x.shape)),)
         # max/min: the gradient is shared among the elements equal to the extreme
         y = ctx.y.reshape(kshape)
         hit = be.binary_scalar("sub", be.unary("abs", be.unary("sign", be.binary("sub", x, y))), 1.0, True)

@@ -7,20 +7,15 @@ a functional ``nnrs.Model`` instead of computing.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import numpy as np
 
-from .. import backend as _backend
 from .. import initializers, regularizers
+from .._util import snake_case
 from ..tensor import Tensor, Variable
 
 _name_counts: dict = defaultdict(int)
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def unique_name(base: str) -> str:
@@ -58,7 +53,7 @@ class Layer:
                  activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
-        self.name = name or unique_name(_snake(type(self).__name__))
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = np.dtype(dtype or "float32").name
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -201,11 +196,3 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def backend_dtype_check(x, layer_name, dtype):
-    """``x`` as an array of ``dtype``; TypeError for non-numeric data."""
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{layer_name}: expected numeric input convertible to {dtype}, got dtype {a.dtype}")
-    return _backend.current().asarray(a, dtype=dtype)

@@ -35,11 +35,6 @@ class InputLayer(Layer):
         return {"name": self.name, "shape": self.shape[1:], "dtype": self.dtype}
 
 
-def _resolve_activation(act, owner):
-    kernel, alpha, fn, keras_name = activations.resolve(act, f"{owner}: activation")
-    return kernel, alpha, fn, keras_name
-
-
 class Dense(Layer):
     """``activation(x @ kernel + bias)``; kernel (in, units), bias (units,) as in Keras 3.
 
@@ -56,7 +51,7 @@ class Dense(Layer):
             raise ValueError(f"Dense {self.name!r}: units must be a positive integer, got {units!r}")
         self.units = int(units)
         self.activation = activation
-        self._act, self._alpha, self._act_fn, self._act_name = _resolve_activation(activation, f"Dense {self.name!r}")
+        self._act, self._alpha, self._act_fn, self._act_name = activations.resolve(activation, f"Dense {self.name!r}: activation")
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -115,7 +110,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activation
-        self._act, self._alpha, self._act_fn, self._act_name = _resolve_activation(activation, f"Activation {self.name!r}")
+        self._act, self._alpha, self._act_fn, self._act_name = activations.resolve(activation, f"Activation {self.name!r}: activation")
 
     def call(self, x, training=False):
         if self._act_fn is not None:

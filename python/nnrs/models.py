@@ -78,7 +78,7 @@ class Model(Layer):
 
     # ---- structure --------------------------------------------------------------------
     def __setattr__(self, key, value):
-        if isinstance(value, Layer) and key not in ("_parent",) and "_layers" in self.__dict__:
+        if isinstance(value, Layer) and "_layers" in self.__dict__:
             if value not in self.__dict__["_layers"]:
                 self.__dict__["_layers"].append(value)
         object.__setattr__(self, key, value)
@@ -521,9 +521,6 @@ class Sequential(Model):
         self.output_shape = shape
         self._direct = all(l.activity_regularizer is None and l.built for l in self._layers)
         self.built = True
-
-    def _expected_input(self):
-        return self.input_shape if self.built else None
 
     def call(self, x, training=False):
         if self.built and self._direct:

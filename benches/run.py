@@ -104,7 +104,7 @@ def machine_info(threads: int) -> dict:
         pass
     info = {"cpu": cpu, "cores": logical, "threads": threads, "python": platform.python_version()}
     try:
-        info["loadavg"] = "%.2f %.2f %.2f" % os.getloadavg()
+        info["loadavg"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         info["loadavg"] = "n/a"
     try:
@@ -433,7 +433,7 @@ def case_fit(ctx):
                 out[name] = e
     for name in runs:
         out.setdefault(name, statistics.median(times[name]) if times[name] else RuntimeError("no run"))
-    notes = [f"test acc (last 2,000): " + ", ".join(f"{k} {v:.4f}" for k, v in acc.items())] if acc else []
+    notes = ["test acc (last 2,000): " + ", ".join(f"{k} {v:.4f}" for k, v in acc.items())] if acc else []
     return {"case": f"MNIST MLP fit, {epochs} epochs b64 Adam", "nnrs": out["nnrs"], "torch": out["torch"],
             "goal": "<= 1.2x", "goal_ratio": 1.2, "unit": "samples/s", "work": float(epochs * n_train), "notes": notes}
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs import backend as _backend
 
 DATA_DIR = Path(os.environ.get("NNRS_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))

@@ -3,11 +3,9 @@ dispatch, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNa
 ProgbarLogger output."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest
-
 from nnrs import callbacks as C
 from nnrs import metrics, optimizers
 

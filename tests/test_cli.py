@@ -6,10 +6,9 @@ import platform
 import subprocess
 import sys
 
+import nnrs
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs import _core, cli
 
 

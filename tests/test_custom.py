@@ -1,8 +1,7 @@
 """User-defined layers and models: subclassing Layer and Model, gradcheck on a user layer."""
 
-import numpy as np
-
 import nnrs
+import numpy as np
 from nnrs import ops
 
 

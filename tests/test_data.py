@@ -1,11 +1,9 @@
 """nnrs.data: to_categorical, train_test_split, Standardizer, batches, shuffle_indices."""
 
+import nnrs.random
 import numpy as np
 import pytest
-
-import nnrs.random
 from nnrs import data
-
 
 # --------------------------------------------------------------------------- to_categorical
 

@@ -3,10 +3,9 @@
 
 import math
 
+import nnrs
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs import initializers as I
 
 

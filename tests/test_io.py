@@ -3,10 +3,9 @@
 import os
 import pickle
 
+import nnrs
 import numpy as np
 import pytest
-
-import nnrs
 
 
 def model(units=4):

@@ -2,10 +2,9 @@
 
 import math
 
+import nnrs as keras
 import numpy as np
 import pytest
-
-import nnrs as keras
 
 
 def data(n=400, seed=0):

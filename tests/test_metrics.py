@@ -3,7 +3,6 @@ weights, reset, Keras names and ``get`` with the accuracy-by-loss rule."""
 
 import numpy as np
 import pytest
-
 from nnrs import metrics
 
 

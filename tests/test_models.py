@@ -1,9 +1,8 @@
 """Model API: Sequential/functional models, compile/fit/evaluate/predict, errors, summary."""
 
+import nnrs
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs import layers
 
 

@@ -7,8 +7,6 @@ import time
 
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs import backend as _backend
 from nnrs import optimizers
 from nnrs.backend.base import Backend

@@ -1,9 +1,8 @@
 """Tensor autograd mechanics: accumulation, no_grad, graph reuse."""
 
+import nnrs
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs import ops
 
 

@@ -4,9 +4,8 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-
 import nnrs
+import numpy as np
 
 
 def test_env_var_sets_the_thread_count():

@@ -9,18 +9,29 @@
 ``import nnrs as keras`` runs a Keras 3 script wherever it uses what nnrs offers.
 """
 
+from . import (
+    activations,
+    backend,
+    callbacks,
+    data,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    ops,
+    optimizers,
+    random,
+    regularizers,
+    utils,
+)
 from ._core import __version__, get_num_threads, set_num_threads
-from . import backend
 from .backend import set_backend
-from . import random
-from .tensor import Tensor, Variable, enable_grad, is_grad_enabled, no_grad
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
-from . import ops, activations, initializers, regularizers, losses, optimizers, metrics, callbacks
-from . import layers, data, datasets
 from .layers import Input
 from .models import Model, Sequential
-from . import utils
+from .tensor import Tensor, Variable, enable_grad, is_grad_enabled, no_grad
 
 __all__ = [
     "__version__", "Function", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "Variable",

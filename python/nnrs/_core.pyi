@@ -1,6 +1,5 @@
 """Type stubs of the nnrs._core extension (Rust kernels; one section per kernel family)."""
 
-from typing import Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,14 +15,14 @@ def loss_forward(
     name: str,
     pred: NDArray[np.floating],
     target: NDArray[np.floating] | NDArray[np.int64],
-    weight: Optional[NDArray[np.floating]] = None,
+    weight: NDArray[np.floating] | None = None,
     delta: float = 1.0,
 ) -> float: ...
 def loss_backward(
     name: str,
     pred: NDArray[np.floating],
     target: NDArray[np.floating] | NDArray[np.int64],
-    weight: Optional[NDArray[np.floating]] = None,
+    weight: NDArray[np.floating] | None = None,
     grad: float = 1.0,
     delta: float = 1.0,
 ) -> NDArray[np.floating]: ...
@@ -32,7 +31,7 @@ def loss_backward(
 def sgd_update(
     param: NDArray[np.floating],
     grad: NDArray[np.floating],
-    velocity: Optional[NDArray[np.floating]],
+    velocity: NDArray[np.floating] | None,
     lr: float,
     momentum: float = 0.0,
     nesterov: bool = False,
@@ -54,7 +53,7 @@ def rmsprop_update(
     param: NDArray[np.floating],
     grad: NDArray[np.floating],
     ms: NDArray[np.floating],
-    mom: Optional[NDArray[np.floating]],
+    mom: NDArray[np.floating] | None,
     lr: float,
     rho: float,
     momentum: float,
@@ -78,7 +77,7 @@ def clip(x: NDArray[np.floating], lo: float, hi: float) -> NDArray[np.floating]:
 
 # ---- reduce -------------------------------------------------------------------------
 def reduce(
-    op: str, x: NDArray[np.floating], axes: Optional[int | tuple[int, ...] | list[int]] = None, keepdims: bool = False
+    op: str, x: NDArray[np.floating], axes: int | tuple[int, ...] | list[int] | None = None, keepdims: bool = False
 ) -> NDArray[np.floating]: ...
 def argmax(x: NDArray[np.floating], axis: int = -1) -> NDArray[np.int64]: ...
 def sum_squares(arrays: list[NDArray[np.floating]] | tuple[NDArray[np.floating], ...]) -> float: ...
@@ -91,13 +90,13 @@ def matmul(a: NDArray[np.floating], b: NDArray[np.floating], trans_a: bool = Fal
 def linear_forward(
     x: NDArray[np.floating],
     w: NDArray[np.floating],
-    b: Optional[NDArray[np.floating]] = None,
+    b: NDArray[np.floating] | None = None,
     activation: str = "linear",
     alpha: float = 0.0,
 ) -> NDArray[np.floating]: ...
 def linear_backward(
     x: NDArray[np.floating], w: NDArray[np.floating], gy: NDArray[np.floating], need_gx: bool = True, need_gb: bool = True
-) -> tuple[Optional[NDArray[np.floating]], NDArray[np.floating], Optional[NDArray[np.floating]]]: ...
+) -> tuple[NDArray[np.floating] | None, NDArray[np.floating], NDArray[np.floating] | None]: ...
 
 # ---- parallel -----------------------------------------------------------------------
 __version__: str

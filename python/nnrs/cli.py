@@ -45,8 +45,7 @@ def collect_info() -> dict:
     """What ``nnrs info`` reports, as a dict."""
     import numpy as np
 
-    from . import _core
-    from . import backend
+    from . import _core, backend
 
     return {
         "version": _core.__version__,

@@ -70,7 +70,7 @@ class Tensor:
         self._keras_logits = None
 
     @classmethod
-    def wrap(cls, data) -> "Tensor":
+    def wrap(cls, data) -> Tensor:
         """A Tensor around a backend array, without any conversion (fast path)."""
         t = cls.__new__(cls)
         t.data = data
@@ -118,7 +118,7 @@ class Tensor:
         g = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({self.numpy()!r}{g})"
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         return Tensor(self.data)
 
     # ---- autograd -------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nnrs.backend.base import ACTIVATIONS
+
 from tests.conftest import tol
 
 dtypes = st.sampled_from([np.float32, np.float64])

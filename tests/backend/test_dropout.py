@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-
 from nnrs.backend.numpy_backend import splitmix_uniform
 
 dtypes = st.sampled_from([np.float32, np.float64])

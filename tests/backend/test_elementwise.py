@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
-
 from nnrs.backend.base import BINARY_OPS, UNARY_OPS
+
 from tests.conftest import tol
 
 dtypes = st.sampled_from([np.float32, np.float64])

@@ -3,7 +3,8 @@ numpy oracle over several steps in a row."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import tol
 

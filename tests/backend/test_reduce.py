@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-
 from nnrs.backend.base import REDUCE_OPS
+
 from tests.conftest import tol
 
 dtypes = st.sampled_from([np.float32, np.float64])

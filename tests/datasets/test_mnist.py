@@ -10,7 +10,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from nnrs import datasets
 from nnrs.datasets import mnist
 

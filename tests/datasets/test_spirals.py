@@ -1,10 +1,9 @@
 """nnrs.datasets.spirals: shapes, determinism, balance, and that it is learnable by a small
 MLP but not by a linear model."""
 
+import nnrs.random
 import numpy as np
 import pytest
-
-import nnrs.random
 from nnrs.datasets import spirals
 
 

@@ -1,8 +1,7 @@
 """The examples end to end: quickstart on built-in data, the MNIST MLP acceptance run."""
 
-import numpy as np
-
 import nnrs
+import numpy as np
 from nnrs.examples import mnist_mlp, quickstart
 
 

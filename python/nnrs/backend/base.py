@@ -12,7 +12,8 @@ call share a dtype. Integer targets are int64. Results have the dtype of the inp
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 #: Activations of ``activation_forward`` / ``activation_backward``. ``softmax`` and
 #: ``log_softmax`` work along the last axis.
@@ -55,7 +56,7 @@ class Backend:
         layer's forward in one kernel (``activation`` as in ``activation_forward``)."""
         raise NotImplementedError
 
-    def linear_backward(self, x, w, gy, need_gx: bool = True, need_gb: bool = True) -> Tuple[Any, Any, Any]:
+    def linear_backward(self, x, w, gy, need_gx: bool = True, need_gb: bool = True) -> tuple[Any, Any, Any]:
         """``(gy @ w.T or None, x.T @ gy, gy.sum(0) or None)``."""
         raise NotImplementedError
 
@@ -77,7 +78,7 @@ class Backend:
         raise NotImplementedError
 
     # ---- reductions -----------------------------------------------------------------
-    def reduce(self, op: str, x, axes: Optional[Sequence[int]] = None, keepdims: bool = False):
+    def reduce(self, op: str, x, axes: Sequence[int] | None = None, keepdims: bool = False):
         """Reduction of ``REDUCE_OPS`` over ``axes`` (all axes when None; axes may be negative)."""
         raise NotImplementedError
 
@@ -115,7 +116,7 @@ class Backend:
         raise NotImplementedError
 
     # ---- dropout --------------------------------------------------------------------
-    def dropout_forward(self, x, rate: float, seed: int) -> Tuple[Any, Any]:
+    def dropout_forward(self, x, rate: float, seed: int) -> tuple[Any, Any]:
         """``(x * mask, mask)``; mask is ``1/(1-rate)`` where ``uniform(seed, i) >= rate`` else 0.
 
         ``uniform(seed, i)`` for the flat C-order index i is splitmix64 of

@@ -2,8 +2,8 @@
 //! `softmax` / `log_softmax` over rows of the last axis (numerically stable: the row
 //! maximum is subtracted first). `gelu` is the exact erf form.
 
-use crate::parallel::{par_map, par_map3, par_rows, par_rows3};
 use crate::fastmath::{sigmoid, simd, softplus, Real};
+use crate::parallel::{par_map, par_map3, par_rows, par_rows3};
 use crate::KernelError;
 
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
@@ -28,9 +28,8 @@ pub enum Activation {
 
 impl Activation {
     /// Every activation name, in the contract's order.
-    pub const NAMES: [&'static str; 12] = [
-        "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus", "softmax", "log_softmax",
-    ];
+    pub const NAMES: [&'static str; 12] =
+        ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus", "softmax", "log_softmax"];
     const ALL: [Activation; 12] = [
         Activation::Linear,
         Activation::Sigmoid,
@@ -148,48 +147,96 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
     match p.act {
         Activation::Linear => y.copy_from_slice(x),
         Activation::Sigmoid => par_map(x, y, 8, sigmoid),
-        Activation::Tanh => par_map(x, y, 8, #[inline(always)] |v: T| v.vtanh()),
-        Activation::Relu => par_map(x, y, 1, #[inline(always)] move |v: T| if v < zero { zero } else { v }),
-        Activation::LeakyRelu => par_map(x, y, 1, #[inline(always)] move |v: T| if v > zero { v } else { v * alpha }),
-        Activation::Elu => par_map(x, y, 8, #[inline(always)] move |v: T| {
-            // both sides computed, then selected: a branch-free loop vectorizes
-            let e = alpha * v.vexpm1();
-            if v > zero {
-                v
-            } else {
-                e
-            }
-        }),
+        Activation::Tanh => par_map(
+            x,
+            y,
+            8,
+            #[inline(always)]
+            |v: T| v.vtanh(),
+        ),
+        Activation::Relu => par_map(
+            x,
+            y,
+            1,
+            #[inline(always)]
+            move |v: T| if v < zero { zero } else { v },
+        ),
+        Activation::LeakyRelu => par_map(
+            x,
+            y,
+            1,
+            #[inline(always)]
+            move |v: T| if v > zero { v } else { v * alpha },
+        ),
+        Activation::Elu => par_map(
+            x,
+            y,
+            8,
+            #[inline(always)]
+            move |v: T| {
+                // both sides computed, then selected: a branch-free loop vectorizes
+                let e = alpha * v.vexpm1();
+                if v > zero {
+                    v
+                } else {
+                    e
+                }
+            },
+        ),
         Activation::Selu => {
             let (sa, sc) = (T::of_f64(SELU_ALPHA), T::of_f64(SELU_SCALE));
-            par_map(x, y, 8, #[inline(always)] move |v: T| {
-                let e = sa * v.vexpm1();
-                sc * if v > zero { v } else { e }
-            })
+            par_map(
+                x,
+                y,
+                8,
+                #[inline(always)]
+                move |v: T| {
+                    let e = sa * v.vexpm1();
+                    sc * if v > zero { v } else { e }
+                },
+            )
         }
-        Activation::Gelu => par_map(x, y, 24, #[inline(always)] |v: T| v.gelu()),
-        Activation::Swish => par_map(x, y, 8, #[inline(always)] |v: T| v * sigmoid(v)),
+        Activation::Gelu => par_map(
+            x,
+            y,
+            24,
+            #[inline(always)]
+            |v: T| v.gelu(),
+        ),
+        Activation::Swish => par_map(
+            x,
+            y,
+            8,
+            #[inline(always)]
+            |v: T| v * sigmoid(v),
+        ),
         Activation::Softplus => par_map(x, y, 12, softplus),
         Activation::Softmax => par_rows(x, y, p.row, 8, |xc, yc| {
-            simd(#[inline(always)] || {
-                for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
-                    let (_, s) = exp_shifted_row(xr, yr);
-                    for o in yr.iter_mut() {
-                        *o = *o / s;
+            simd(
+                #[inline(always)]
+                || {
+                    for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
+                        let (_, s) = exp_shifted_row(xr, yr);
+                        for o in yr.iter_mut() {
+                            *o = *o / s;
+                        }
                     }
-                }
-            })
+                },
+            )
         }),
         Activation::LogSoftmax => par_rows(x, y, p.row, 8, |xc, yc| {
-            simd(#[inline(always)] || {
-                for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
-                    let (m, s) = exp_shifted_row(xr, yr);
-                    let lse = s.ln();
-                    for (o, &v) in yr.iter_mut().zip(xr) {
-                        *o = (v - m) - lse;
+            simd(
+                #[inline(always)]
+                || {
+                    for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
+                        let (m, s) = exp_shifted_row(xr, yr);
+                        let lse = s.ln();
+                        for (o, &v) in yr.iter_mut().zip(xr) {
+                            *o = (v - m) - lse;
+                        }
                     }
-                }
-            })
+                },
+            )
         }),
     }
     Ok(())
@@ -205,40 +252,118 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
     let alpha = T::of_f64(p.alpha);
     match p.act {
         Activation::Linear => gx.copy_from_slice(gy),
-        Activation::Sigmoid => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, _, s: T| g * s * (one - s)),
-        Activation::Tanh => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, _, t: T| g * (one - t * t)),
-        Activation::Relu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { zero }),
-        Activation::LeakyRelu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, _| if v > zero { g } else { g * alpha }),
-        Activation::Elu => par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g } else { g * (o + alpha) }),
+        Activation::Sigmoid => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            1,
+            #[inline(always)]
+            move |g: T, _, s: T| g * s * (one - s),
+        ),
+        Activation::Tanh => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            1,
+            #[inline(always)]
+            move |g: T, _, t: T| g * (one - t * t),
+        ),
+        Activation::Relu => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            1,
+            #[inline(always)]
+            move |g: T, v: T, _| if v > zero { g } else { zero },
+        ),
+        Activation::LeakyRelu => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            1,
+            #[inline(always)]
+            move |g: T, v: T, _| if v > zero { g } else { g * alpha },
+        ),
+        Activation::Elu => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            1,
+            #[inline(always)]
+            move |g: T, v: T, o: T| if v > zero { g } else { g * (o + alpha) },
+        ),
         Activation::Selu => {
             let (sc, sa) = (T::of_f64(SELU_SCALE), T::of_f64(SELU_SCALE * SELU_ALPHA));
-            par_map3(gy, x, y, gx, 1, #[inline(always)] move |g: T, v: T, o: T| if v > zero { g * sc } else { g * (o + sa) })
+            par_map3(
+                gy,
+                x,
+                y,
+                gx,
+                1,
+                #[inline(always)]
+                move |g: T, v: T, o: T| if v > zero { g * sc } else { g * (o + sa) },
+            )
         }
-        Activation::Gelu => par_map3(gy, x, y, gx, 24, #[inline(always)] |g: T, v: T, _| g * v.gelu_grad()),
-        Activation::Swish => par_map3(gy, x, y, gx, 8, #[inline(always)] move |g: T, v: T, _| {
-            let s = sigmoid(v);
-            g * (s + v * s * (one - s))
-        }),
-        Activation::Softplus => par_map3(gy, x, y, gx, 8, #[inline(always)] |g: T, v: T, _| g * sigmoid(v)),
+        Activation::Gelu => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            24,
+            #[inline(always)]
+            |g: T, v: T, _| g * v.gelu_grad(),
+        ),
+        Activation::Swish => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            8,
+            #[inline(always)]
+            move |g: T, v: T, _| {
+                let s = sigmoid(v);
+                g * (s + v * s * (one - s))
+            },
+        ),
+        Activation::Softplus => par_map3(
+            gy,
+            x,
+            y,
+            gx,
+            8,
+            #[inline(always)]
+            |g: T, v: T, _| g * sigmoid(v),
+        ),
         Activation::Softmax => par_rows3(gy, x, y, gx, p.row, 2, |gc, _, yc, oc| {
-            simd(#[inline(always)] || {
-                for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
-                    let dot = row_sum2(gr, yr, |g, s| g * s);
-                    for ((o, &g), &s) in or.iter_mut().zip(gr).zip(yr) {
-                        *o = s * (g - dot);
+            simd(
+                #[inline(always)]
+                || {
+                    for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
+                        let dot = row_sum2(gr, yr, |g, s| g * s);
+                        for ((o, &g), &s) in or.iter_mut().zip(gr).zip(yr) {
+                            *o = s * (g - dot);
+                        }
                     }
-                }
-            })
+                },
+            )
         }),
         Activation::LogSoftmax => par_rows3(gy, x, y, gx, p.row, 8, |gc, _, yc, oc| {
-            simd(#[inline(always)] || {
-                for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
-                    let sg = row_sum2(gr, gr, |g, _| g);
-                    for ((o, &g), &l) in or.iter_mut().zip(gr).zip(yr) {
-                        *o = g - l.vexp() * sg;
+            simd(
+                #[inline(always)]
+                || {
+                    for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
+                        let sg = row_sum2(gr, gr, |g, _| g);
+                        for ((o, &g), &l) in or.iter_mut().zip(gr).zip(yr) {
+                            *o = g - l.vexp() * sg;
+                        }
                     }
-                }
-            })
+                },
+            )
         }),
     }
     Ok(())
@@ -275,7 +400,8 @@ mod tests {
     fn forward_matches_scalar_formulas() {
         let x = xs();
         let erf = |v: f64| 1.0 - libm::erfc(v);
-        let cases: Vec<(Activation, Box<dyn Fn(f64) -> f64>)> = vec![
+        type Formula = Box<dyn Fn(f64) -> f64>;
+        let cases: Vec<(Activation, Formula)> = vec![
             (Activation::Sigmoid, Box::new(|v| 1.0 / (1.0 + (-v).exp()))),
             (Activation::Tanh, Box::new(|v: f64| v.tanh())),
             (Activation::Relu, Box::new(|v: f64| v.max(0.0))),

@@ -305,7 +305,13 @@ pub fn binary_scalar<T: Real>(op: BinaryOp, a: &[T], s: T, reverse: bool, y: &mu
 /// `y = min(max(x, lo), hi)` elementwise, with numpy's NaN propagation.
 pub fn clip<T: Real>(x: &[T], lo: T, hi: T, y: &mut [T]) -> Result<(), KernelError> {
     check_len("clip", "output", y.len(), x.len())?;
-    par_map(x, y, 1, #[inline(always)] move |v| nan_min(nan_max(v, lo), hi));
+    par_map(
+        x,
+        y,
+        1,
+        #[inline(always)]
+        move |v| nan_min(nan_max(v, lo), hi),
+    );
     Ok(())
 }
 
@@ -456,7 +462,12 @@ multiversion! {
 fn binary_with<T: Real, O: BinFn<T>>(p: &BroadcastParams, a: &[T], b: &[T], y: &mut [T], cost: usize) {
     if p.dims.len() == 1 && p.dims[0][1] == 1 && p.dims[0][2] == 1 {
         // Same shapes (after dropping size-1 dimensions): one flat loop.
-        for_item_chunks(y, 1, work_ns(y.len(), cost), |s, c| simd(#[inline(always)] || vv::<T, O>(&a[s..s + c.len()], &b[s..s + c.len()], c)));
+        for_item_chunks(y, 1, work_ns(y.len(), cost), |s, c| {
+            simd(
+                #[inline(always)]
+                || vv::<T, O>(&a[s..s + c.len()], &b[s..s + c.len()], c),
+            )
+        });
     } else {
         // Plus a few nanoseconds per row of the innermost dimension.
         let rows = y.len() / p.dims[p.dims.len() - 1][0];

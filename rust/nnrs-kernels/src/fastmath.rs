@@ -149,12 +149,12 @@ fn sel<T>(c: bool, a: T, b: T) -> T {
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2**23: adding it rounds to an integer
-    // Clamp (NaN passes through both comparisons): below -104 the result is 0, above 89 inf.
+                                     // Clamp (NaN passes through both comparisons): below -104 the result is 0, above 89 inf.
     let xc = sel(x < -104.0, -104.0, sel(x > 89.0, 89.0, x));
     let t = xc * std::f32::consts::LOG2_E + MAGIC;
     let nf = t - MAGIC;
     let n = (t.to_bits() as i32).wrapping_sub(0x4B40_0000); // the integer nf
-    // Cody-Waite: ln2 = C1 + C2 with C1 exact in few bits.
+                                                            // Cody-Waite: ln2 = C1 + C2 with C1 exact in few bits.
     let r = xc - nf * 0.693_359_375 - nf * -2.121_944_4e-4;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
     let y = p * (r * r) + r + 1.0;
@@ -169,7 +169,7 @@ pub fn exp_f32(x: f32) -> f32 {
 #[inline(always)]
 pub fn exp_f64(x: f64) -> f64 {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    // 2^n for an integer-valued n in [-1022, 1023] given as `n + MAGIC`.
+                                                // 2^n for an integer-valued n in [-1022, 1023] given as `n + MAGIC`.
     let pow2 = |n_magic: f64| f64::from_bits((((n_magic.to_bits().wrapping_sub(MAGIC.to_bits()) as i64) + 1023) as u64) << 52);
     let xc = sel(x > 709.9, 709.9, sel(x < -746.0, -746.0, x));
     let t = xc * std::f64::consts::LOG2_E + MAGIC;
@@ -199,7 +199,14 @@ fn ln_normal_f32(x: f32, sub: f32) -> f32 {
     let e = ((ib >> 23) as i32 - 127) as f32 - sub;
     let f = f32::from_bits((ib & 0x007f_ffff) + 0x3f35_04f3) - 1.0;
     let z = f * f;
-    let p = (((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f - 1.242_014_1e-1) * f + 1.424_932_3e-1) * f - 1.666_805_8e-1) * f + 2.000_071_5e-1) * f - 2.499_999_4e-1) * f + 3.333_333_1e-1;
+    let p = (((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f - 1.242_014_1e-1) * f + 1.424_932_3e-1) * f
+        - 1.666_805_8e-1)
+        * f
+        + 2.000_071_5e-1)
+        * f
+        - 2.499_999_4e-1)
+        * f
+        + 3.333_333_1e-1;
     let y = f * z * p + e * -2.121_944_4e-4 - 0.5 * z;
     (f + y) + e * 0.693_359_375
 }
@@ -228,7 +235,9 @@ fn ln_normal_f64(x: f64, sub: f64) -> f64 {
     let z = s * s;
     let w = z * z;
     let t1 = w * (3.999_999_999_940_941_908e-01 + w * (2.222_219_843_214_978_396e-01 + w * 1.531_383_769_920_937_332e-01));
-    let t2 = z * (6.666_666_666_666_735_130e-01 + w * (2.857_142_874_366_239_149e-01 + w * (1.818_357_216_161_805_012e-01 + w * 1.479_819_860_511_658_591e-01)));
+    let t2 = z
+        * (6.666_666_666_666_735_130e-01
+            + w * (2.857_142_874_366_239_149e-01 + w * (1.818_357_216_161_805_012e-01 + w * 1.479_819_860_511_658_591e-01)));
     let r = t2 + t1;
     let (ln2_hi, ln2_lo) = (6.931_471_803_691_238_164_90e-01, 1.908_214_929_270_587_700_02e-10);
     e * ln2_hi - ((hfsq - (s * (hfsq + r) + e * ln2_lo)) - f)
@@ -247,7 +256,10 @@ pub fn ln_f64(x: f64) -> f64 {
 /// `e**x - 1` in float32: a degree-8 Taylor polynomial for |x| < 0.5, `exp(x) - 1` beyond.
 #[inline(always)]
 pub fn expm1_f32(x: f32) -> f32 {
-    let p = (((((((1.0 / 40320.0 * x + 1.0 / 5040.0) * x + 1.0 / 720.0) * x + 1.0 / 120.0) * x + 1.0 / 24.0) * x + 1.0 / 6.0) * x + 0.5) * x) * x + x;
+    let p = (((((((1.0 / 40320.0 * x + 1.0 / 5040.0) * x + 1.0 / 720.0) * x + 1.0 / 120.0) * x + 1.0 / 24.0) * x + 1.0 / 6.0) * x + 0.5)
+        * x)
+        * x
+        + x;
     let e = exp_f32(x) - 1.0;
     sel(x.abs() < 0.5, p, e)
 }
@@ -290,7 +302,9 @@ pub fn erfc_nonneg_f32(z: f32) -> f32 {
     let p = -1.265_512_2
         + t * (1.000_023_7
             + t * (0.374_091_96
-                + t * (0.096_784_18 + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     // exp(-z*z) as exp(-zh*zh) * exp(-(z-zh)(z+zh)) with zh = z cut to 12 significant
     // bits, so zh*zh is exact and the large part of the argument is not rounded.
     let zh = f32::from_bits(z.to_bits() & 0xFFFF_F000);

@@ -98,7 +98,15 @@ fn matmul_threads<T: Float>(a: &[T], b: &[T], c: &mut [T], p: MatmulParams, accu
 }
 
 /// `y = x @ w + bias` for x (n, inp), w (inp, out), bias (out) or none; y is (n, out).
-pub fn linear_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], n: usize, inp: usize, out: usize) -> Result<(), KernelError> {
+pub fn linear_forward<T: Float>(
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    n: usize,
+    inp: usize,
+    out: usize,
+) -> Result<(), KernelError> {
     if let Some(b) = bias {
         if b.len() != out {
             return Err(KernelError(format!("linear_forward: bias has {} elements, expected {out}", b.len())));
@@ -157,9 +165,8 @@ pub fn linear_backward<T: Float>(
         // Two products of equal size (n*inp*out each): on a multi-thread pool, one thread
         // each scales better than splitting each product across the pool in turn.
         Some(gx) if parallel::num_threads() > 1 && n * inp * out >= GEMM_PAR_WORK / 4 => {
-            let (rx, rw) = parallel::pool().install(|| {
-                rayon::join(|| matmul_threads(gy, w, gx, px, false, 1), || matmul_threads(x, gy, gw, pw, false, 1))
-            });
+            let (rx, rw) = parallel::pool()
+                .install(|| rayon::join(|| matmul_threads(gy, w, gx, px, false, 1), || matmul_threads(x, gy, gw, pw, false, 1)));
             rx?;
             rw?;
         }

@@ -3,15 +3,15 @@
 //! Every kernel takes plain slices plus a params struct and writes into slices.
 //! Kernels are generic over [`Float`] (f32 and f64).
 
-pub mod gemm;
-pub mod parallel;
-pub mod elementwise;
-pub mod reduce;
-pub mod random;
-pub mod fastmath;
 pub mod activation;
+pub mod elementwise;
+pub mod fastmath;
+pub mod gemm;
 pub mod loss;
 pub mod optim;
+pub mod parallel;
+pub mod random;
+pub mod reduce;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

@@ -6,8 +6,8 @@
 //! (n, k) logits and the target given as class indices (n) or probabilities (n, k).
 
 use crate::activation::{row_max, row_sum2};
-use crate::parallel::{for_item_chunks, map_ranges, work_ns};
 use crate::fastmath::{sigmoid, simd, Real};
+use crate::parallel::{for_item_chunks, map_ranges, work_ns};
 use crate::KernelError;
 
 /// The losses of the kernel contract.

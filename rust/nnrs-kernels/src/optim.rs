@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
-use crate::parallel::{split_work, work_ns};
 use crate::fastmath::{simd, Real};
+use crate::parallel::{split_work, work_ns};
 use crate::KernelError;
 
 /// Keras SGD: `lr`, `momentum` (0: plain SGD, no velocity), `nesterov`, `weight_decay`.
@@ -117,11 +117,8 @@ pub fn sgd_update<T: Real>(param: &mut [T], grad: &[T], velocity: Option<&mut [T
     check_len(param.len(), &[("grad", Some(grad.len())), ("velocity", velocity.as_ref().map(|v| v.len()))])?;
     let (lr, m, wdc) = (T::of_f64(p.lr), T::of_f64(p.momentum), T::of_f64(p.lr * p.weight_decay));
     let wd = p.weight_decay != 0.0;
-    let velocity = if p.momentum != 0.0 {
-        Some(velocity.ok_or_else(|| KernelError("velocity is required when momentum != 0".into()))?)
-    } else {
-        None
-    };
+    let velocity =
+        if p.momentum != 0.0 { Some(velocity.ok_or_else(|| KernelError("velocity is required when momentum != 0".into()))?) } else { None };
     fused(param, grad, velocity, None, 1, |pc, gc, vc, _| {
         simd(
             #[inline(always)]
@@ -183,7 +180,18 @@ pub fn adam_update<T: Real>(param: &mut [T], grad: &[T], m: &mut [T], v: &mut [T
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn rmsprop_loop<T: Real, const WD: bool, const MOM: bool>(p: &mut [T], g: &[T], ms: &mut [T], mom: &mut [T], rho: T, c: T, lr: T, eps: T, mm: T, wdc: T) {
+fn rmsprop_loop<T: Real, const WD: bool, const MOM: bool>(
+    p: &mut [T],
+    g: &[T],
+    ms: &mut [T],
+    mom: &mut [T],
+    rho: T,
+    c: T,
+    lr: T,
+    eps: T,
+    mm: T,
+    wdc: T,
+) {
     // Without momentum `mom` is empty and unused: zip it only when MOM.
     let n = p.len();
     for i in 0..n {
@@ -209,14 +217,23 @@ fn rmsprop_loop<T: Real, const WD: bool, const MOM: bool>(p: &mut [T], g: &[T], 
 /// Keras RMSprop: `param -= lr*wd*param`; `ms = rho*ms + (1-rho)*g*g`;
 /// `inc = lr*g/sqrt(ms + eps)`; with momentum `mom = momentum*mom + inc; param -= mom`,
 /// else `param -= inc`.
-pub fn rmsprop_update<T: Real>(param: &mut [T], grad: &[T], ms: &mut [T], mom: Option<&mut [T]>, p: RmspropParams) -> Result<(), KernelError> {
+pub fn rmsprop_update<T: Real>(
+    param: &mut [T],
+    grad: &[T],
+    ms: &mut [T],
+    mom: Option<&mut [T]>,
+    p: RmspropParams,
+) -> Result<(), KernelError> {
     check_len(param.len(), &[("grad", Some(grad.len())), ("ms", Some(ms.len())), ("mom", mom.as_ref().map(|v| v.len()))])?;
-    let mom = if p.momentum != 0.0 {
-        Some(mom.ok_or_else(|| KernelError("mom is required when momentum != 0".into()))?)
-    } else {
-        None
-    };
-    let (rho, c, lr, eps, mm, wdc) = (T::of_f64(p.rho), T::of_f64(1.0 - p.rho), T::of_f64(p.lr), T::of_f64(p.eps), T::of_f64(p.momentum), T::of_f64(p.lr * p.weight_decay));
+    let mom = if p.momentum != 0.0 { Some(mom.ok_or_else(|| KernelError("mom is required when momentum != 0".into()))?) } else { None };
+    let (rho, c, lr, eps, mm, wdc) = (
+        T::of_f64(p.rho),
+        T::of_f64(1.0 - p.rho),
+        T::of_f64(p.lr),
+        T::of_f64(p.eps),
+        T::of_f64(p.momentum),
+        T::of_f64(p.lr * p.weight_decay),
+    );
     let wd = p.weight_decay != 0.0;
     fused(param, grad, Some(ms), mom, 3, |pc, gc, sc, oc| {
         let sc = sc.expect("ms is given");
@@ -330,8 +347,22 @@ mod tests {
             let (mut m, mut v, mut s, mut o) = (vec![0.1; n], vec![0.2; n], vec![0.3; n], vec![0.0; n]);
             let g = &g[..n];
             for step in 1..4 {
-                adam_update(&mut p, g, &mut m, &mut v, AdamParams { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-7, step, weight_decay: 0.01 }).unwrap();
-                rmsprop_update(&mut p, g, &mut s, Some(&mut o), RmspropParams { lr: 0.01, rho: 0.9, momentum: 0.5, eps: 1e-7, weight_decay: 0.0 }).unwrap();
+                adam_update(
+                    &mut p,
+                    g,
+                    &mut m,
+                    &mut v,
+                    AdamParams { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-7, step, weight_decay: 0.01 },
+                )
+                .unwrap();
+                rmsprop_update(
+                    &mut p,
+                    g,
+                    &mut s,
+                    Some(&mut o),
+                    RmspropParams { lr: 0.01, rho: 0.9, momentum: 0.5, eps: 1e-7, weight_decay: 0.0 },
+                )
+                .unwrap();
                 sgd_update(&mut p, g, Some(&mut v), SgdParams { lr: 0.01, momentum: 0.9, nesterov: true, weight_decay: 0.1 }).unwrap();
                 adagrad_update(&mut p, g, &mut s, AdagradParams { lr: 0.01, eps: 1e-7, weight_decay: 0.0 }).unwrap();
             }

@@ -86,7 +86,9 @@ pub fn dropout_forward<T: Real>(x: &[T], y: &mut [T], mask: &mut [T], p: Dropout
     let thr = p.keep_threshold();
     let scale = T::of_f64(1.0 / (1.0 - p.rate));
     let seed = p.seed;
-    for_item_chunks2(y, mask, work_ns(x.len(), 5), |first, yc, mc| dropout_run(&x[first..first + yc.len()], yc, mc, seed, first as u64, thr, scale));
+    for_item_chunks2(y, mask, work_ns(x.len(), 5), |first, yc, mc| {
+        dropout_run(&x[first..first + yc.len()], yc, mc, seed, first as u64, thr, scale)
+    });
     Ok(())
 }
 

@@ -475,7 +475,12 @@ multiversion! {
 pub fn reduce<T: Real>(op: ReduceOp, x: &[T], out: &mut [T], p: &ReduceParams) -> Result<(), KernelError> {
     let n: usize = p.in_shape.iter().product();
     if x.len() != n || out.len() != p.out_len() {
-        return Err(KernelError(format!("reduce: expected {n} input and {} output elements, got {} and {}", p.out_len(), x.len(), out.len())));
+        return Err(KernelError(format!(
+            "reduce: expected {n} input and {} output elements, got {} and {}",
+            p.out_len(),
+            x.len(),
+            out.len()
+        )));
     }
     p.check(op)?;
     if out.is_empty() {

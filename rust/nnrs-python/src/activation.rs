@@ -15,7 +15,10 @@ pub(crate) fn parse(kernel: &str, name: &str) -> PyResult<Activation> {
 
 fn check_rowwise(kernel: &str, act: Activation, shape: &[usize]) -> PyResult<usize> {
     if act.is_rowwise() && shape.is_empty() {
-        return Err(value_error(kernel, format!("{} works along the last axis and needs at least 1 dimension, got a 0-d array", act.name())));
+        return Err(value_error(
+            kernel,
+            format!("{} works along the last axis and needs at least 1 dimension, got a 0-d array", act.name()),
+        ));
     }
     Ok(shape.last().copied().unwrap_or(1))
 }

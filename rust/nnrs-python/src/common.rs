@@ -41,13 +41,7 @@ fn describe(a: &Bound<'_, PyAny>) -> String {
 pub fn read<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
     match a.cast::<PyArrayDyn<T>>() {
         Ok(arr) => Ok(arr.readonly()),
-        Err(_) => {
-            Err(PyTypeError::new_err(format!(
-                "{kernel}: {arg} must have dtype {}, got {}",
-                std::any::type_name::<T>(),
-                describe(a)
-            )))
-        }
+        Err(_) => Err(PyTypeError::new_err(format!("{kernel}: {arg} must have dtype {}, got {}", std::any::type_name::<T>(), describe(a)))),
     }
 }
 

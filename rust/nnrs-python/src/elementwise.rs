@@ -27,7 +27,11 @@ fn dtype_name(d: DType) -> &'static str {
 pub fn same_dtype(kernel: &str, (na, a): (&str, &Bound<'_, PyAny>), (nb, b): (&str, &Bound<'_, PyAny>)) -> PyResult<DType> {
     let (da, db) = (dtype_of(kernel, na, a)?, dtype_of(kernel, nb, b)?);
     if da != db {
-        return Err(PyTypeError::new_err(format!("{kernel}: {na} and {nb} must have the same dtype, got {} and {}", dtype_name(da), dtype_name(db))));
+        return Err(PyTypeError::new_err(format!(
+            "{kernel}: {na} and {nb} must have the same dtype, got {} and {}",
+            dtype_name(da),
+            dtype_name(db)
+        )));
     }
     Ok(da)
 }
@@ -67,7 +71,12 @@ pub fn unary<'py>(py: Python<'py>, op: &str, x: &Bound<'py, PyAny>) -> PyResult<
     dispatch!("unary", "x", x, unary_t(py, op, x))
 }
 
-fn binary_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyArrayDyn<T>>, b: &Bound<'py, PyArrayDyn<T>>) -> PyResult<Bound<'py, PyAny>> {
+fn binary_t<'py, T: Num>(
+    py: Python<'py>,
+    op: BinaryOp,
+    a: &Bound<'py, PyArrayDyn<T>>,
+    b: &Bound<'py, PyArrayDyn<T>>,
+) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "binary";
     let (ra, rb) = (a.readonly(), b.readonly());
     let p = BroadcastParams::new(ra.shape(), rb.shape()).map_err(to_value_error)?;
@@ -101,7 +110,13 @@ pub fn binary<'py>(py: Python<'py>, op: &str, a: &Bound<'py, PyAny>, b: &Bound<'
     Err(PyTypeError::new_err("binary: a and b must be float32 or float64 numpy arrays of one dtype"))
 }
 
-fn binary_scalar_t<'py, T: Num>(py: Python<'py>, op: BinaryOp, a: &Bound<'py, PyAny>, s: f64, reverse: bool) -> PyResult<Bound<'py, PyAny>> {
+fn binary_scalar_t<'py, T: Num>(
+    py: Python<'py>,
+    op: BinaryOp,
+    a: &Bound<'py, PyAny>,
+    s: f64,
+    reverse: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     map_t::<T>(py, "binary_scalar", "a", a, |xs, ys| k::binary_scalar(op, xs, T::of_f64(s), reverse, ys))
 }
 

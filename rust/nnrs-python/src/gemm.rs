@@ -9,7 +9,13 @@ use pyo3::prelude::*;
 use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, zeros, Elem};
 use crate::dispatch;
 
-fn matmul_t<'py, T: Elem>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, trans_a: bool, trans_b: bool) -> PyResult<Bound<'py, PyAny>> {
+fn matmul_t<'py, T: Elem>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    trans_a: bool,
+    trans_b: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "matmul";
     let (ra, rb) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?);
     let (sa, sb) = (shape_of(&ra), shape_of(&rb));
@@ -19,9 +25,10 @@ fn matmul_t<'py, T: Elem>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py,
     let (m, ka) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
     let (kb, n) = if trans_b { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
     if ka != kb {
-        return Err(value_error(K, format!(
-            "inner dimensions differ: a {sa:?} (trans_a={trans_a}) and b {sb:?} (trans_b={trans_b}) give {ka} vs {kb}"
-        )));
+        return Err(value_error(
+            K,
+            format!("inner dimensions differ: a {sa:?} (trans_a={trans_a}) and b {sb:?} (trans_b={trans_b}) give {ka} vs {kb}"),
+        ));
     }
     let out = new_array::<T>(py, &[m, n]);
     {
@@ -37,7 +44,13 @@ fn matmul_t<'py, T: Elem>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py,
 /// c = op(a) @ op(b) for 2-D float32/float64 arrays.
 #[pyfunction]
 #[pyo3(signature = (a, b, trans_a=false, trans_b=false))]
-pub fn matmul<'py>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, trans_a: bool, trans_b: bool) -> PyResult<Bound<'py, PyAny>> {
+pub fn matmul<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    trans_a: bool,
+    trans_b: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     dispatch!("matmul", "a", a, matmul_t(py, a, b, trans_a, trans_b))
 }
 
@@ -96,7 +109,14 @@ pub fn linear_forward<'py>(
 
 type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
 
-fn linear_backward_t<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, gy: &Bound<'py, PyAny>, need_gx: bool, need_gb: bool) -> PyResult<Grads<'py>> {
+fn linear_backward_t<'py, T: Elem>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+    gy: &Bound<'py, PyAny>,
+    need_gx: bool,
+    need_gb: bool,
+) -> PyResult<Grads<'py>> {
     const K: &str = "linear_backward";
     let (rx, rw, rg) = (read::<T>(K, "x", x)?, read::<T>(K, "w", w)?, read::<T>(K, "gy", gy)?);
     let (n, inp, out) = check_linear(K, &shape_of(&rx), &shape_of(&rw))?;
@@ -122,7 +142,14 @@ fn linear_backward_t<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &B
 /// Gradients (gx or None, gw, gb or None) of y = x @ w + b.
 #[pyfunction]
 #[pyo3(signature = (x, w, gy, need_gx=true, need_gb=true))]
-pub fn linear_backward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, w: &Bound<'py, PyAny>, gy: &Bound<'py, PyAny>, need_gx: bool, need_gb: bool) -> PyResult<Grads<'py>> {
+pub fn linear_backward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+    gy: &Bound<'py, PyAny>,
+    need_gx: bool,
+    need_gb: bool,
+) -> PyResult<Grads<'py>> {
     dispatch!("linear_backward", "x", x, linear_backward_t(py, x, w, gy, need_gx, need_gb))
 }
 

@@ -4,15 +4,15 @@
 
 use pyo3::prelude::*;
 
-mod common;
-mod gemm;
-mod parallel;
-mod elementwise;
-mod reduce;
-mod random;
 mod activation;
+mod common;
+mod elementwise;
+mod gemm;
 mod loss;
 mod optim;
+mod parallel;
+mod random;
+mod reduce;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -52,7 +52,10 @@ fn read_args<'py, T: Elem>(
         if let Ok(t) = target.cast::<PyArrayDyn<i64>>() {
             let rt = t.try_readonly().map_err(|e| value_error(kernel, format!("target: {e}")))?;
             if shape_of(&rt) != [n] {
-                return Err(value_error(kernel, format!("int64 class-index target must have shape [{n}], got {:?} (pred {sp:?})", shape_of(&rt))));
+                return Err(value_error(
+                    kernel,
+                    format!("int64 class-index target must have shape [{n}], got {:?} (pred {sp:?})", shape_of(&rt)),
+                ));
             }
             ReadTarget::Classes(rt)
         } else if let Ok(t) = target.cast::<PyArrayDyn<T>>() {
@@ -80,7 +83,10 @@ fn read_args<'py, T: Elem>(
         Some(w) => {
             let rw = read::<T>(kernel, "weight", w)?;
             if shape_of(&rw) != [n] {
-                return Err(value_error(kernel, format!("weight shape {:?}, expected [{n}] (one per sample of pred {sp:?})", shape_of(&rw))));
+                return Err(value_error(
+                    kernel,
+                    format!("weight shape {:?}, expected [{n}] (one per sample of pred {sp:?})", shape_of(&rw)),
+                ));
             }
             Some(rw)
         }

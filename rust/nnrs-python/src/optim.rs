@@ -23,7 +23,10 @@ fn typed<'a, 'py, T: Elem>(kernel: &str, arg: &str, a: &'a Bound<'py, PyAny>) ->
 fn param_rw<'py, T: Elem>(kernel: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
     let arr = typed::<T>(kernel, "param", a)?;
     if !arr.is_c_contiguous() {
-        return Err(value_error(kernel, format!("param must be C-contiguous (it is updated in place), got a view of shape {:?}", arr.shape())));
+        return Err(value_error(
+            kernel,
+            format!("param must be C-contiguous (it is updated in place), got a view of shape {:?}", arr.shape()),
+        ));
     }
     arr.try_readwrite().map_err(|e| value_error(kernel, format!("param: {e}")))
 }
@@ -83,8 +86,16 @@ fn update_t<'py, T: Num, const N: usize>(
     run_kernel(py, kernel, || f(ps, &gs, ss))
 }
 
-fn sgd_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, velocity: Option<&Bound<'py, PyAny>>, p: SgdParams) -> PyResult<()> {
-    update_t::<T, 1>(py, "sgd_update", param, grad, [("velocity", velocity, p.momentum != 0.0)], |ps, gs, [vs]| k::sgd_update(ps, gs, vs, p))
+fn sgd_t<'py, T: Num>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    velocity: Option<&Bound<'py, PyAny>>,
+    p: SgdParams,
+) -> PyResult<()> {
+    update_t::<T, 1>(py, "sgd_update", param, grad, [("velocity", velocity, p.momentum != 0.0)], |ps, gs, [vs]| {
+        k::sgd_update(ps, gs, vs, p)
+    })
 }
 
 /// Keras SGD update of param (and velocity when momentum != 0), in place.
@@ -105,7 +116,14 @@ pub fn sgd_update<'py>(
     dispatch!("sgd_update", "param", param, sgd_t(py, param, grad, velocity, p))
 }
 
-fn adam_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, m: &Bound<'py, PyAny>, v: &Bound<'py, PyAny>, p: AdamParams) -> PyResult<()> {
+fn adam_t<'py, T: Num>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    m: &Bound<'py, PyAny>,
+    v: &Bound<'py, PyAny>,
+    p: AdamParams,
+) -> PyResult<()> {
     update_t::<T, 2>(py, "adam_update", param, grad, [("m", Some(m), true), ("v", Some(v), true)], |ps, gs, [ms, vs]| {
         k::adam_update(ps, gs, ms.expect("m is used"), vs.expect("v is used"), p)
     })
@@ -135,7 +153,14 @@ pub fn adam_update<'py>(
     dispatch!("adam_update", "param", param, adam_t(py, param, grad, m, v, p))
 }
 
-fn rmsprop_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, ms: &Bound<'py, PyAny>, mom: Option<&Bound<'py, PyAny>>, p: RmspropParams) -> PyResult<()> {
+fn rmsprop_t<'py, T: Num>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    ms: &Bound<'py, PyAny>,
+    mom: Option<&Bound<'py, PyAny>>,
+    p: RmspropParams,
+) -> PyResult<()> {
     update_t::<T, 2>(py, "rmsprop_update", param, grad, [("ms", Some(ms), true), ("mom", mom, p.momentum != 0.0)], |ps, gs, [ss, os]| {
         k::rmsprop_update(ps, gs, ss.expect("ms is used"), os, p)
     })
@@ -161,8 +186,16 @@ pub fn rmsprop_update<'py>(
     dispatch!("rmsprop_update", "param", param, rmsprop_t(py, param, grad, ms, mom, p))
 }
 
-fn adagrad_t<'py, T: Num>(py: Python<'py>, param: &Bound<'py, PyAny>, grad: &Bound<'py, PyAny>, acc: &Bound<'py, PyAny>, p: AdagradParams) -> PyResult<()> {
-    update_t::<T, 1>(py, "adagrad_update", param, grad, [("acc", Some(acc), true)], |ps, gs, [acs]| k::adagrad_update(ps, gs, acs.expect("acc is used"), p))
+fn adagrad_t<'py, T: Num>(
+    py: Python<'py>,
+    param: &Bound<'py, PyAny>,
+    grad: &Bound<'py, PyAny>,
+    acc: &Bound<'py, PyAny>,
+    p: AdagradParams,
+) -> PyResult<()> {
+    update_t::<T, 1>(py, "adagrad_update", param, grad, [("acc", Some(acc), true)], |ps, gs, [acs]| {
+        k::adagrad_update(ps, gs, acs.expect("acc is used"), p)
+    })
 }
 
 /// Keras Adagrad update of param and acc, in place.

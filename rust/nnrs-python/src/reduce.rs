@@ -26,7 +26,13 @@ fn extract_axes(axes: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
     })
 }
 
-fn reduce_t<'py, T: Num>(py: Python<'py>, op: ReduceOp, x: &Bound<'py, PyAny>, axes: Option<&[i64]>, keepdims: bool) -> PyResult<Bound<'py, PyAny>> {
+fn reduce_t<'py, T: Num>(
+    py: Python<'py>,
+    op: ReduceOp,
+    x: &Bound<'py, PyAny>,
+    axes: Option<&[i64]>,
+    keepdims: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "reduce";
     let rx = read::<T>(K, "x", x)?;
     let p = ReduceParams::new(rx.shape(), axes, keepdims).map_err(to_value_error)?;
@@ -44,7 +50,13 @@ fn reduce_t<'py, T: Num>(py: Python<'py>, op: ReduceOp, x: &Bound<'py, PyAny>, a
 /// sum / mean / max / min of x over axes (None: all; negative allowed), numpy's shapes.
 #[pyfunction]
 #[pyo3(signature = (op, x, axes=None, keepdims=false))]
-pub fn reduce<'py>(py: Python<'py>, op: &str, x: &Bound<'py, PyAny>, axes: Option<&Bound<'py, PyAny>>, keepdims: bool) -> PyResult<Bound<'py, PyAny>> {
+pub fn reduce<'py>(
+    py: Python<'py>,
+    op: &str,
+    x: &Bound<'py, PyAny>,
+    axes: Option<&Bound<'py, PyAny>>,
+    keepdims: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let op = ReduceOp::parse(op).map_err(to_value_error)?;
     let axes = extract_axes(axes)?;
     dispatch!("reduce", "x", x, reduce_t(py, op, x, axes.as_deref(), keepdims))
@@ -79,7 +91,10 @@ pub fn sum_squares(py: Python<'_>, arrays: &Bound<'_, PyAny>) -> PyResult<f64> {
         return Err(PyTypeError::new_err(format!("{K}: expected a sequence of arrays, got {}", arrays.get_type().name()?)));
     }
     let iter = arrays.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!("{K}: expected a sequence of arrays, got {}", arrays.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        PyTypeError::new_err(format!(
+            "{K}: expected a sequence of arrays, got {}",
+            arrays.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
     })?;
     // Kept in the given order so that the sum adds the arrays in that order.
     let mut held = Vec::new();

@@ -49,3 +49,12 @@ def mnist_dir():
     if not (d / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"MNIST not found at {d} (set NNRS_DATA to the folder holding mnist/)")
     return d
+
+
+@pytest.fixture(scope="session")
+def core():
+    """The raw Rust bindings (``nnrs._core``), without the contract checks in front: the
+    binding's own defences (dtype, shape, no panic) are tested through it."""
+    from nnrs import _core
+
+    return _core

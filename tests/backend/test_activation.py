@@ -100,6 +100,6 @@ def _f(n=6):
     (lambda c: c.activation_backward("relu", np.ones(6, np.float32), _f(), _f()), r"gy must have dtype"),
     (lambda c: c.activation_forward("softmax", np.array(1.0)), r"softmax .*0-d"),
 ])
-def test_bad_input_is_a_clear_error(cpu, call, match):
+def test_bad_input_is_a_clear_error(core, call, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        call(cpu)
+        call(core)

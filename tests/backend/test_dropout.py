@@ -76,6 +76,6 @@ def test_same_seed_same_mask_different_seed_different_mask(cpu):
     (lambda c: c.dropout_forward(np.ones(3, np.int64), 0.5, 0), TypeError, r"dropout_forward: x must be a float32 or float64 numpy array"),
     (lambda c: c.dropout_forward([1.0, 2.0], 0.5, 0), TypeError, r"dropout_forward: x must be a float32 or float64 numpy array, got list"),
 ])
-def test_bad_input_is_a_clear_error(cpu, call, err, match):
+def test_bad_input_is_a_clear_error(core, call, err, match):
     with pytest.raises(err, match=match):
-        call(cpu)
+        call(core)

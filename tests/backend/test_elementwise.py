@@ -181,6 +181,6 @@ def test_large_unary_scalar_clip_parallel_path(cpu, ref):
     (lambda c: c.clip(np.ones(3, np.float16), 0.0, 1.0), TypeError, r"clip: x must be a float32 or float64"),
     (lambda c: c.binary_scalar("add", np.ones(3), "2"), TypeError, r"real number"),
 ])
-def test_bad_input_is_a_clear_error(cpu, call, err, match):
+def test_bad_input_is_a_clear_error(core, call, err, match):
     with pytest.raises(err, match=match):
-        call(cpu)
+        call(core)

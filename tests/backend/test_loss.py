@@ -133,6 +133,6 @@ def _p(*shape, dtype=np.float64):
     (lambda c: c.loss_forward("mse", np.array(1.0), np.array(1.0)), r"batch axis"),
     (lambda c: c.loss_forward("mse", np.zeros((2, 3), np.int64), _p(2, 3)), r"float32 or float64"),
 ])
-def test_bad_input_is_a_clear_error(cpu, call, match):
+def test_bad_input_is_a_clear_error(core, call, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        call(cpu)
+        call(core)

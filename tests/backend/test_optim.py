@@ -129,9 +129,9 @@ def _a(*shape, dtype=np.float64):
     (lambda c: c.rmsprop_update(_a(3), _a(3), _a(4), None, 0.1, 0.9, 0.0, 1e-7), r"ms shape \[4\] differs"),
     (lambda c: c.adagrad_update(_a(3), _a(3), _a(1, 3), 0.1, 1e-7), r"acc shape \[1, 3\] differs from param shape \[3\]"),
 ])
-def test_bad_input_is_a_clear_error(cpu, call, match):
+def test_bad_input_is_a_clear_error(core, call, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        call(cpu)
+        call(core)
 
 
 def test_read_only_and_aliased_arrays_are_errors(cpu):

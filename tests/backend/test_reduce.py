@@ -46,7 +46,7 @@ def test_reduce_matches_numpy(cpu, ref, op, sa, keepdims, dtype, seed):
     x = np.asarray(np.random.default_rng(seed).standard_normal(shape)).astype(dtype)
     got, want = call(cpu.reduce, op, x, axes, keepdims), call(ref.reduce, op, x, axes, keepdims)
     if isinstance(want, ValueError):  # max / min of an empty reduction
-        assert isinstance(got, ValueError) and "zero-size array to reduction operation" in str(got)
+        assert isinstance(got, ValueError) and str(got) == str(want) and "empty axis" in str(got)
         return
     assert not isinstance(got, Exception), got
     assert got.dtype == dtype and got.shape == want.shape
@@ -171,6 +171,6 @@ def test_sum_squares_large_mixed_and_tuple(cpu, ref):
     (lambda c: c.sum_squares(np.ones(3)), TypeError, r"sum_squares: expected a sequence of arrays"),
     (lambda c: c.sum_squares(3.0), TypeError, r"sum_squares: expected a sequence of arrays, got float"),
 ])
-def test_bad_input_is_a_clear_error(cpu, call_, err, match):
+def test_bad_input_is_a_clear_error(core, call_, err, match):
     with pytest.raises(err, match=match):
-        call_(cpu)
+        call_(core)

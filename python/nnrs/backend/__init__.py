@@ -25,7 +25,9 @@ def get(name: str) -> Backend:
             from .cpu_backend import CpuBackend as cls
         else:
             from .cuda_backend import CudaBackend as cls  # raises ImportError without CuPy
-        _BACKENDS[name] = cls()
+        from .contract import wrap
+
+        _BACKENDS[name] = wrap(cls())
     return _BACKENDS[name]
 
 

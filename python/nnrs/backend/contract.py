@@ -1,0 +1,309 @@
+"""The one place where kernel arguments are checked, in front of every backend.
+
+``backend.get(name)`` hands out backends whose kernels first run the check registered
+here under the kernel's name, so the numpy oracle rejects exactly what the Rust and
+CUDA paths reject, with the same exception type and message. A check looks only at
+dtypes, shapes and small arguments (never at the data), so it costs about a microsecond.
+
+Conventions every check follows (and every test of the contract relies on):
+
+* a wrong dtype is a ``TypeError`` "<kernel>: <arg> must ..., got <dtype>";
+* a wrong shape, axis or value is a ``ValueError`` "<kernel>: ..." naming the expected
+  and actual shape (or the axis and the shape).
+
+To check a new kernel, write ``@check("kernel_name")`` over a function with the
+kernel's signature. Backends need nothing else: ``wrap`` finds the registry.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+_CHECKS: dict = {}
+
+
+def check(name):
+    """Register the decorated function as the argument check of kernel ``name``."""
+
+    def deco(f):
+        _CHECKS[name] = f
+        return f
+
+    return deco
+
+
+def wrap(backend):
+    """Give ``backend`` (an instance) checked kernels: each registered check runs first."""
+    for name, chk in _CHECKS.items():
+        kernel = getattr(backend, name, None)
+        if kernel is None:
+            continue
+        setattr(backend, name, _checked(kernel, chk))
+    return backend
+
+
+def _checked(kernel, chk):
+    @functools.wraps(kernel)
+    def run(*args, **kwargs):
+        chk(*args, **kwargs)
+        return kernel(*args, **kwargs)
+
+    run.unchecked = kernel
+    return run
+
+
+# ---- shared helpers -------------------------------------------------------------------
+def dtype_name(a) -> str:
+    d = getattr(a, "dtype", None)
+    return str(d) if d is not None else type(a).__name__
+
+
+def float_arg(kernel, arg, a):
+    """``a`` must be a float32/float64 array; returns its dtype."""
+    d = getattr(a, "dtype", None)
+    if d not in FLOATS or not hasattr(a, "shape"):
+        raise TypeError(f"{kernel}: {arg} must be a float32 or float64 array, got {dtype_name(a)}")
+    return d
+
+
+def same_float(kernel, **arrays):
+    """Every array given (None skipped) is float32/float64, all of one dtype."""
+    first = None
+    for arg, a in arrays.items():
+        if a is None:
+            continue
+        d = float_arg(kernel, arg, a)
+        if first is None:
+            first = (arg, d)
+        elif d != first[1]:
+            raise TypeError(f"{kernel}: {first[0]} and {arg} must have the same dtype, got {first[1]} and {d}")
+    return first[1] if first else None
+
+
+def index_arg(kernel, arg, a):
+    """``a`` must be an int32/int64 array."""
+    d = getattr(a, "dtype", None)
+    if d not in INDEX_DTYPES:
+        raise TypeError(f"{kernel}: {arg} must be an int32 or int64 array, got {dtype_name(a)}")
+
+
+def norm_axis(kernel, ax, shape) -> int:
+    """``ax`` as a non-negative axis of ``shape``; ValueError outside ``[-ndim, ndim)``."""
+    nd = len(shape)
+    if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+        raise TypeError(f"{kernel}: axis must be an int, got {type(ax).__name__}")
+    if not -nd <= ax < nd:
+        raise ValueError(f"{kernel}: axis {ax} is out of range for shape {tuple(shape)} (ndim {nd})")
+    return int(ax) % nd if nd else 0
+
+
+def norm_axes(kernel, axs, shape):
+    """Sorted non-negative axes (all when None); out-of-range or repeated axes are errors."""
+    if axs is None:
+        return tuple(range(len(shape)))
+    if isinstance(axs, (int, np.integer)):
+        axs = (axs,)
+    out = tuple(sorted(norm_axis(kernel, a, shape) for a in axs))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{kernel}: repeated axis in {tuple(axs)} for shape {tuple(shape)}")
+    return out
+
+
+def broadcast_shape(kernel, *shapes):
+    """numpy's broadcast of ``shapes``; ValueError naming them when they do not broadcast."""
+    nd = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(nd):
+        dims = {s[len(s) - nd + i] for s in shapes if len(s) - nd + i >= 0} - {1}
+        if len(dims) > 1:
+            raise ValueError(f"{kernel}: shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast")
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def same_shape(kernel, ref_arg, ref, **arrays):
+    for arg, a in arrays.items():
+        if a is not None and tuple(a.shape) != tuple(ref.shape):
+            raise ValueError(f"{kernel}: {arg} must have the shape of {ref_arg} {tuple(ref.shape)}, got {tuple(a.shape)}")
+
+
+def rank(kernel, arg, a, nd):
+    if a.ndim != nd:
+        raise ValueError(f"{kernel}: {arg} must be {nd}-D, got shape {tuple(a.shape)}")
+
+
+def one_of(kernel, what, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{kernel}: unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+
+
+# ---- the checks of the contract's kernels -----------------------------------------------
+# Imported here (not at the top) so that base.py can document the names first.
+from .base import ACTIVATIONS, BINARY_OPS, LOSSES, REDUCE_OPS, UNARY_OPS  # noqa: E402
+
+
+@check("matmul")
+def _matmul(a, b, trans_a=False, trans_b=False):
+    same_float("matmul", a=a, b=b)
+    rank("matmul", "a", a, 2)
+    rank("matmul", "b", b, 2)
+    k_a = a.shape[0] if trans_a else a.shape[1]
+    k_b = b.shape[1] if trans_b else b.shape[0]
+    if k_a != k_b:
+        raise ValueError(f"matmul: inner dimensions differ: op(a) is {tuple(a.shape[::-1] if trans_a else a.shape)}, "
+                         f"op(b) is {tuple(b.shape[::-1] if trans_b else b.shape)}")
+
+
+@check("linear_forward")
+def _linear_forward(x, w, b=None, activation="linear", alpha=0.0):
+    same_float("linear_forward", x=x, w=w, b=b)
+    rank("linear_forward", "x", x, 2)
+    rank("linear_forward", "w", w, 2)
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"linear_forward: x {tuple(x.shape)} and w {tuple(w.shape)} do not chain (x has {x.shape[1]} "
+                         f"columns, w has {w.shape[0]} rows)")
+    if b is not None and tuple(b.shape) != (w.shape[1],):
+        raise ValueError(f"linear_forward: b must have shape ({w.shape[1]},), got {tuple(b.shape)}")
+    one_of("linear_forward", "activation", activation, ACTIVATIONS)
+
+
+@check("linear_backward")
+def _linear_backward(x, w, gy, need_gx=True, need_gb=True):
+    same_float("linear_backward", x=x, w=w, gy=gy)
+    rank("linear_backward", "x", x, 2)
+    rank("linear_backward", "w", w, 2)
+    exp = (x.shape[0], w.shape[1])
+    if x.shape[1] != w.shape[0] or tuple(gy.shape) != exp:
+        raise ValueError(f"linear_backward: x {tuple(x.shape)}, w {tuple(w.shape)} need gy of shape {exp}, "
+                         f"got {tuple(gy.shape)}")
+
+
+@check("unary")
+def _unary(op, x):
+    one_of("unary", "op", op, UNARY_OPS)
+    float_arg("unary", "x", x)
+
+
+@check("binary")
+def _binary(op, a, b):
+    one_of("binary", "op", op, BINARY_OPS)
+    same_float("binary", a=a, b=b)
+    broadcast_shape("binary", a.shape, b.shape)
+
+
+@check("binary_scalar")
+def _binary_scalar(op, a, s, reverse=False):
+    one_of("binary_scalar", "op", op, BINARY_OPS)
+    float_arg("binary_scalar", "a", a)
+
+
+@check("clip")
+def _clip(x, lo, hi):
+    float_arg("clip", "x", x)
+
+
+@check("reduce")
+def _reduce(op, x, axes=None, keepdims=False):
+    one_of("reduce", "op", op, REDUCE_OPS)
+    float_arg("reduce", "x", x)
+    ax = norm_axes("reduce", axes, x.shape)
+    if op in ("max", "min") and any(x.shape[i] == 0 for i in ax):
+        raise ValueError(f"reduce: {op} over an empty axis of shape {tuple(x.shape)}")
+
+
+@check("argmax")
+def _argmax(x, axis=-1):
+    float_arg("argmax", "x", x)
+    ax = norm_axis("argmax", axis, x.shape)
+    if x.ndim and x.shape[ax] == 0:
+        raise ValueError(f"argmax: empty axis {axis} of shape {tuple(x.shape)}")
+
+
+@check("sum_squares")
+def _sum_squares(arrays):
+    for i, a in enumerate(arrays):  # dtypes may differ: the sum is accumulated in float64
+        float_arg("sum_squares", f"arrays[{i}]", a)
+
+
+@check("activation_forward")
+def _activation_forward(name, x, alpha=0.0):
+    one_of("activation_forward", "activation", name, ACTIVATIONS)
+    float_arg("activation_forward", "x", x)
+
+
+@check("activation_backward")
+def _activation_backward(name, gy, x, y, alpha=0.0):
+    one_of("activation_backward", "activation", name, ACTIVATIONS)
+    same_float("activation_backward", gy=gy, x=x, y=y)
+    same_shape("activation_backward", "gy", gy, x=x, y=y)
+
+
+def _loss_args(kernel, name, pred, target, weight):
+    one_of(kernel, "loss", name, LOSSES)
+    dt = float_arg(kernel, "pred", pred)
+    if pred.ndim == 0:
+        raise ValueError(f"{kernel}: pred needs a batch axis, got a scalar")
+    n = pred.shape[0]
+    if name == "softmax_crossentropy":
+        rank(kernel, "pred", pred, 2)
+        if getattr(target, "dtype", None) == np.dtype(np.int64):
+            if tuple(target.shape) != (n,):
+                raise ValueError(f"{kernel}: integer target must have shape ({n},), got {tuple(target.shape)}")
+        else:
+            same_float(kernel, pred=pred, target=target)
+            same_shape(kernel, "pred", pred, target=target)
+    else:
+        same_float(kernel, pred=pred, target=target)
+        same_shape(kernel, "pred", pred, target=target)
+    if weight is not None:
+        same_float(kernel, pred=pred, weight=weight)
+        if tuple(weight.shape) != (n,):
+            raise ValueError(f"{kernel}: weight must have shape ({n},), got {tuple(weight.shape)}")
+    return dt
+
+
+@check("loss_forward")
+def _loss_forward(name, pred, target, weight=None, delta=1.0):
+    _loss_args("loss_forward", name, pred, target, weight)
+
+
+@check("loss_backward")
+def _loss_backward(name, pred, target, weight=None, grad=1.0, delta=1.0):
+    _loss_args("loss_backward", name, pred, target, weight)
+
+
+@check("dropout_forward")
+def _dropout_forward(x, rate, seed):
+    float_arg("dropout_forward", "x", x)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout_forward: rate must be in [0, 1), got {rate}")
+
+
+def _update_args(kernel, param, grad, **state):
+    same_float(kernel, param=param, grad=grad, **state)
+    same_shape(kernel, "param", param, grad=grad, **state)
+
+
+@check("sgd_update")
+def _sgd(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    _update_args("sgd_update", param, grad, velocity=velocity)
+
+
+@check("adam_update")
+def _adam(param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay=0.0):
+    _update_args("adam_update", param, grad, m=m, v=v)
+
+
+@check("rmsprop_update")
+def _rmsprop(param, grad, ms, mom, lr, rho, momentum, eps, weight_decay=0.0):
+    _update_args("rmsprop_update", param, grad, ms=ms, mom=mom)
+
+
+@check("adagrad_update")
+def _adagrad(param, grad, acc, lr, eps, weight_decay=0.0):
+    _update_args("adagrad_update", param, grad, acc=acc)

@@ -206,11 +206,11 @@ def test_early_stopping_reusable():
 
 def test_missing_monitor_warns_with_available_keys():
     es = C.EarlyStopping(monitor="val_loss")
-    with pytest.warns(UserWarning, match=r"val_loss.*Available metrics are: loss,accuracy"):
+    with pytest.warns(UserWarning, match=r"no 'val_loss' in the logs.*they hold loss, accuracy"):
         h = fit(FakeModel(), [es], [{"loss": 1.0, "accuracy": 0.5}] * 2)
     assert h.epoch == [0, 1]
     rl = C.ReduceLROnPlateau(monitor="val_acc")
-    with pytest.warns(UserWarning, match=r"val_acc.*Available metrics are: loss"):
+    with pytest.warns(UserWarning, match=r"ReduceLROnPlateau: no 'val_acc' in the logs.*they hold loss, learning_rate"):
         fit(FakeModel(), [rl], [{"loss": 1.0}])
 
 
@@ -226,7 +226,7 @@ def test_learning_rate_scheduler_two_and_one_argument_forms():
     model = FakeModel(FakeOptimizer(1.0))
     fit(model, [C.LearningRateScheduler(lambda epoch: 0.1 * (epoch + 1))], [{"loss": 1.0}] * 2)
     assert model.optimizer.learning_rate == pytest.approx(0.2)
-    with pytest.raises(ValueError, match="float"):
+    with pytest.raises(ValueError, match="returned 'fast'.*must return a number"):
         fit(FakeModel(), [C.LearningRateScheduler(lambda e, lr: "fast")], [{"loss": 1.0}])
 
 
@@ -278,7 +278,7 @@ def test_terminate_on_nan(capsys):
     h = fit(model, [C.TerminateOnNaN()], [{"loss": 1.0}] * 3, steps=4,
             batch_losses=[[1.0, 0.9, 0.8, 0.7], [0.6, float("nan"), 0.5, 0.4], [1, 1, 1, 1]])
     assert model.stop_training and h.epoch == [0, 1]
-    assert "Batch 1: Invalid loss" in capsys.readouterr().out
+    assert "loss of batch 1 is nan" in capsys.readouterr().out
     model = FakeModel()
     fit(model, [C.TerminateOnNaN()], [{"loss": 1.0}], batch_losses=[[1.0, math.inf, 1.0]])
     assert model.stop_training

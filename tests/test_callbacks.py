@@ -236,6 +236,34 @@ def test_learning_rate_scheduler_drives_a_real_optimizer():
     assert model.optimizer.learning_rate == pytest.approx(1e-4)
 
 
+def test_learning_rate_scheduler_does_not_hide_errors_of_the_schedule():
+    # a TypeError raised inside a two-argument schedule is the schedule's own error, not
+    # a sign that it wants one argument: it must reach the caller unchanged
+    def broken(epoch, lr):
+        return lr + "oops"
+
+    with pytest.raises(TypeError, match="unsupported operand"):
+        fit(FakeModel(), [C.LearningRateScheduler(broken)], [{"loss": 1.0}])
+    seen = []
+    fit(FakeModel(FakeOptimizer(1.0)), [C.LearningRateScheduler(lambda epoch, lr=5.0: seen.append(lr) or lr)],
+        [{"loss": 1.0}])
+    assert seen == [1.0]  # a defaulted second parameter still receives the current rate
+
+
+def test_verbose_messages(capsys):
+    model = SavingModel()
+    callbacks = [C.EarlyStopping(monitor="val_loss", patience=1, verbose=1, restore_best_weights=True),
+                 C.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5, verbose=1),
+                 C.ModelCheckpoint("w", save_best_only=True, save_weights_only=True, verbose=1),
+                 C.LearningRateScheduler(lambda epoch, lr: lr, verbose=1)]
+    fit(model, callbacks, _val(1.0, 2.0, 3.0))
+    out = capsys.readouterr().out
+    assert "stopped after epoch 2" in out and "weights set back to those after epoch 1" in out
+    assert "learning rate 0.1 -> 0.05 after epoch 2" in out
+    assert "val_loss improved from nothing to 1; saved w" in out and "2 is not better than 1" in out
+    assert "epoch 1 runs with learning rate 0.1" in out
+
+
 def test_reduce_lr_on_plateau():
     model = FakeModel(FakeOptimizer(1.0))
     rl = C.ReduceLROnPlateau(factor=0.5, patience=2, min_lr=0.2)

@@ -1,6 +1,6 @@
 """Callbacks driven by a small fit loop over a fake model: History, CallbackList
-dispatch, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN,
-ProgbarLogger output."""
+dispatch, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, ModelCheckpoint,
+TerminateOnNaN, ProgbarLogger output; explicit and inferred modes; a few real fits."""
 
 import math
 
@@ -206,11 +206,11 @@ def test_early_stopping_reusable():
 
 def test_missing_monitor_warns_with_available_keys():
     es = C.EarlyStopping(monitor="val_loss")
-    with pytest.warns(UserWarning, match=r"val_loss.*Available metrics are: loss,accuracy"):
+    with pytest.warns(UserWarning, match=r"no 'val_loss' in the logs.*they hold loss, accuracy"):
         h = fit(FakeModel(), [es], [{"loss": 1.0, "accuracy": 0.5}] * 2)
     assert h.epoch == [0, 1]
     rl = C.ReduceLROnPlateau(monitor="val_acc")
-    with pytest.warns(UserWarning, match=r"val_acc.*Available metrics are: loss"):
+    with pytest.warns(UserWarning, match=r"ReduceLROnPlateau: no 'val_acc' in the logs.*they hold loss, learning_rate"):
         fit(FakeModel(), [rl], [{"loss": 1.0}])
 
 
@@ -226,7 +226,7 @@ def test_learning_rate_scheduler_two_and_one_argument_forms():
     model = FakeModel(FakeOptimizer(1.0))
     fit(model, [C.LearningRateScheduler(lambda epoch: 0.1 * (epoch + 1))], [{"loss": 1.0}] * 2)
     assert model.optimizer.learning_rate == pytest.approx(0.2)
-    with pytest.raises(ValueError, match="float"):
+    with pytest.raises(ValueError, match="returned 'fast'.*must return a number"):
         fit(FakeModel(), [C.LearningRateScheduler(lambda e, lr: "fast")], [{"loss": 1.0}])
 
 
@@ -234,6 +234,34 @@ def test_learning_rate_scheduler_drives_a_real_optimizer():
     model = FakeModel(optimizers.Adam(0.01))
     fit(model, [C.LearningRateScheduler(lambda e, lr: lr / 10)], [{"loss": 1.0}] * 2)
     assert model.optimizer.learning_rate == pytest.approx(1e-4)
+
+
+def test_learning_rate_scheduler_does_not_hide_errors_of_the_schedule():
+    # a TypeError raised inside a two-argument schedule is the schedule's own error, not
+    # a sign that it wants one argument: it must reach the caller unchanged
+    def broken(epoch, lr):
+        return lr + "oops"
+
+    with pytest.raises(TypeError, match="unsupported operand"):
+        fit(FakeModel(), [C.LearningRateScheduler(broken)], [{"loss": 1.0}])
+    seen = []
+    fit(FakeModel(FakeOptimizer(1.0)), [C.LearningRateScheduler(lambda epoch, lr=5.0: seen.append(lr) or lr)],
+        [{"loss": 1.0}])
+    assert seen == [1.0]  # a defaulted second parameter still receives the current rate
+
+
+def test_verbose_messages(capsys):
+    model = SavingModel()
+    callbacks = [C.EarlyStopping(monitor="val_loss", patience=1, verbose=1, restore_best_weights=True),
+                 C.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5, verbose=1),
+                 C.ModelCheckpoint("w", save_best_only=True, save_weights_only=True, verbose=1),
+                 C.LearningRateScheduler(lambda epoch, lr: lr, verbose=1)]
+    fit(model, callbacks, _val(1.0, 2.0, 3.0))
+    out = capsys.readouterr().out
+    assert "stopped after epoch 2" in out and "weights set back to those after epoch 1" in out
+    assert "learning rate 0.1 -> 0.05 after epoch 2" in out
+    assert "val_loss improved from nothing to 1; saved w" in out and "2 is not better than 1" in out
+    assert "epoch 1 runs with learning rate 0.1" in out
 
 
 def test_reduce_lr_on_plateau():
@@ -271,6 +299,239 @@ def test_reduce_lr_on_plateau_accuracy_mode_and_validation():
         C.ReduceLROnPlateau(factor=1.0)
 
 
+# ---- explicit and inferred modes -------------------------------------------------------
+#
+# Every case is one line: a callback watching a rising or a falling series. A falling
+# series is progress for mode="min" and stagnation for mode="max", and the reverse for
+# a rising one, so swapping the two modes anywhere changes the outcome of each line.
+
+_RISING = (1.0, 2.0, 3.0, 4.0, 5.0)
+_FALLING = (5.0, 4.0, 3.0, 2.0, 1.0)
+
+
+@pytest.mark.parametrize("mode, key, series, reduced", [
+    ("min", "val_loss", _FALLING, False),
+    ("min", "val_loss", _RISING, True),
+    ("max", "val_loss", _FALLING, True),
+    ("max", "val_loss", _RISING, False),
+    ("min", "val_accuracy", _RISING, True),    # explicit mode wins over the name
+    ("max", "val_accuracy", _FALLING, True),
+    ("auto", "val_accuracy", _RISING, False),  # accuracy: larger is better
+    ("auto", "val_accuracy", _FALLING, True),
+    ("auto", "acc", _RISING, False),
+    ("auto", "acc", _FALLING, True),
+    ("auto", "loss", _FALLING, False),         # loss: smaller is better
+    ("auto", "loss", _RISING, True),
+    ("auto", "val_mystery", _FALLING, False),  # names that say nothing: smaller is better
+    ("auto", "val_mystery", _RISING, True),
+])
+def test_reduce_lr_on_plateau_modes(mode, key, series, reduced):
+    model = FakeModel(FakeOptimizer(1.0))
+    fit(model, [C.ReduceLROnPlateau(monitor=key, mode=mode, factor=0.5, patience=1, min_delta=0)],
+        _val(*series, key=key))
+    assert (model.optimizer.learning_rate < 1.0) is reduced
+
+
+@pytest.mark.parametrize("mode, key, series, stopped_at", [
+    ("min", "val_loss", _FALLING, 0),
+    ("min", "val_loss", _RISING, 2),
+    ("max", "val_loss", _FALLING, 2),
+    ("max", "val_loss", _RISING, 0),
+    ("min", "val_accuracy", _RISING, 2),
+    ("max", "val_accuracy", _FALLING, 2),
+    ("auto", "val_accuracy", _RISING, 0),
+    ("auto", "val_accuracy", _FALLING, 2),
+    ("auto", "acc", _FALLING, 2),
+    ("auto", "loss", _FALLING, 0),
+    ("auto", "loss", _RISING, 2),
+    ("auto", "val_mean_squared_error", _RISING, 2),
+    ("auto", "val_precision", _FALLING, 2),
+])
+def test_early_stopping_modes(mode, key, series, stopped_at):
+    es = C.EarlyStopping(monitor=key, mode=mode, patience=2)
+    h = fit(FakeModel(), [es], _val(*series, key=key))
+    assert es.stopped_epoch == stopped_at
+    assert len(h.epoch) == (stopped_at + 1 if stopped_at else len(series))
+    assert es.best == (series[0] if stopped_at else series[-1])
+
+
+def test_early_stopping_max_mode_min_delta_baseline_restore():
+    # min_delta in max mode: +0.05 is not progress, +0.2 is
+    es = C.EarlyStopping(monitor="val_auc", mode="max", min_delta=0.1, patience=2)
+    h = fit(FakeModel(), [es], _val(0.5, 0.55, 0.75, 0.8, 0.84, key="val_auc"))
+    assert es.best == 0.75 and es.best_epoch == 2 and es.stopped_epoch == 4 and len(h.epoch) == 5
+    # a max-mode baseline: rising values below it never reset the patience count
+    es = C.EarlyStopping(monitor="val_accuracy", baseline=0.9, patience=2)
+    h = fit(FakeModel(), [es], _val(0.5, 0.6, 0.55, 0.95, key="val_accuracy"))
+    assert es.stopped_epoch == 2 and h.epoch == [0, 1, 2]
+    es = C.EarlyStopping(monitor="val_accuracy", baseline=0.4, patience=2)
+    h = fit(FakeModel(), [es], _val(0.5, 0.6, 0.55, 0.95, key="val_accuracy"))
+    assert es.stopped_epoch == 0 and len(h.epoch) == 4
+    # restore_best_weights picks the largest value in max mode (epoch 1 here)
+    model = FakeModel()
+    es = C.EarlyStopping(monitor="score", mode="max", patience=2, restore_best_weights=True)
+    fit(model, [es], _val(0.3, 0.9, 0.2, 0.1, 0.0, key="score"))
+    assert es.stopped_epoch == 3 and np.all(model.weights[0] == 1)
+
+
+def test_early_stopping_start_from_epoch_in_max_mode():
+    # epochs 0-2 are not looked at, so the early peak does not count as the best
+    es = C.EarlyStopping(monitor="val_accuracy", patience=1, start_from_epoch=3)
+    h = fit(FakeModel(), [es], _val(0.99, 0.1, 0.1, 0.5, 0.6, 0.55, 0.5, key="val_accuracy"))
+    assert es.best == 0.6 and es.best_epoch == 4 and es.stopped_epoch == 5 and len(h.epoch) == 6
+
+
+def test_unknown_mode_warns_and_uses_auto():
+    with pytest.warns(UserWarning, match="mode must be"):
+        es = C.EarlyStopping(monitor="val_accuracy", mode="maximum", patience=0)
+    assert es.mode == "auto"
+    h = fit(FakeModel(), [es], _val(0.5, 0.6, 0.4, key="val_accuracy"))
+    assert es.stopped_epoch == 2 and len(h.epoch) == 3
+    with pytest.warns(UserWarning, match="mode must be"):
+        assert C.ReduceLROnPlateau(mode="down").mode == "auto"
+
+
+def test_reduce_lr_on_plateau_cooldown_spaces_reductions():
+    # constant values, patience 1: without cooldown every epoch after the first reduces;
+    # with cooldown=2 the epoch after each reduction cannot count (Keras' counting)
+    model = FakeModel(FakeOptimizer(1.0))
+    h = fit(model, [C.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)], _val(*[1.0] * 6))
+    assert h.history["learning_rate"] == [1.0, 1.0, 0.5, 0.25, 0.125, 0.0625]
+    model = FakeModel(FakeOptimizer(1.0))
+    rl = C.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, cooldown=2)
+    h = fit(model, [rl], _val(*[1.0] * 6))
+    assert h.history["learning_rate"] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    assert model.optimizer.learning_rate == 0.125
+    model = FakeModel(FakeOptimizer(1.0))
+    h = fit(model, [C.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, cooldown=3)], _val(*[1.0] * 6))
+    assert h.history["learning_rate"] == [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+
+
+def test_reduce_lr_on_plateau_stops_at_min_lr_and_min_delta_in_max_mode():
+    model = FakeModel(FakeOptimizer(1.0))
+    rl = C.ReduceLROnPlateau(monitor="loss", factor=0.1, patience=1, min_lr=0.05)
+    fit(model, [rl], _val(*[1.0] * 5))
+    assert model.optimizer.learning_rate == 0.05  # 1 -> 0.1 -> 0.05, then left alone
+    assert rl.wait == 2  # the stagnation keeps being counted
+    # max mode: +0.05 is below min_delta=0.1, so it is no progress and the rate drops
+    model = FakeModel(FakeOptimizer(1.0))
+    fit(model, [C.ReduceLROnPlateau(monitor="val_accuracy", mode="max", min_delta=0.1, factor=0.5, patience=1)],
+        _val(0.5, 0.55, key="val_accuracy"))
+    assert model.optimizer.learning_rate == 0.5
+    model = FakeModel(FakeOptimizer(1.0))
+    fit(model, [C.ReduceLROnPlateau(monitor="val_accuracy", mode="max", min_delta=0.1, factor=0.5, patience=1)],
+        _val(0.5, 0.65, key="val_accuracy"))
+    assert model.optimizer.learning_rate == 1.0
+
+
+# ---- ModelCheckpoint ------------------------------------------------------------------
+
+class SavingModel(FakeModel):
+    """Records every save: (kind, path, the value of weights[0] at that moment)."""
+
+    def __init__(self):
+        super().__init__()
+        self.saves = []
+
+    def save_weights(self, path):
+        self.saves.append(("weights", path, float(self.weights[0][0])))
+
+    def save(self, path):
+        self.saves.append(("model", path, float(self.weights[0][0])))
+
+
+@pytest.mark.parametrize("mode, key, series, saved_epochs", [
+    ("min", "val_loss", (3.0, 2.0, 2.5, 1.0), [0, 1, 3]),
+    ("max", "val_loss", (3.0, 2.0, 2.5, 4.0), [0, 3]),
+    ("max", "val_loss", (1.0, 2.0, 1.5, 3.0), [0, 1, 3]),
+    ("min", "val_loss", (1.0, 2.0, 1.5, 3.0), [0]),
+    ("auto", "val_accuracy", (0.5, 0.7, 0.6, 0.8), [0, 1, 3]),
+    ("auto", "acc", (0.5, 0.4, 0.6, 0.3), [0, 2]),
+    ("auto", "loss", (0.5, 0.7, 0.4, 0.45), [0, 2]),
+])
+def test_model_checkpoint_save_best_only_modes(mode, key, series, saved_epochs):
+    model = SavingModel()
+    mc = C.ModelCheckpoint("ckpt-{epoch:02d}.weights.h5", monitor=key, mode=mode,
+                           save_best_only=True, save_weights_only=True)
+    fit(model, [mc], _val(*series, key=key))
+    # the weights of epoch k are all k (FakeModel), so a save records its epoch
+    assert [epoch for _, _, epoch in model.saves] == saved_epochs
+    assert [path for _, path, _ in model.saves] == [f"ckpt-{e + 1:02d}.weights.h5" for e in saved_epochs]
+    best = min(series) if (mode == "min" or key == "loss") else max(series)
+    assert mc.best == (series[0] if saved_epochs == [0] else best)
+
+
+def test_model_checkpoint_every_epoch_batches_threshold_and_missing_key(tmp_path):
+    model = SavingModel()
+    fit(model, [C.ModelCheckpoint(str(tmp_path / "m-{epoch}-{val_loss:.1f}.keras"))], _val(0.5, 0.25))
+    assert model.saves == [("model", str(tmp_path / "m-1-0.5.keras"), 0.0),
+                           ("model", str(tmp_path / "m-2-0.2.keras"), 1.0)]
+    # an integer save_freq counts training batches across epochs (3 per epoch here)
+    model = SavingModel()
+    fit(model, [C.ModelCheckpoint("b{epoch}-{batch}", save_freq=2, save_weights_only=True)], _val(1, 1, 1))
+    assert [p for _, p, _ in model.saves] == ["b1-2", "b2-1", "b2-3", "b3-2"]
+    # the first save has to beat initial_value_threshold
+    model = SavingModel()
+    mc = C.ModelCheckpoint("w", save_best_only=True, save_weights_only=True, initial_value_threshold=0.6)
+    fit(model, [mc], _val(0.9, 0.7, 0.5, 0.55))
+    assert [e for _, _, e in model.saves] == [2] and mc.best == 0.5
+    model = SavingModel()
+    with pytest.warns(UserWarning, match="no 'val_loss'"):
+        fit(model, [C.ModelCheckpoint("w", save_best_only=True)], [{"loss": 1.0}])
+    assert model.saves == []
+    with pytest.raises(ValueError, match="save_weights_only=True"):
+        fit(FakeModel(), [C.ModelCheckpoint("w")], [{"loss": 1.0}])
+    with pytest.raises(ValueError, match="save_freq"):
+        C.ModelCheckpoint("w", save_freq="batch")
+    with pytest.raises(ValueError, match="mode='min'"):
+        fit(SavingModel(), [C.ModelCheckpoint("w", monitor="val_thing", save_best_only=True)],
+            _val(1.0, key="val_thing"))
+
+
+# ---- real fit runs --------------------------------------------------------------------
+
+def _regression(seed=0):
+    import nnrs
+
+    nnrs.random.seed(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+    model = nnrs.Sequential([nnrs.Input((3,)), nnrs.layers.Dense(1)])
+    model.compile(optimizer=nnrs.optimizers.SGD(0.05), loss="mse")
+    return model, x, y
+
+
+def test_fit_with_modes_on_a_real_model():
+    # the loss of this linear regression falls every epoch: progress for "min" ...
+    model, x, y = _regression()
+    es = C.EarlyStopping(monitor="loss", mode="min", patience=0)
+    h = model.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[es])
+    assert len(h.epoch) == 4 and es.stopped_epoch == 0
+    assert h.history["loss"] == sorted(h.history["loss"], reverse=True)
+    # ... and stagnation for "max": stop after the second epoch, lower the rate each epoch
+    model, x, y = _regression()
+    es = C.EarlyStopping(monitor="loss", mode="max", patience=0)
+    h = model.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[es])
+    assert h.epoch == [0, 1] and es.stopped_epoch == 1
+    model, x, y = _regression()
+    rl = C.ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5, patience=1)
+    h = model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[rl])
+    assert h.history["learning_rate"] == pytest.approx([0.05, 0.05, 0.025])
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0125)
+
+
+def test_fit_checkpoint_saves_the_best_weights(tmp_path):
+    model, x, y = _regression()
+    path = tmp_path / "best.weights.h5"
+    mc = C.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True, save_weights_only=True)
+    h = model.fit(x, y, epochs=3, batch_size=16, verbose=0, validation_data=(x, y), callbacks=[mc])
+    assert path.exists() and mc.best == min(h.history["val_loss"])
+    fresh, _, _ = _regression(seed=1)
+    fresh.load_weights(str(path))
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 # ---- TerminateOnNaN -------------------------------------------------------------------
 
 def test_terminate_on_nan(capsys):
@@ -278,7 +539,7 @@ def test_terminate_on_nan(capsys):
     h = fit(model, [C.TerminateOnNaN()], [{"loss": 1.0}] * 3, steps=4,
             batch_losses=[[1.0, 0.9, 0.8, 0.7], [0.6, float("nan"), 0.5, 0.4], [1, 1, 1, 1]])
     assert model.stop_training and h.epoch == [0, 1]
-    assert "Batch 1: Invalid loss" in capsys.readouterr().out
+    assert "loss of batch 1 is nan" in capsys.readouterr().out
     model = FakeModel()
     fit(model, [C.TerminateOnNaN()], [{"loss": 1.0}], batch_losses=[[1.0, math.inf, 1.0]])
     assert model.stop_training

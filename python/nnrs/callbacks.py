@@ -8,7 +8,9 @@ those plus the ``val_`` ones.
 
 from __future__ import annotations
 
+import inspect
 import math
+import os
 import sys
 import time
 import warnings
@@ -17,7 +19,7 @@ import numpy as np
 
 __all__ = [
     "Callback", "CallbackList", "History", "EarlyStopping", "LearningRateScheduler",
-    "ReduceLROnPlateau", "TerminateOnNaN", "ProgbarLogger", "LambdaCallback",
+    "ReduceLROnPlateau", "ModelCheckpoint", "TerminateOnNaN", "ProgbarLogger", "LambdaCallback",
 ]
 
 
@@ -40,10 +42,10 @@ class Callback:
         return self._model
 
     def on_batch_begin(self, batch, logs=None):
-        """A backwards compatibility alias for ``on_train_batch_begin``."""
+        """Older name of ``on_train_batch_begin``; the default of that hook calls it."""
 
     def on_batch_end(self, batch, logs=None):
-        """A backwards compatibility alias for ``on_train_batch_end``."""
+        """Older name of ``on_train_batch_end``; the default of that hook calls it."""
 
     def on_epoch_begin(self, epoch, logs=None):
         pass
@@ -127,28 +129,21 @@ class CallbackList(Callback):
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         super().__init__()
         self.callbacks = list(callbacks) if callbacks else []
-        self._history = None
-        self._progbar = None
         verbose = params.get("verbose", 1)
-        self._add_default_callbacks(add_history, add_progbar, 1 if verbose == "auto" else verbose)
+        # the History and ProgbarLogger already in the list, else new ones if asked for
+        self._history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        self._progbar = next((cb for cb in self.callbacks if isinstance(cb, ProgbarLogger)), None)
+        if add_progbar and self._progbar is None:
+            self._progbar = ProgbarLogger(verbose=1 if verbose == "auto" else verbose)
+            self.callbacks = [self._progbar, *self.callbacks]  # first: it prints before the others
+        if add_history and self._history is None:
+            self._history = History()
+            self.callbacks.append(self._history)
         self._update_hooks()
         if model is not None:
             self.set_model(model)
         if params:
             self.set_params(params)
-
-    def _add_default_callbacks(self, add_history, add_progbar, verbose):
-        for cb in self.callbacks:
-            if isinstance(cb, ProgbarLogger):
-                self._progbar = cb
-            elif isinstance(cb, History):
-                self._history = cb
-        if self._progbar is None and add_progbar:
-            self._progbar = ProgbarLogger(verbose=verbose)
-            self.callbacks.insert(0, self._progbar)
-        if self._history is None and add_history:
-            self._history = History()
-            self.callbacks.append(self._history)
 
     def _update_hooks(self):
         self._hooks = {
@@ -262,157 +257,190 @@ class History(Callback):
         self.epoch = []
 
     def on_train_begin(self, logs=None):
-        self.epoch = []
+        self.epoch = []  # ``history`` keeps its lists: a second fit appends to them
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
         self.epoch.append(epoch)
-        for k, v in logs.items():
-            self.history.setdefault(k, []).append(v)
-        if self.model is not None:
+        for key, value in (logs or {}).items():
+            if key not in self.history:
+                self.history[key] = []
+            self.history[key].append(value)
+        if self.model is not None:  # the latest record, also when fit ends early
             self.model.history = self
 
 
-def _missing_monitor_warning(what, monitor, logs):
-    warnings.warn(
-        f"{what} conditioned on metric `{monitor}` which is not available. "
-        f"Available metrics are: {','.join(list(logs.keys()))}",
-        stacklevel=3,
-    )
+# ---- watching one logged quantity ---------------------------------------------------
+#
+# EarlyStopping, ReduceLROnPlateau and ModelCheckpoint all follow one number of the
+# epoch logs and ask "is this better than before?". ``_Watch`` answers that: it knows
+# the key, whether smaller or larger is better and by how much a value must beat the
+# reference to count as progress.
+
+_HIGHER_IS_BETTER = frozenset({"acc", "accuracy", "precision", "recall", "auc", "f1", "r2", "iou"})
+_LOWER_IS_BETTER = frozenset({"loss", "mse", "mae", "rmse", "mape", "msle", "error", "crossentropy",
+                              "hinge", "divergence", "logcosh", "huber"})
 
 
-_UP_NAMES = ("acc", "accuracy", "precision", "recall", "auc", "f1", "r2")
+def _goal_from_name(model, key):
+    """``"max"``, ``"min"`` or None for the logged quantity ``key``.
 
-
-def _metric_direction(model, name):
-    """'up', 'down' or None for the metric called ``name`` (without ``val_``)."""
-    if name == "loss":
-        return "down"
-    for m in getattr(model, "metrics", None) or getattr(model, "_metrics", None) or []:
-        if getattr(m, "name", None) == name and getattr(m, "_direction", None):
-            return m._direction
-    low = name.lower()
-    if any(low == u or low.endswith("_" + u) or low.startswith(u) for u in _UP_NAMES) or "accuracy" in low:
-        return "up"
-    if low.endswith("loss") or low in ("mse", "mae", "rmse", "mape", "msle") or "error" in low:
-        return "down"
+    A compiled metric of that name (``val_`` stripped) decides first; otherwise the
+    words of the name do (``val_accuracy`` -> max, ``mean_squared_error`` -> min)."""
+    name = key[len("val_"):] if key.startswith("val_") else key
+    for metric in getattr(model, "metrics", None) or getattr(model, "_metrics", None) or []:
+        if getattr(metric, "name", None) == name:
+            direction = getattr(metric, "_direction", None)
+            if direction is not None:
+                return "max" if direction == "up" else "min"
+    words = set(name.lower().split("_"))
+    if words & _LOWER_IS_BETTER:
+        return "min"
+    if words & _HIGHER_IS_BETTER:
+        return "max"
     return None
 
 
-class EarlyStopping(Callback):
-    """Stop training when ``monitor`` has stopped improving for ``patience`` epochs.
+class _Watch:
+    """One monitored log key: reading it from the logs and comparing values."""
 
-    Improvement means better than the best value so far by more than ``min_delta``;
-    with ``baseline`` the patience counter only resets when the value also beats the
-    baseline. With ``restore_best_weights`` the weights of the best epoch are put
-    back at the end of training (whether or not it stopped early). Epochs before
-    ``start_from_epoch`` are ignored. ``stopped_epoch`` is the epoch it stopped at
-    (0 if it did not)."""
+    def __init__(self, owner, key, mode, delta):
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"{owner}: mode must be 'auto', 'min' or 'max', not {mode!r}; using 'auto'",
+                          stacklevel=3)
+            mode = "auto"
+        self.owner = owner
+        self.key = key
+        self.mode = mode
+        self.delta = abs(delta)
+        self.goal = None if mode == "auto" else mode  # settled by settle() for "auto"
+
+    def settle(self, model, unknown=None):
+        """Fix the direction of an "auto" watch from the key (and the model's metrics).
+        A name that says nothing gets ``unknown``; None there means it is an error."""
+        if self.goal is not None:
+            return
+        goal = _goal_from_name(model, self.key) or unknown
+        if goal is None:
+            raise ValueError(
+                f"{self.owner}: cannot tell from the name {self.key!r} whether larger or smaller values "
+                "are better; pass mode='min' (smaller is better) or mode='max' (larger is better)")
+        self.goal = goal
+
+    def worst(self):
+        """A starting reference every real value beats."""
+        return math.inf if self.goal == "min" else -math.inf
+
+    def read(self, logs):
+        """The monitored value of ``logs`` as a float, or None (with a warning) when absent."""
+        logs = logs or {}
+        value = logs.get(self.key)
+        if value is None:
+            keys = ", ".join(logs) if logs else "nothing"
+            warnings.warn(f"{self.owner}: no {self.key!r} in the logs of this epoch (they hold {keys}); "
+                          "skipping it", stacklevel=4)
+            return None
+        return float(value)
+
+    def beats(self, value, reference):
+        """Whether ``value`` is better than ``reference`` by more than ``delta`` (a None
+        reference is beaten by anything)."""
+        if reference is None:
+            return True
+        if self.goal == "min":
+            return value < reference - self.delta
+        return value > reference + self.delta
+
+
+class EarlyStopping(Callback):
+    """End ``fit`` once ``monitor`` has not made progress for ``patience`` epochs.
+
+    An epoch makes progress when its value is better than the best so far by more
+    than ``min_delta`` ("better" means smaller with ``mode="min"``, larger with
+    ``mode="max"``; ``"auto"`` reads it from the name and the compiled metrics and
+    raises if it cannot tell). With a ``baseline`` an epoch only resets the patience
+    count when its value also beats the baseline. Epochs before ``start_from_epoch``
+    are not looked at. ``restore_best_weights=True`` puts back the weights of the
+    best epoch when training ends, whether it stopped early or not.
+
+    After ``fit``: ``stopped_epoch`` is the (0-based) epoch training stopped at, 0 if
+    it ran to the end; ``best`` and ``best_epoch`` the best value and its epoch;
+    ``wait`` the epochs counted since the last progress."""
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
         self.monitor = monitor
+        self.min_delta = abs(min_delta)
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
-        self.min_delta = abs(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self._watch = _Watch("EarlyStopping", monitor, mode, min_delta)
+        self.mode = self._watch.mode
+        self._forget()
+
+    def _forget(self):
         self.wait = 0
         self.stopped_epoch = 0
-        self.restore_best_weights = restore_best_weights
-        self.best_weights = None
-        self.start_from_epoch = start_from_epoch
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        self.mode = mode
-        self.monitor_op = None
         self.best = None
         self.best_epoch = 0
-
-    def _set_monitor_op(self):
-        if self.mode == "min":
-            self.monitor_op = np.less
-        elif self.mode == "max":
-            self.monitor_op = np.greater
-        else:
-            name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-            direction = _metric_direction(self.model, name)
-            if direction == "up":
-                self.monitor_op = np.greater
-            elif direction == "down":
-                self.monitor_op = np.less
-        if self.monitor_op is None:
-            raise ValueError(
-                f"EarlyStopping callback received monitor={self.monitor} but nnrs isn't able to "
-                "automatically determine whether that metric should be maximized or minimized. "
-                "Pass `mode='max'` in order to do early stopping based on the highest metric "
-                "value, or pass `mode='min'` in order to use the lowest value."
-            )
-        if self.monitor_op is np.less:
-            self.min_delta = -abs(self.min_delta)
-        else:
-            self.min_delta = abs(self.min_delta)
+        self.best_weights = None
 
     def on_train_begin(self, logs=None):
-        self.wait = 0
-        self.stopped_epoch = 0
-        self.best = None
-        self.best_weights = None
-        self.best_epoch = 0
+        self._forget()  # the same instance may serve several fit calls
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.monitor_op is None:
-            self._set_monitor_op()
-        current = self.get_monitor_value(logs)
-        if current is None or epoch < self.start_from_epoch:
+        self._watch.settle(self.model)
+        value = self._watch.read(logs)
+        if value is None or epoch < self.start_from_epoch:
             return
-        if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.get_weights()
-            self.best_epoch = epoch
+        # every looked-at epoch counts; progress that also clears the baseline resets it
         self.wait += 1
-        if self._is_improvement(current, self.best):
-            self.best = current
-            self.best_epoch = epoch
+        if self._watch.beats(value, self.best):
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            if self.baseline is None or self._is_improvement(current, self.baseline):
+            if self.baseline is None or self._watch.beats(value, self.baseline):
                 self.wait = 0
-            return
-        if self.wait >= self.patience and epoch > 0:
+        elif self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.verbose > 0 and self.stopped_epoch > 0:
+            print(f"EarlyStopping: {self.monitor} made no progress for {self.wait} epochs; "
+                  f"stopped after epoch {self.stopped_epoch + 1}.")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                print(f"EarlyStopping: weights set back to those after epoch {self.best_epoch + 1} "
+                      f"({self.monitor} = {self.best:.6g}).")
             self.model.set_weights(self.best_weights)
 
-    def get_monitor_value(self, logs):
-        logs = logs or {}
-        value = logs.get(self.monitor)
-        if value is None:
-            _missing_monitor_warning("Early stopping", self.monitor, logs)
-        return value
 
-    def _is_improvement(self, value, reference):
-        if reference is None:
-            return True
-        return bool(self.monitor_op(value - self.min_delta, reference))
-
-
-def _set_lr(model, lr):
-    model.optimizer.learning_rate = lr
-
-
-def _get_lr(model):
+def _learning_rate(model):
     opt = getattr(model, "optimizer", None)
     if opt is None or not hasattr(opt, "learning_rate"):
-        raise ValueError('Optimizer must have a "learning_rate" attribute.')
+        raise ValueError("learning-rate callbacks need model.optimizer with a settable learning_rate "
+                         f"(model.optimizer is {type(opt).__name__})")
     return float(opt.learning_rate)
+
+
+def _set_learning_rate(model, value):
+    model.optimizer.learning_rate = value
+
+
+def _takes_two_arguments(fn):
+    """Whether ``fn`` can be called as ``fn(epoch, lr)`` (otherwise it is ``fn(epoch)``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: assume the full form
+        return True
+    try:
+        sig.bind(0, 0.0)
+    except TypeError:
+        return False
+    return True
 
 
 class LearningRateScheduler(Callback):
@@ -423,93 +451,189 @@ class LearningRateScheduler(Callback):
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
+        self._two_args = _takes_two_arguments(schedule)
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = _get_lr(self.model)
-        try:
-            lr = self.schedule(epoch, lr)
-        except TypeError:  # the one-argument form
+        if self._two_args:
+            lr = self.schedule(epoch, _learning_rate(self.model))
+        else:
             lr = self.schedule(epoch)
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
-            raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
+            raise ValueError(f"LearningRateScheduler: the schedule returned {lr!r} ({type(lr).__name__}) "
+                             f"for epoch {epoch}; it must return a number")
         lr = float(lr)
-        _set_lr(self.model, lr)
+        _set_learning_rate(self.model, lr)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            print(f"\nLearningRateScheduler: epoch {epoch + 1} runs with learning rate {lr:.6g}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = _get_lr(self.model)
+            logs["learning_rate"] = _learning_rate(self.model)
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by ``factor`` once ``monitor`` has not improved by
-    ``min_delta`` for ``patience`` epochs; then wait ``cooldown`` epochs; never go
-    below ``min_lr``. Logs the rate as ``learning_rate``."""
+    """Multiply the learning rate by ``factor`` once ``monitor`` has made no progress
+    (by more than ``min_delta``) for ``patience`` epochs, never going below ``min_lr``.
+
+    After a reduction the next ``cooldown`` epochs (counting the epoch of the
+    reduction, as Keras does) do not count towards ``patience``. ``mode`` is "min",
+    "max" or "auto" (direction from the name; names that say nothing mean "min").
+    Logs the rate each epoch ran with as ``learning_rate``."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
         super().__init__()
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+        if not factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor={factor} would not lower the learning rate; "
+                             "it must be below 1.0")
         self.monitor = monitor
         self.factor = factor
-        self.min_lr = min_lr
-        self.min_delta = min_delta
         self.patience = patience
         self.verbose = verbose
+        self.min_delta = min_delta
         self.cooldown = cooldown
-        self.cooldown_counter = 0
-        self.wait = 0
-        self.best = 0
-        self.mode = mode
-        self.monitor_op = None
-        self._reset()
+        self.min_lr = min_lr
+        self._watch = _Watch("ReduceLROnPlateau", monitor, mode, min_delta)
+        self.mode = self._watch.mode
+        self._forget()
 
-    def _reset(self):
-        if self.mode not in ("auto", "min", "max"):
-            warnings.warn(f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.",
-                          stacklevel=2)
-            self.mode = "auto"
-        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
-            self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
-            self.best = np.inf
-        else:
-            self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
-            self.best = -np.inf
-        self.cooldown_counter = 0
+    def _forget(self):
+        self.best = None
         self.wait = 0
+        self.cooldown_counter = 0
 
     def on_train_begin(self, logs=None):
-        self._reset()
-
-    def in_cooldown(self):
-        return self.cooldown_counter > 0
+        self._forget()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = _get_lr(self.model)
-        current = logs.get(self.monitor)
-        if current is None:
-            _missing_monitor_warning("Learning rate reduction", self.monitor, logs)
+        logs["learning_rate"] = _learning_rate(self.model)
+        self._watch.settle(self.model, unknown="min")
+        value = self._watch.read(logs)
+        if value is None:
             return
-        if self.in_cooldown():
+        resting = False
+        if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
+            resting = self.cooldown_counter > 0
             self.wait = 0
-        if self.monitor_op(current, self.best):
-            self.best = current
+        if self._watch.beats(value, self.best):
+            self.best = value
             self.wait = 0
-        elif not self.in_cooldown():
-            self.wait += 1
-            if self.wait >= self.patience:
-                old_lr = _get_lr(self.model)
-                if old_lr > np.float32(self.min_lr):
-                    new_lr = max(old_lr * self.factor, self.min_lr)
-                    _set_lr(self.model, new_lr)
-                    if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
-                    self.cooldown_counter = self.cooldown
-                    self.wait = 0
+            return
+        if resting:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self._lower(epoch)
+
+    def _lower(self, epoch):
+        old = _learning_rate(self.model)
+        new = max(old * self.factor, self.min_lr)
+        if new >= old or math.isclose(new, old, rel_tol=1e-6):
+            return  # already at min_lr: nothing to do, keep counting
+        _set_learning_rate(self.model, new)
+        self.cooldown_counter = self.cooldown
+        self.wait = 0
+        if self.verbose > 0:
+            print(f"\nReduceLROnPlateau: no progress in {self.monitor}; learning rate {old:.6g} -> {new:.6g} "
+                  f"after epoch {epoch + 1}.")
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or only its weights) during training.
+
+    ``filepath`` may hold ``str.format`` fields: ``{epoch}`` (1-based), ``{batch}``
+    (1-based, with an integer ``save_freq``) and any log key, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.3f}.weights.h5"``. ``save_freq="epoch"`` saves at
+    the end of every epoch, an integer ``n`` after every ``n`` training batches.
+
+    With ``save_best_only=True`` a save happens only when ``monitor`` is better than
+    the best value saved so far (``mode`` as in EarlyStopping: "min", "max" or
+    "auto" from the name); ``initial_value_threshold`` is the value the first save
+    has to beat. A missing ``monitor`` key skips the save with a warning.
+    ``save_weights_only=True`` writes ``model.save_weights(path)``, otherwise
+    ``model.save(path)``."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive number of batches, "
+                             f"not {save_freq!r}")
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self._watch = _Watch("ModelCheckpoint", monitor, mode, 0.0)
+        self.mode = self._watch.mode
+        self.best = initial_value_threshold
+        self._epoch = 0
+        self._batches = 0
+
+    def on_train_begin(self, logs=None):
+        if not self.save_weights_only and not callable(getattr(self.model, "save", None)):
+            raise ValueError(f"ModelCheckpoint: {type(self.model).__name__} has no save(); "
+                             "pass save_weights_only=True to keep checkpoints of the weights")
+        if self.save_best_only:
+            self._watch.settle(self.model)
+        self._batches = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:
+            self._checkpoint(self._epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._checkpoint(epoch, None, logs)
+
+    def _path(self, epoch, batch, logs):
+        fields = dict(logs or {})
+        fields["epoch"] = epoch + 1
+        if batch is not None:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except (KeyError, IndexError) as e:
+            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} names {e} which is neither "
+                           f"epoch/batch nor a key of the logs ({', '.join(logs or {}) or 'none'})") from None
+
+    def _checkpoint(self, epoch, batch, logs):
+        where = f"epoch {epoch + 1}" if batch is None else f"epoch {epoch + 1}, batch {batch + 1}"
+        if self.save_best_only:
+            self._watch.settle(self.model)
+            value = self._watch.read(logs)
+            if value is None:
+                return
+            if not self._watch.beats(value, self.best):
+                if self.verbose > 0:
+                    print(f"\nModelCheckpoint ({where}): {self.monitor} = {value:.6g} is not better than "
+                          f"{self.best:.6g}; not saved")
+                return
+            previous, self.best = self.best, value
+        path = self._path(epoch, batch, logs)
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+        if self.verbose > 0:
+            why = ""
+            if self.save_best_only:
+                before = "nothing" if previous is None else f"{previous:.6g}"
+                why = f"{self.monitor} improved from {before} to {value:.6g}; "
+            print(f"\nModelCheckpoint ({where}): {why}saved {path}")
 
 
 class TerminateOnNaN(Callback):
@@ -518,7 +642,7 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print(f"TerminateOnNaN: the loss of batch {batch} is {float(loss)}; stopping training")
             self.model.stop_training = True
 
 

@@ -2,8 +2,13 @@
 
 A subclass defines ``forward(ctx, *args)`` on backend arrays (saving on ``ctx`` what its
 backward needs) and ``backward(ctx, grad)`` returning one gradient per Tensor argument
-(None where it has none). ``Function.apply`` unwraps Tensors, runs forward, and links
-the result into the graph only when grad mode is on and some input requires a gradient.
+(None where it has none). ``Function.apply`` unwraps Tensors, runs forward on their
+backend, and links the result into the graph only when grad mode is on and some input
+requires a gradient.
+
+Every Tensor argument must live on one backend; an op never moves data silently. The
+node remembers each input's version counter, so a backward after an input was changed
+in place (an optimizer step, ``Variable.assign``) is an error, not a wrong gradient.
 """
 
 from __future__ import annotations
@@ -27,30 +32,48 @@ class Function:
     @classmethod
     def apply(cls, *args):
         ctx = cls.__new__(cls)
-        ctx.b = _backend._current or _backend.current()
+        b = None
+        raw, parents, needs = [], [], []
         track = False
-        if _tensor._grad_enabled:
-            raw, parents, needs = [], [], []
-            for a in args:
-                if isinstance(a, Tensor):
-                    raw.append(a.data)
-                    parents.append(a)
-                    needs.append(a.requires_grad)
-                    track = track or a.requires_grad
-                else:
-                    raw.append(a)
-            ctx.needs_grad = needs
-        else:  # inference: no graph, so no bookkeeping
-            raw = [a.data if isinstance(a, Tensor) else a for a in args]
-            ctx.needs_grad = ()
-        t = Tensor.__new__(Tensor)
-        t.data = cls.forward(ctx, *raw)
-        t.grad = None
-        t._keras_logits = None
-        t.requires_grad = track
+        for a in args:
+            if isinstance(a, Tensor):
+                if b is None:
+                    b = a.backend
+                elif a.backend is not b:
+                    raise ValueError(f"{cls.__name__}: the operands live on different backends ({b.name!r} and "
+                                     f"{a.backend.name!r}); make them on one backend")
+                raw.append(a.data)
+                parents.append(a)
+                needs.append(a.requires_grad)
+                track = track or a.requires_grad
+            else:
+                raw.append(a)
+        ctx.b = b if b is not None else _backend.current()
+        track = track and _tensor._grad.enabled
+        ctx.needs_grad = needs if track else ()
+        t = Tensor.wrap(cls.forward(ctx, *raw), ctx.b)
         if track:
+            t.requires_grad = True
             ctx.parents = parents
+            ctx.versions = [p._version for p in parents]
             t._ctx = ctx
-        else:
-            t._ctx = None
         return t
+
+    def check_versions(self):
+        """Raise if an input was changed in place after this node used it."""
+        if not hasattr(self, "versions"):
+            raise RuntimeError(f"{type(self).__name__}: backward through this graph a second time, but its saved arrays "
+                               "were released after the first backward; call backward(retain_graph=True) the first time")
+        for p, v in zip(self.parents, self.versions):
+            if p._version != v:
+                name = getattr(p, "name", None)
+                what = f"variable {name!r}" if name else "an input"
+                raise RuntimeError(f"{type(self).__name__}: {what} was changed in place (by an optimizer step or assign) "
+                                   "after this graph used it, so its gradient would be wrong; run the forward again")
+
+    def release(self):
+        """Drop everything the forward saved (called once backward has used it)."""
+        b, needs = self.b, self.needs_grad
+        self.__dict__.clear()
+        self.b, self.needs_grad = b, needs
+        self.parents = ()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend as _backend
 from . import functions as F
 from . import ops
 from ._util import snake_case, to_host
@@ -19,19 +18,19 @@ from .tensor import Tensor, as_tensor
 _EPS = 1e-7
 
 
-def _weight(sample_weight, n, dtype, who):
+def _weight(sample_weight, n, y_pred, who):
     if sample_weight is None:
         return None
-    w = to_host(sample_weight).astype(dtype, copy=False).reshape(-1)
+    w = to_host(sample_weight).astype(y_pred.dtype, copy=False).reshape(-1)
     if w.shape[0] != n:
         raise ValueError(f"{who}: sample_weight has {w.shape[0]} entries, expected one per sample ({n})")
-    return _backend.current().asarray(w)
+    return y_pred.backend.asarray(w)
 
 
 def _weighted_mean(per_sample: Tensor, w, n):
     """sum(w * per_sample) / n."""
     if w is not None:
-        per_sample = ops.multiply(per_sample, Tensor(w))
+        per_sample = ops.multiply(per_sample, Tensor.wrap(w, per_sample.backend))
     return ops.divide(ops.sum(per_sample), float(max(n, 1)))
 
 
@@ -47,7 +46,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = as_tensor(y_pred)
         n = y_pred.data.shape[0] if y_pred.ndim else 1
-        w = _weight(sample_weight, n, y_pred.dtype, self.name)
+        w = _weight(sample_weight, n, y_pred, self.name)
         return self.call(y_true, y_pred, w)
 
     def call(self, y_true, y_pred, w):  # pragma: no cover - documentation
@@ -71,7 +70,7 @@ def _float_target(y_true, y_pred, who, same_shape=True):
             t = t.reshape(y_pred.shape)
         else:
             raise ValueError(f"{who}: y_true shape {tuple(t.shape)} does not match y_pred shape {y_pred.shape}")
-    return _backend.current().asarray(np.ascontiguousarray(t))
+    return y_pred.backend.asarray(np.ascontiguousarray(t))
 
 
 class _Regression(Loss):
@@ -118,7 +117,7 @@ class BinaryCrossentropy(Loss):
             return F.Loss.apply(logits, t, w, "binary_crossentropy_logits", 1.0)
         n = y_pred.shape[0]
         p = ops.clip(y_pred, _EPS, 1.0 - _EPS)
-        tt = Tensor(t)
+        tt = Tensor.wrap(t, y_pred.backend)
         ll = ops.add(ops.multiply(tt, ops.log(p)), ops.multiply(ops.subtract(1.0, tt), ops.log(ops.subtract(1.0, p))))
         per = ops.negative(ops.mean(ops.reshape(ll, (n, -1)), axis=1))
         return _weighted_mean(per, w, n)
@@ -145,11 +144,11 @@ class CategoricalCrossentropy(Loss):
         n = y_pred.shape[0]
         if t.ndim == 1:  # class indices: one-hot them on the host (layout, not arithmetic)
             oh = np.zeros(y_pred.shape, dtype=y_pred.dtype)
-            oh[np.arange(n), _backend.current().to_numpy(t)] = 1
-            t = _backend.current().asarray(oh)
+            oh[np.arange(n), y_pred.backend.to_numpy(t)] = 1
+            t = y_pred.backend.asarray(oh)
         p = ops.divide(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
         p = ops.clip(p, _EPS, 1.0 - _EPS)
-        per = ops.negative(ops.sum(ops.multiply(Tensor(t), ops.log(p)), axis=-1))
+        per = ops.negative(ops.sum(ops.multiply(Tensor.wrap(t, y_pred.backend), ops.log(p)), axis=-1))
         return _weighted_mean(per, w, n)
 
     def get_config(self):
@@ -175,7 +174,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         if n and (t.min() < 0 or t.max() >= k):
             bad = t[(t < 0) | (t >= k)][0]
             raise ValueError(f"{self.name}: class index {bad} is out of range for {k} classes")
-        return _backend.current().asarray(np.ascontiguousarray(t))
+        return y_pred.backend.asarray(np.ascontiguousarray(t))
 
 
 class LossFunctionWrapper(Loss):

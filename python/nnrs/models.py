@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend as _backend
 from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import metrics as metrics_module
@@ -72,6 +71,7 @@ class Model(Layer):
         self.history = None
         self._metrics = []
         self._nodes = None
+        self._step_cache = self._bk = None
         self._np_dtype = np.dtype(self.dtype)
         if inputs is not None or outputs is not None:
             self._init_functional(inputs, outputs)
@@ -219,20 +219,21 @@ class Model(Layer):
         tw = self._trainable_cache
         for v in tw:
             v.grad = None
-        out = self.call(Tensor.wrap(xb), training=True)
+        out = self.call(Tensor.wrap(xb, self._bk), training=True)
         loss = self.loss(yb, out, wb)
         if self._penalized:
             for p in self._penalties():
                 loss = loss + p
-        loss.backward()
+        loss.backward()  # releases the graph's saved arrays as it goes
         self.optimizer.apply_gradients([(v.grad, v) for v in tw])
-        return float(loss.data), out
+        return loss.data, out.detach()
 
     def _prepare_training(self):
         if not self.built:
             raise RuntimeError(f"{self.name}: model is not built")
         self._trainable_cache = self.trainable_weights
         self._penalized = self._has_penalties()
+        self._bk = self.home_backend()
 
     def _update_metrics(self, ms, y_host, out, w_host):
         if not ms:
@@ -265,7 +266,7 @@ class Model(Layer):
         self._check_model_input(xh, "fit")
         self._prepare_training()
 
-        b = _backend.current()
+        b = self._bk
         xd = b.asarray(xh)
         n = len(xh)
         steps = (n + batch_size - 1) // batch_size
@@ -301,9 +302,10 @@ class Model(Layer):
                     wb = None if sw is None else sw[idx]
                 cbl.on_train_batch_begin(step)
                 lv, out = self._train_batch(xb, yb, wb)
-                total += lv * (hi - lo)
+                total += float(lv) * (hi - lo)  # the loss reaches the host here, for the logs
                 seen += hi - lo
                 self._update_metrics(ms, yb, out, wb)
+                del out
                 logs = {"loss": total / seen}
                 for m in ms:
                     logs[m.name] = m.result()
@@ -352,7 +354,7 @@ class Model(Layer):
         self._ensure_built(xh)
         self._check_model_input(xh, "evaluate")
         batch_size = int(batch_size or 32)
-        b = _backend.current()
+        b = self.home_backend()
         ms = self._metrics
         for m in ms:
             m.reset_state()
@@ -361,7 +363,7 @@ class Model(Layer):
         with no_grad():
             for lo in range(0, n, batch_size):
                 hi = min(n, lo + batch_size)
-                out = self.call(Tensor.wrap(b.asarray(xh[lo:hi])), training=False)
+                out = self.call(Tensor.wrap(b.asarray(xh[lo:hi]), b), training=False)
                 wb = None if sw is None else sw[lo:hi]
                 lv = self.loss(yh[lo:hi], out, wb)
                 if penalized:
@@ -384,11 +386,11 @@ class Model(Layer):
         self._ensure_built(xh)
         self._check_model_input(xh, "predict")
         batch_size = int(batch_size or 32)
-        b = _backend.current()
+        b = self.home_backend()
         outs = []
         with no_grad():
             for lo in range(0, len(xh), batch_size):
-                outs.append(self.call(Tensor.wrap(b.asarray(xh[lo:lo + batch_size])), training=False).numpy())
+                outs.append(self.call(Tensor.wrap(b.asarray(xh[lo:lo + batch_size]), b), training=False).numpy())
         if not outs:
             shape = self.compute_output_shape((0,) + tuple(xh.shape[1:]))
             return np.zeros((0,) + tuple(shape[1:]), dtype=self.dtype)
@@ -396,13 +398,17 @@ class Model(Layer):
 
     def predict_on_batch(self, x):
         """Outputs for one batch as a numpy array (no batching, no graph)."""
-        b = _backend.current()
+        b = self.__dict__.get("_bk")
+        if b is None:
+            b = self.home_backend()
+            if self.built:
+                self._bk = b
         if not (isinstance(x, np.ndarray) and x.dtype == self._np_dtype and self.built):
             x = _features(x, self.dtype, f"{type(self).__name__} {self.name!r}: predict_on_batch")
             self._ensure_built(x)
         self._check_model_input(x, "predict_on_batch")
         with no_grad():
-            return b.to_numpy(self.call(Tensor.wrap(b.asarray(x)), training=False).data)
+            return b.to_numpy(self.call(Tensor.wrap(b.asarray(x), b), training=False).data)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimisation step on one batch; returns the loss (and metrics)."""
@@ -411,13 +417,12 @@ class Model(Layer):
         xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
         self._ensure_built(xh)
         self._check_model_input(xh, "train_on_batch")
-        cache = self._step_cache
-        if cache is None or cache[0] is not _backend.current():
+        if self._step_cache is None or self._bk is None:
             self._prepare_training()
-            self._step_cache = (_backend.current(),)
-        lv, out = self._train_batch(_backend.current().asarray(xh), yh, sw)
+            self._step_cache = (self._bk,)
+        lv, out = self._train_batch(self._bk.asarray(xh), yh, sw)
         self._update_metrics(self._metrics, yh, out, sw)
-        return self._result(lv, return_dict)
+        return self._result(float(lv), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         res = self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight, return_dict=True)
@@ -436,7 +441,7 @@ class Model(Layer):
             return self.call(x, training=training)
         if not isinstance(x, KerasTensor):
             if not isinstance(x, Tensor):
-                x = Tensor(x, dtype=self.dtype)
+                x = Tensor(x, dtype=self.dtype, backend=self.home_backend())
             self._check_model_input(x.data, "call")
         return super().__call__(x, training=training, **kwargs)
 
@@ -506,7 +511,7 @@ class Sequential(Model):
             self._input_spec = layer._input_shape_arg
         self._layers.append(layer)
         self.built = False
-        self._step_cache = None  # the trainable weights change
+        self._step_cache = self._bk = None  # the trainable weights change
         if self._input_spec is not None:
             self.build(self._input_spec)
 
@@ -542,7 +547,7 @@ class Sequential(Model):
     def pop(self):
         l = self._layers.pop()
         self.built = False
-        self._step_cache = None
+        self._step_cache = self._bk = None
         if self._input_spec is not None and self._layers:
             self.build(self._input_spec)
         return l

@@ -1,15 +1,26 @@
 """nnrs.ops: differentiable operations on Tensors (Keras 3's ``keras.ops`` vocabulary).
 
 Arguments may be Tensors, backend/numpy arrays or Python numbers; the result is a Tensor
-that takes part in autograd when an input requires a gradient.
+that takes part in autograd when an input requires a gradient, on the backend of the
+Tensor operands (the active backend when there are none).
+
+Dtype rule (the same on every backend, decided here before any kernel runs): arithmetic
+is floating point. Two float operands promote as numpy does (float32 with float64 gives
+float64); an integer or bool operand takes the float dtype of the other, or floatx()
+when no operand is float. A Python number adapts to the tensor's dtype (Keras' and
+numpy 2's weak scalars). Axis arguments outside ``[-ndim, ndim)`` are ValueErrors.
 """
 
 from __future__ import annotations
 
 from numbers import Number
 
+import numpy as np
+
 from . import backend as _backend
+from . import config as _config
 from . import functions as F
+from .backend import contract as _contract
 from .tensor import Tensor, as_tensor
 
 __all__ = [
@@ -29,14 +40,40 @@ def convert_to_numpy(x):
     return x.numpy() if isinstance(x, Tensor) else _backend.current().to_numpy(x)
 
 
+def result_dtype(*dtypes) -> np.dtype:
+    """The float dtype arithmetic on operands of ``dtypes`` computes in (module docstring)."""
+    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind == "f"]
+    if not floats:
+        return np.dtype(_config.floatx())
+    out = floats[0]
+    for d in floats[1:]:
+        out = np.promote_types(out, d)
+    if out not in _contract.FLOATS:
+        raise TypeError(f"nnrs computes in float32 or float64, got operands of dtype {out}")
+    return out
+
+
+def _floating(x: Tensor, dtype=None) -> Tensor:
+    """``x`` in ``dtype`` (default: its own dtype when float, else floatx)."""
+    dt = np.dtype(dtype) if dtype is not None else result_dtype(x.dtype)
+    return x if x.dtype == dt else cast(x, dt)
+
+
+def _tensors(*xs):
+    """The operands as Tensors of one backend (that of the first Tensor among them)."""
+    like = next((x for x in xs if isinstance(x, Tensor)), None)
+    bk = like.backend if like is not None else None
+    return [as_tensor(x, backend=bk) for x in xs]
+
+
 def _binary(op, a, b):
-    if isinstance(b, Number) and not isinstance(a, Number):
-        return F.BinaryScalar.apply(as_tensor(a), float(b), op, False)
-    if isinstance(a, Number) and not isinstance(b, Number):
-        return F.BinaryScalar.apply(as_tensor(b), float(a), op, True)
-    a = as_tensor(a)
-    b = as_tensor(b, dtype=a.dtype)
-    return F.Binary.apply(a, b, op)
+    if isinstance(b, Number) and not isinstance(b, bool) and not isinstance(a, Number):
+        return F.BinaryScalar.apply(_floating(as_tensor(a)), float(b), op, False)
+    if isinstance(a, Number) and not isinstance(a, bool) and not isinstance(b, Number):
+        return F.BinaryScalar.apply(_floating(as_tensor(b)), float(a), op, True)
+    a, b = _tensors(a, b)
+    dt = result_dtype(a.dtype, b.dtype)
+    return F.Binary.apply(_floating(a, dt), _floating(b, dt), op)
 
 
 def add(a, b):
@@ -72,7 +109,7 @@ def power(a, p):
 
 def _unary(op):
     def f(x):
-        return F.Unary.apply(as_tensor(x), op)
+        return F.Unary.apply(_floating(as_tensor(x)), op)
 
     f.__name__ = op
     f.__doc__ = f"Elementwise ``{op}(x)``."
@@ -90,22 +127,29 @@ reciprocal = _unary("reciprocal")
 
 
 def clip(x, x_min, x_max):
-    return F.Clip.apply(as_tensor(x), float(x_min), float(x_max))
+    return F.Clip.apply(_floating(as_tensor(x)), float(x_min), float(x_max))
 
 
 def matmul(a, b):
-    a = as_tensor(a)
-    return F.Matmul.apply(a, as_tensor(b, dtype=a.dtype))
+    a, b = _tensors(a, b)
+    dt = result_dtype(a.dtype, b.dtype)
+    return F.Matmul.apply(_floating(a, dt), _floating(b, dt))
 
 
 def dense(x, kernel, bias=None, activation="linear", alpha=0.0):
-    """``activation(x @ kernel + bias)`` as one autograd node (2-D x)."""
-    return F.Dense.apply(as_tensor(x), kernel, bias, activation, alpha)
+    """``activation(x @ kernel + bias)`` as one autograd node (2-D x); x is cast to the
+    kernel's dtype, as a Keras layer casts its inputs to its compute dtype."""
+    x, kernel = _tensors(x, kernel)
+    x = _floating(x, kernel.dtype)
+    if bias is not None:
+        bias = _floating(_tensors(kernel, bias)[1], kernel.dtype)
+    return F.Dense.apply(x, kernel, bias, activation, alpha)
 
 
 def _reduce(op):
     def f(x, axis=None, keepdims=False):
-        return F.Reduce.apply(as_tensor(x), op, axis, keepdims)
+        x = _floating(as_tensor(x))
+        return F.Reduce.apply(x, op, _contract.norm_axes(op, axis, x.shape), keepdims)
 
     f.__name__ = op
     f.__doc__ = f"``{op}`` over ``axis`` (all axes when None)."
@@ -119,9 +163,9 @@ min = _reduce("min")  # noqa: A001 - Keras name
 
 
 def argmax(x, axis=-1):
-    """Indices of the maxima (not differentiable; returns a backend int64 array)."""
-    x = as_tensor(x)
-    return _backend.current().argmax(x.data, axis)
+    """Indices (int64 Tensor) of the first maxima along ``axis`` (not differentiable)."""
+    x = _floating(as_tensor(x))
+    return Tensor.wrap(x.backend.argmax(x.data, axis), x.backend)
 
 
 def reshape(x, shape):
@@ -129,7 +173,12 @@ def reshape(x, shape):
 
 
 def transpose(x, axes=None):
-    return F.Transpose.apply(as_tensor(x), None if axes is None else tuple(axes))
+    x = as_tensor(x)
+    if axes is not None:
+        axes = tuple(_contract.norm_axis("transpose", a, x.shape) for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return F.Transpose.apply(x, axes)
 
 
 def getitem(x, idx):
@@ -137,8 +186,17 @@ def getitem(x, idx):
 
 
 def concatenate(xs, axis=-1):
-    xs = [as_tensor(x) for x in xs]
-    ax = axis % xs[0].ndim
+    xs = _tensors(*xs)
+    if not xs:
+        raise ValueError("concatenate: needs at least one tensor")
+    ax = _contract.norm_axis("concatenate", axis, xs[0].shape)
+    for i, x in enumerate(xs[1:], 1):
+        if x.ndim != xs[0].ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if j != ax):
+            raise ValueError(f"concatenate: tensor {i} has shape {x.shape}, which does not match {xs[0].shape} "
+                             f"outside axis {axis}")
+    if any(x.dtype.kind == "f" for x in xs) or len({x.dtype for x in xs}) > 1:
+        dt = result_dtype(*(x.dtype for x in xs))
+        xs = [_floating(x, dt) for x in xs]
     return F.Concatenate.apply(ax, *xs)
 
 
@@ -149,7 +207,7 @@ def flatten(x):
 
 
 def activation(x, name, alpha=0.0):
-    return F.Activation.apply(as_tensor(x), name, alpha)
+    return F.Activation.apply(_floating(as_tensor(x)), name, alpha)
 
 
 def relu(x):
@@ -213,4 +271,4 @@ def dropout(x, rate, seed=None):
 
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
-    return F.Dropout.apply(as_tensor(x), float(rate), _random.next_seed() if seed is None else int(seed))
+    return F.Dropout.apply(_floating(as_tensor(x)), float(rate), _random.next_seed() if seed is None else int(seed))

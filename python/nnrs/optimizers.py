@@ -296,7 +296,7 @@ class Optimizer:
     """Base optimizer: learning rate (float, schedule or callable), weight decay,
     gradient clipping, lazily created per-variable state, ``iterations``.
 
-    Subclasses define ``_state_arrays(data)`` (the state arrays of one variable),
+    Subclasses define ``_state_arrays(variable)`` (the state arrays of one variable),
     ``_kernel`` (the backend update kernel) and ``_hyper(lr)`` (its hyperparameters):
     one kernel call per variable.
     """
@@ -397,11 +397,12 @@ class Optimizer:
             self._slots[key] = rec[:-1] + (self._wd_for(rec[0]),)
 
     # ---- state ------------------------------------------------------------------
-    def _state_arrays(self, data):
+    def _state_arrays(self, variable):
+        """The state arrays of one variable, on its backend."""
         return ()
 
     def _make_slots(self, variable):
-        rec = (variable,) + tuple(self._state_arrays(variable.data)) + (self._wd_for(variable),)
+        rec = (variable,) + tuple(self._state_arrays(variable)) + (self._wd_for(variable),)
         self._slots[id(variable)] = rec
         return rec
 
@@ -432,7 +433,7 @@ class Optimizer:
             out = []
             for g in grads:
                 if g is not None:
-                    norm = math.sqrt(b.sum_squares([g]))
+                    norm = math.sqrt(float(b.sum_squares([g])))
                     if not norm <= c:  # also NaN norms, which make the gradient NaN as in Keras
                         g = b.binary_scalar("mul", g, c / norm)
                 out.append(g)
@@ -442,7 +443,7 @@ class Optimizer:
             present = [g for g in grads if g is not None]
             if not present:
                 return grads
-            norm = math.sqrt(b.sum_squares(present))
+            norm = math.sqrt(float(b.sum_squares(present)))
             if norm <= c:
                 return grads
             scale = c / norm if math.isfinite(norm) else float("nan")
@@ -479,7 +480,7 @@ class Optimizer:
             )
         if not len(grads):
             return
-        b = _backend.current()
+        b = getattr(variables[0], "backend", None) or _backend.current()
         s = self._schedule
         if s is None:
             lr = self._lr
@@ -501,14 +502,15 @@ class Optimizer:
         return (lr,)
 
     def _update(self, b, grads, variables, lr):
-        upd = getattr(b, self._kernel)
         hyper = self._hyper(lr)
         slots = self._slots
+        name = self._kernel
         for g, v in zip(grads, variables):
             if g is None:
                 continue
             r = slots.get(id(v)) or self._make_slots(v)
-            upd(v.data, g, *r[1:-1], *hyper, r[-1])
+            getattr(v.backend, name)(v.data, g, *r[1:-1], *hyper, r[-1])
+            v._version += 1  # graphs recorded before this step can no longer be differentiated
 
     # ---- config -----------------------------------------------------------------
     def get_config(self):
@@ -546,8 +548,8 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def _state_arrays(self, data):
-        return (_backend.current().xp.zeros_like(data) if self.momentum else None,)
+    def _state_arrays(self, variable):
+        return (variable.backend.xp.zeros_like(variable.data) if self.momentum else None,)
 
     _kernel = "sgd_update"
 
@@ -576,8 +578,8 @@ class Adam(Optimizer):
         self.epsilon = float(epsilon)
         self.amsgrad = False
 
-    def _state_arrays(self, data):
-        xp = _backend.current().xp
+    def _state_arrays(self, variable):
+        xp, data = variable.backend.xp, variable.data
         return (xp.zeros_like(data), xp.zeros_like(data))
 
     _kernel = "adam_update"
@@ -620,8 +622,8 @@ class RMSprop(Optimizer):
         self.epsilon = float(epsilon)
         self.centered = False
 
-    def _state_arrays(self, data):
-        xp = _backend.current().xp
+    def _state_arrays(self, variable):
+        xp, data = variable.backend.xp, variable.data
         return (xp.zeros_like(data), xp.zeros_like(data) if self.momentum > 0 else None)
 
     _kernel = "rmsprop_update"
@@ -647,11 +649,8 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
 
-    def _state_arrays(self, data):
-        acc = _backend.current().xp.zeros_like(data)
-        if self.initial_accumulator_value:
-            acc += acc.dtype.type(self.initial_accumulator_value)
-        return (acc,)
+    def _state_arrays(self, variable):
+        return (variable.backend.xp.full_like(variable.data, self.initial_accumulator_value),)
 
     _kernel = "adagrad_update"
 

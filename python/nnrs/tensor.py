@@ -9,19 +9,27 @@ gradient accumulate it in ``.grad`` (as PyTorch does) until it is reset.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import backend as _backend
+from . import config as _config
 
-_grad_enabled = True
+
+class _GradState(threading.local):
+    enabled = True  # per thread, as in PyTorch: no_grad in one thread leaves the others alone
+
+
+_grad = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    return _grad.enabled
 
 
 class _GradMode:
-    """Context manager (and decorator-free switch) setting grad mode inside a block."""
+    """Context manager setting the calling thread's grad mode inside a block."""
 
     __slots__ = ("mode", "prev")
 
@@ -29,12 +37,10 @@ class _GradMode:
         self.mode = mode
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev, _grad_enabled = _grad_enabled, self.mode
+        self.prev, _grad.enabled = _grad.enabled, self.mode
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        _grad.enabled = self.prev
 
 
 def no_grad():
@@ -47,37 +53,67 @@ def enable_grad():
     return _GradMode(True)
 
 
-class Tensor:
-    """An array of the active backend plus, when it takes part in autograd, its gradient."""
+def _python_dtype(data):
+    """The dtype of Python data (numbers, nested lists) under nnrs' rule, as Keras 3 does:
+    floats become ``floatx()``, ints int32, bools bool."""
+    a = np.asarray(data)
+    if a.dtype.kind == "f" or a.dtype == object:
+        return np.dtype(_config.floatx())
+    if a.dtype.kind in "iu":
+        return np.dtype(np.int32)
+    if a.dtype.kind == "b":
+        return np.dtype(np.bool_)
+    raise TypeError(f"Tensor: cannot hold data of dtype {a.dtype}")
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_keras_logits", "__weakref__")
+
+def _buffer(a):
+    """The array that owns ``a``'s memory (``a`` itself when it owns it)."""
+    base = getattr(a, "base", None)
+    return a if base is None else base
+
+
+class Tensor:
+    """An array of one backend plus, when it takes part in autograd, its gradient.
+
+    The tensor keeps its backend (``.backend``): ops on it run there whatever backend is
+    active. Dtype rule: arrays (numpy, or the backend's) keep their dtype; Python numbers
+    and lists get floatx() when they hold a float and int32 when they hold only ints;
+    ``dtype=`` converts.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_keras_logits", "backend", "_version", "__weakref__")
     __array_priority__ = 1000  # numpy defers to Tensor's operators
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, backend=None):
         if isinstance(data, Tensor):
+            backend = backend or data.backend
             data = data.data
-        b = _backend.current()
+        b = backend if backend is not None else _backend.current()
+        if dtype is None and not hasattr(data, "dtype"):
+            dtype = _python_dtype(data)
         if dtype is not None or not isinstance(data, b.xp.ndarray):
-            if dtype is None:
-                a = np.asarray(data)
-                dtype = a.dtype if a.dtype.kind == "f" else np.float32
-                data = a
             data = b.asarray(data, dtype=dtype)
+        if requires_grad and data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating tensors can require a gradient, got dtype {data.dtype}")
         self.data = data
         self.grad = None
         self.requires_grad = requires_grad
         self._ctx = None
         self._keras_logits = None
+        self.backend = b
+        self._version = 0
 
     @classmethod
-    def wrap(cls, data) -> Tensor:
-        """A Tensor around a backend array, without any conversion (fast path)."""
+    def wrap(cls, data, backend) -> Tensor:
+        """A Tensor of ``backend`` around one of its arrays, without any conversion (fast path)."""
         t = cls.__new__(cls)
         t.data = data
         t.grad = None
         t.requires_grad = False
         t._ctx = None
         t._keras_logits = None
+        t.backend = backend
+        t._version = 0
         return t
 
     # ---- array-like -------------------------------------------------------------------
@@ -102,13 +138,16 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The values as a numpy array (copied from the device on cuda)."""
-        return _backend.current().to_numpy(self.data)
+        return self.backend.to_numpy(self.data)
 
     def item(self) -> float:
-        """The value of a one-element tensor as a Python float."""
+        """The value of a one-element tensor as a Python number."""
         if self.size != 1:
             raise ValueError(f"item(): the tensor has {self.size} elements (shape {self.shape}); expected one")
-        return float(self.numpy().reshape(-1)[0])
+        return self.numpy().reshape(-1)[0].item()
+
+    def __float__(self):
+        return float(self.item())
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
@@ -119,14 +158,19 @@ class Tensor:
         return f"Tensor({self.numpy()!r}{g})"
 
     def detach(self) -> Tensor:
-        return Tensor(self.data)
+        return Tensor.wrap(self.data, self.backend)
 
     # ---- autograd -------------------------------------------------------------------
-    def backward(self, grad=None) -> None:
-        """Gradients of this tensor wrt every leaf that requires one (seed: ones)."""
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Gradients of this tensor wrt every leaf that requires one (seed: ones).
+
+        Each node's saved arrays are released as soon as its backward has run (pass
+        ``retain_graph=True`` to backward through the same graph again). A leaf's
+        gradient accumulates in ``.grad`` and never shares memory with another leaf's.
+        """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad (no input of it required one)")
-        b = _backend.current()
+        b = self.backend
         topo, seen = [], set()
         stack = [(self, False)]
         while stack:  # iterative DFS post-order: deep graphs (long sequences) cannot overflow
@@ -146,17 +190,30 @@ class Tensor:
             g0 = b.xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             g0 = grad.data if isinstance(grad, Tensor) else b.asarray(grad, dtype=self.data.dtype)
+            if tuple(g0.shape) != self.shape:
+                raise ValueError(f"backward(): grad has shape {tuple(g0.shape)}, expected the tensor's shape {self.shape}")
         grads = {id(self): g0}
+        given = set()  # buffers already handed to a leaf
         for t in reversed(topo):
             g = grads.pop(id(t), None)
             if g is None:
                 continue
             ctx = t._ctx
             if ctx is None:  # a leaf
-                t.grad = g if t.grad is None else b.binary("add", t.grad, g)
+                if t.grad is None:
+                    if id(_buffer(g)) in given:
+                        g = g.copy()
+                    given.add(id(_buffer(g)))
+                    t.grad = g
+                else:
+                    t.grad = b.binary("add", t.grad, g)
                 continue
+            ctx.check_versions()
             in_grads = ctx.backward(ctx, g)
-            for p, pg in zip(ctx.parents, in_grads):
+            parents = ctx.parents
+            if not retain_graph:
+                ctx.release()
+            for p, pg in zip(parents, in_grads):
                 if pg is None or not p.requires_grad:
                     continue
                 k = id(p)
@@ -233,8 +290,8 @@ class Variable(Tensor):
 
     __slots__ = ("name", "trainable", "regularizer", "constraint", "path")
 
-    def __init__(self, value, name: str = "variable", trainable: bool = True, dtype=None, regularizer=None):
-        super().__init__(value, requires_grad=trainable, dtype=dtype)
+    def __init__(self, value, name: str = "variable", trainable: bool = True, dtype=None, regularizer=None, backend=None):
+        super().__init__(value, requires_grad=trainable, dtype=dtype, backend=backend)
         self.name = name
         self.path = name
         self.trainable = trainable
@@ -242,19 +299,33 @@ class Variable(Tensor):
         self.constraint = None
 
     def assign(self, value) -> None:
-        """Copy ``value`` into this variable (in place; the shape must match)."""
-        b = _backend.current()
-        v = value.data if isinstance(value, Tensor) else b.asarray(value, dtype=self.data.dtype)
+        """Copy ``value`` into this variable (in place; the shape must match). Graphs
+        recorded before the change can no longer be differentiated (see ``_version``)."""
+        b = self.backend
+        if isinstance(value, Tensor):
+            if value.backend is not b:
+                raise ValueError(f"Variable {self.name!r}: cannot assign a tensor of backend {value.backend.name!r} "
+                                 f"to a variable of backend {b.name!r}")
+            v = value.data
+        else:
+            v = b.asarray(value)
         if tuple(v.shape) != tuple(self.data.shape):
             raise ValueError(f"Variable {self.name!r}: cannot assign a value of shape {tuple(v.shape)}; expected {self.shape}")
         self.data[...] = v
+        self._version += 1
 
     def __repr__(self):
         return f"<Variable {self.name!r} shape={self.shape} dtype={self.dtype}>"
 
 
-def as_tensor(x, dtype=None) -> Tensor:
-    """``x`` as a Tensor of the active backend (a Tensor is returned as it is)."""
+def as_tensor(x, dtype=None, backend=None) -> Tensor:
+    """``x`` as a Tensor: a Tensor is returned as it is (converted when ``dtype`` differs
+    from its own, through the differentiable ``cast``); anything else becomes a Tensor
+    of ``backend`` (default: the active one) under the dtype rule of ``Tensor``."""
     if isinstance(x, Tensor):
-        return x
-    return Tensor(x, dtype=dtype)
+        if dtype is None or np.dtype(dtype) == x.dtype:
+            return x
+        from .ops import cast
+
+        return cast(x, dtype)
+    return Tensor(x, dtype=dtype, backend=backend)

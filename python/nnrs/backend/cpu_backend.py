@@ -14,7 +14,7 @@ class CpuBackend(Backend):
     xp = np
 
     def asarray(self, x, dtype=None):
-        return np.ascontiguousarray(x, dtype=dtype)
+        return np.asarray(x, dtype=dtype, order="C")  # ascontiguousarray would make 0-d arrays 1-d
 
     def to_numpy(self, a):
         return np.asarray(a)

@@ -11,6 +11,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from .. import backend as _backend
+from .. import config as _config
 from .. import initializers, regularizers
 from .._util import snake_case
 from ..tensor import Tensor, Variable
@@ -55,7 +57,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
-        self.dtype = np.dtype(dtype or "float32").name
+        self.dtype = np.dtype(dtype or _config.floatx()).name
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None:
             input_shape = (input_dim,)
@@ -80,6 +82,11 @@ class Layer:
         v.path = f"{self.name}/{name}"
         self._weights.append(v)
         return v
+
+    def home_backend(self):
+        """The backend this layer computes on: its weights' (the active one while it has none)."""
+        ws = self.weights
+        return ws[0].backend if ws else _backend.current()
 
     @property
     def weights(self):
@@ -167,7 +174,11 @@ class Layer:
                 self._maybe_build(x.shape)
                 self._check_input(x.shape)
                 return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
-            x = Tensor(x, dtype=self.dtype)
+            x = Tensor(x, backend=self.home_backend())
+        if x.dtype.kind == "f" and x.dtype != self.dtype:
+            from .. import ops  # floating inputs compute in the layer's dtype, as Keras casts them
+
+            x = ops.cast(x, self.dtype)
         if not self.built:
             self._maybe_build(x.data.shape)
         if self._spec_ndim is not None:

@@ -1,10 +1,9 @@
 //! Bindings of the activation family: activation_forward, activation_backward.
 
 use nnrs_kernels::activation::{self as k, Activation, ActivationParams};
-use numpy::PyArrayMethods;
 use pyo3::prelude::*;
 
-use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error};
 use crate::dispatch;
 use crate::elementwise::Num;
 
@@ -30,8 +29,8 @@ fn forward_t<'py, T: Num>(py: Python<'py>, act: Activation, x: &Bound<'py, PyAny
     let row = check_rowwise(K, act, &shape)?;
     let y = new_array::<T>(py, &shape);
     {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
         let xs = slice_of(&rx);
         let p = ActivationParams { act, alpha, row };
         run_kernel(py, K, || k::activation_forward(&xs, ys, p))?;
@@ -64,8 +63,8 @@ fn backward_t<'py, T: Num>(
     let row = check_rowwise(K, act, &sx)?;
     let gx = new_array::<T>(py, &sx);
     {
-        let mut wgx = gx.readwrite();
-        let gxs = wgx.as_slice_mut().expect("new array is contiguous");
+        let mut wgx = fresh_rw(&gx)?;
+        let gxs = out_slice(&mut wgx)?;
         let (gs, xs, ys) = (slice_of(&rg), slice_of(&rx), slice_of(&ry));
         let p = ActivationParams { act, alpha, row };
         run_kernel(py, K, || k::activation_backward(&gs, &xs, &ys, gxs, p))?;

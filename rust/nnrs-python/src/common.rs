@@ -3,9 +3,13 @@
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use nnrs_kernels::{Float, KernelError};
-use numpy::{Element, IxDyn, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    BorrowError, Element, IxDyn, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -37,10 +41,77 @@ fn describe(a: &Bound<'_, PyAny>) -> String {
     }
 }
 
+/// How long a borrow waits for another thread's conflicting borrow to end.
+const BORROW_WAIT: Duration = Duration::from_secs(5);
+
+/// Borrows with numpy's fallible API. A conflict can only be another thread's in-place
+/// update (the kernels write only to fresh arrays otherwise, and the updates reject
+/// aliased arguments up front), so it waits with the GIL released for that borrow to
+/// end, and only then gives up with a ValueError: never a panic.
+fn borrow_with_wait<'py, B>(py: Python<'py>, kernel: &str, arg: &str, mut attempt: impl FnMut() -> Result<B, BorrowError>) -> PyResult<B> {
+    let start = Instant::now();
+    loop {
+        match attempt() {
+            Ok(b) => return Ok(b),
+            Err(e @ BorrowError::NotWriteable) => return Err(value_error(kernel, format!("{arg}: {e}"))),
+            Err(e) if start.elapsed() >= BORROW_WAIT => {
+                return Err(value_error(kernel, format!("{arg} is in use by another operation ({e}) for more than {BORROW_WAIT:?}")));
+            }
+            Err(_) => py.detach(|| std::thread::sleep(Duration::from_micros(20))),
+        }
+    }
+}
+
+/// A read-only borrow of `arr` (see [`borrow_with_wait`]).
+pub fn borrow_ro<'py, T: Element>(kernel: &str, arg: &str, arr: &Bound<'py, PyArrayDyn<T>>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    borrow_with_wait(arr.py(), kernel, arg, || arr.try_readonly())
+}
+
+/// A read-write borrow of `arr` (see [`borrow_with_wait`]).
+pub fn borrow_rw<'py, T: Element>(kernel: &str, arg: &str, arr: &Bound<'py, PyArrayDyn<T>>) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    borrow_with_wait(arr.py(), kernel, arg, || arr.try_readwrite())
+}
+
+/// A write borrow of an array this binding just created (nobody else can hold one).
+pub fn fresh_rw<'py, T: Element>(arr: &Bound<'py, PyArrayDyn<T>>) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    arr.try_readwrite().map_err(|e| PyRuntimeError::new_err(format!("new output array: {e}")))
+}
+
+/// The elements of a C-contiguous array borrowed for writing.
+pub fn out_slice<'a, 'py, T: Element>(w: &'a mut PyReadwriteArrayDyn<'py, T>) -> PyResult<&'a mut [T]> {
+    w.as_slice_mut().map_err(|e| PyRuntimeError::new_err(format!("output array: {e}")))
+}
+
+/// The byte range `[lo, hi)` an array's elements occupy (empty arrays occupy nothing).
+pub fn extent(a: &Bound<'_, PyUntypedArray>) -> (usize, usize) {
+    if a.len() == 0 {
+        return (0, 0);
+    }
+    let item = a.dtype().itemsize() as isize;
+    let (mut lo, mut hi) = (0isize, item);
+    for (&n, &st) in a.shape().iter().zip(a.strides()) {
+        let span = (n as isize - 1) * st;
+        if span < 0 {
+            lo += span;
+        } else {
+            hi += span;
+        }
+    }
+    // SAFETY: only the address is read from the array struct, never dereferenced.
+    let base = unsafe { (*a.as_array_ptr()).fields.data } as isize;
+    ((base + lo) as usize, (base + hi) as usize)
+}
+
+/// Whether two arrays' memory ranges overlap.
+pub fn overlap(a: &Bound<'_, PyUntypedArray>, b: &Bound<'_, PyUntypedArray>) -> bool {
+    let ((alo, ahi), (blo, bhi)) = (extent(a), extent(b));
+    alo < bhi && blo < ahi
+}
+
 /// Read-only view of a numpy array of element type `T`, with a clear error otherwise.
 pub fn read<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
     match a.cast::<PyArrayDyn<T>>() {
-        Ok(arr) => Ok(arr.readonly()),
+        Ok(arr) => borrow_ro(kernel, arg, arr),
         Err(_) => Err(PyTypeError::new_err(format!("{kernel}: {arg} must have dtype {}, got {}", std::any::type_name::<T>(), describe(a)))),
     }
 }

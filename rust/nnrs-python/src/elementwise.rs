@@ -4,11 +4,11 @@
 
 use nnrs_kernels::elementwise::{self as k, BinaryOp, BroadcastParams, Real, UnaryOp};
 use nnrs_kernels::KernelError;
-use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{PyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::common::{dtype_of, new_array, read, run_kernel, slice_of, DType, Elem};
+use crate::common::{borrow_ro, dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, DType, Elem};
 use crate::dispatch;
 
 /// A kernel error whose message already names the kernel, as a ValueError.
@@ -52,8 +52,8 @@ fn map_t<'py, T: Num>(
     let rx = read::<T>(kernel, arg, x)?;
     let y = new_array::<T>(py, rx.shape());
     {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
         let xs = slice_of(&rx);
         run_kernel(py, kernel, || f(&xs, ys))?;
     }
@@ -78,12 +78,12 @@ fn binary_t<'py, T: Num>(
     b: &Bound<'py, PyArrayDyn<T>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "binary";
-    let (ra, rb) = (a.readonly(), b.readonly());
+    let (ra, rb) = (borrow_ro(K, "a", a)?, borrow_ro(K, "b", b)?);
     let p = BroadcastParams::new(ra.shape(), rb.shape()).map_err(to_value_error)?;
     let y = new_array::<T>(py, &p.out_shape);
     {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
         let (xa, xb) = (slice_of(&ra), slice_of(&rb));
         run_kernel(py, K, || k::binary(op, &xa, &xb, ys, &p))?;
     }

@@ -3,10 +3,9 @@
 use nnrs_kernels::activation::Activation;
 use nnrs_kernels::fastmath::Real;
 use nnrs_kernels::gemm::{self as k, MatmulParams};
-use numpy::PyArrayMethods;
 use pyo3::prelude::*;
 
-use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, zeros, Elem};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, zeros, Elem};
 use crate::dispatch;
 
 fn matmul_t<'py, T: Elem>(
@@ -32,8 +31,8 @@ fn matmul_t<'py, T: Elem>(
     }
     let out = new_array::<T>(py, &[m, n]);
     {
-        let mut w = out.readwrite();
-        let c = w.as_slice_mut().expect("new array is contiguous");
+        let mut w = fresh_rw(&out)?;
+        let c = out_slice(&mut w)?;
         let (xa, xb) = (slice_of(&ra), slice_of(&rb));
         let p = MatmulParams { m, n, k: ka, trans_a, trans_b };
         run_kernel(py, K, || k::matmul_into(&xa, &xb, c, p, false))?;
@@ -83,8 +82,8 @@ fn linear_forward_t<'py, T: Elem + Real>(
     }
     let y = new_array::<T>(py, &[n, out]);
     {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
         let (xs, ws) = (slice_of(&rx), slice_of(&rw));
         let bs = rb.as_ref().map(slice_of);
         run_kernel(py, K, || k::dense_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out, act, alpha))?;
@@ -127,12 +126,12 @@ fn linear_backward_t<'py, T: Elem>(
     let gw = new_array::<T>(py, &[inp, out]);
     let gb = need_gb.then(|| zeros::<T>(py, &[out]));
     {
-        let mut wgx = gx.as_ref().map(|a| a.readwrite());
-        let mut wgw = gw.readwrite();
-        let mut wgb = gb.as_ref().map(|a| a.readwrite());
-        let gxs = wgx.as_mut().map(|a| a.as_slice_mut().expect("contiguous"));
-        let gws = wgw.as_slice_mut().expect("contiguous");
-        let gbs = wgb.as_mut().map(|a| a.as_slice_mut().expect("contiguous"));
+        let mut wgx = gx.as_ref().map(fresh_rw).transpose()?;
+        let mut wgw = fresh_rw(&gw)?;
+        let mut wgb = gb.as_ref().map(fresh_rw).transpose()?;
+        let gxs = wgx.as_mut().map(out_slice).transpose()?;
+        let gws = out_slice(&mut wgw)?;
+        let gbs = wgb.as_mut().map(out_slice).transpose()?;
         let (xs, ws, gs) = (slice_of(&rx), slice_of(&rw), slice_of(&rg));
         run_kernel(py, K, || k::linear_backward(&xs, &ws, &gs, gxs, gws, gbs, n, inp, out))?;
     }

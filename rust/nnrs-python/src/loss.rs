@@ -7,7 +7,7 @@ use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, Elem};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, Elem};
 use crate::dispatch;
 use crate::elementwise::Num;
 
@@ -161,8 +161,8 @@ fn backward_t<'py, T: Num>(
     let a = read_args::<T>(K, loss, pred, target, weight, delta)?;
     let g = new_array::<T>(py, &a.shape);
     {
-        let mut wg = g.readwrite();
-        let gs = wg.as_slice_mut().expect("new array is contiguous");
+        let mut wg = fresh_rw(&g)?;
+        let gs = out_slice(&mut wg)?;
         let ps = slice_of(&a.pred);
         let ts = SliceTarget::of(&a.target);
         let ws = a.weight.as_ref().map(slice_of);

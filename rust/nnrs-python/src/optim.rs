@@ -4,11 +4,11 @@
 
 use nnrs_kernels::optim::{self as k, AdagradParams, AdamParams, RmspropParams, SgdParams};
 use nnrs_kernels::KernelError;
-use numpy::{PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyArrayDyn, PyReadwriteArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{run_kernel, slice_of, value_error, Elem};
+use crate::common::{borrow_ro, borrow_rw, out_slice, overlap, run_kernel, slice_of, value_error, Elem};
 use crate::dispatch;
 use crate::elementwise::Num;
 
@@ -28,7 +28,7 @@ fn param_rw<'py, T: Elem>(kernel: &str, a: &Bound<'py, PyAny>) -> PyResult<PyRea
             format!("param must be C-contiguous (it is updated in place), got a view of shape {:?}", arr.shape()),
         ));
     }
-    arr.try_readwrite().map_err(|e| value_error(kernel, format!("param: {e}")))
+    borrow_rw(kernel, "param", arr)
 }
 
 /// A state array, borrowed for writing: param's shape and dtype, C-contiguous, writeable,
@@ -41,8 +41,7 @@ fn state_rw<'py, T: Elem>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>, shape:
     if !arr.is_c_contiguous() {
         return Err(value_error(kernel, format!("{arg} must be C-contiguous (it is updated in place)")));
     }
-    arr.try_readwrite()
-        .map_err(|e| value_error(kernel, format!("{arg}: {e} (state arrays must be writeable and distinct from param and grad)")))
+    borrow_rw(kernel, arg, arr)
 }
 
 /// grad, read (copied to C order when it is not C-contiguous): param's shape and dtype.
@@ -51,7 +50,7 @@ fn grad_ro<'py, T: Elem>(kernel: &str, a: &Bound<'py, PyAny>, shape: &[usize]) -
     if arr.shape() != shape {
         return Err(value_error(kernel, format!("grad shape {:?} differs from param shape {shape:?}", arr.shape())));
     }
-    arr.try_readonly().map_err(|e| value_error(kernel, format!("grad: {e} (grad must not be param or a state array)")))
+    borrow_ro(kernel, "grad", arr)
 }
 
 /// One state array of an update: its argument name, its value, and whether the update
@@ -68,6 +67,19 @@ fn update_t<'py, T: Num, const N: usize>(
     states: [State<'_, 'py>; N],
     f: impl FnOnce(&mut [T], &[T], [Option<&mut [T]>; N]) -> Result<(), KernelError> + Send,
 ) -> PyResult<()> {
+    // Aliased arguments are rejected before any borrow, so that a borrow that is busy
+    // can only be another thread's and is worth waiting for.
+    let mut named: Vec<(&str, &Bound<'py, PyAny>)> = vec![("param", param)];
+    named.extend(states.iter().filter(|s| s.2).filter_map(|s| s.1.map(|a| (s.0, a))));
+    named.push(("grad", grad));
+    let arrays: Vec<_> = named.iter().filter_map(|(n, a)| a.cast::<PyUntypedArray>().ok().map(|u| (*n, u))).collect();
+    for (i, (na, a)) in arrays.iter().enumerate() {
+        for (nb, b) in &arrays[i + 1..] {
+            if overlap(a, b) {
+                return Err(value_error(kernel, format!("{na} and {nb} share memory; each must be a distinct array")));
+            }
+        }
+    }
     let mut wp = param_rw::<T>(kernel, param)?;
     let shape = wp.shape().to_vec();
     let mut ws = Vec::with_capacity(N);
@@ -80,8 +92,12 @@ fn update_t<'py, T: Num, const N: usize>(
     }
     let rg = grad_ro::<T>(kernel, grad, &shape)?;
     let gs = slice_of(&rg);
-    let ps = wp.as_slice_mut().expect("param is C-contiguous");
-    let mut ss = ws.iter_mut().map(|w| w.as_mut().map(|a| a.as_slice_mut().expect("checked C-contiguous")));
+    let ps = out_slice(&mut wp)?;
+    let mut slices = Vec::with_capacity(N);
+    for w in ws.iter_mut() {
+        slices.push(w.as_mut().map(out_slice).transpose()?);
+    }
+    let mut ss = slices.into_iter();
     let ss: [Option<&mut [T]>; N] = std::array::from_fn(|_| ss.next().flatten());
     run_kernel(py, kernel, || f(ps, &gs, ss))
 }

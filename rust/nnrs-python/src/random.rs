@@ -1,12 +1,12 @@
 //! Bindings of the random family: dropout_forward.
 
 use nnrs_kernels::random::{self as k, DropoutParams};
-use numpy::{PyArrayMethods, PyUntypedArrayMethods};
+use numpy::PyUntypedArrayMethods;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
 
-use crate::common::{new_array, read, run_kernel, slice_of};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, slice_of};
 use crate::dispatch;
 use crate::elementwise::{to_value_error, Num};
 
@@ -38,9 +38,8 @@ fn dropout_forward_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, p: Dro
     let rx = read::<T>(K, "x", x)?;
     let (y, mask) = (new_array::<T>(py, rx.shape()), new_array::<T>(py, rx.shape()));
     {
-        let (mut wy, mut wm) = (y.readwrite(), mask.readwrite());
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
-        let ms = wm.as_slice_mut().expect("new array is contiguous");
+        let (mut wy, mut wm) = (fresh_rw(&y)?, fresh_rw(&mask)?);
+        let (ys, ms) = (out_slice(&mut wy)?, out_slice(&mut wm)?);
         let xs = slice_of(&rx);
         run_kernel(py, K, || k::dropout_forward(&xs, ys, ms, p))?;
     }

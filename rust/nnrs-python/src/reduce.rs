@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 
 use nnrs_kernels::reduce::{self as k, ArgmaxParams, ReduceOp, ReduceParams};
-use numpy::{PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{dtype_of, new_array, read, run_kernel, slice_of, DType};
+use crate::common::{dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, DType};
 use crate::dispatch;
 use crate::elementwise::{to_value_error, Num};
 
@@ -39,8 +39,8 @@ fn reduce_t<'py, T: Num>(
     p.check(op).map_err(to_value_error)?;
     let y = new_array::<T>(py, &p.out_shape);
     {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
         let xs = slice_of(&rx);
         run_kernel(py, K, || k::reduce(op, &xs, ys, &p))?;
     }
@@ -68,8 +68,8 @@ fn argmax_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, axis: i64) -> P
     let (p, shape) = ArgmaxParams::new(rx.shape(), axis).map_err(to_value_error)?;
     let y = new_array::<i64>(py, &shape);
     {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
         let xs = slice_of(&rx);
         run_kernel(py, K, || k::argmax(&xs, ys, p))?;
     }

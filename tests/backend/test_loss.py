@@ -13,7 +13,9 @@ ELEMENTWISE = ("mse", "mae", "huber", "binary_crossentropy_logits")
 
 def _close(got, want, dtype):
     rtol, atol = tol(dtype)
-    assert isinstance(got, float)
+    assert isinstance(got, np.ndarray) and got.shape == () and got.dtype == dtype  # 0-d, on the backend
+    assert isinstance(want, np.ndarray) and want.shape == () and want.dtype == dtype
+    got, want = float(got), float(want)
     assert abs(got - want) <= atol + rtol * abs(want), (got, want)
 
 

@@ -144,7 +144,7 @@ def test_sum_squares_matches_numpy(cpu, ref, shapes_, dtype, seed):
     rng = np.random.default_rng(seed)
     arrays = [np.asarray(rng.standard_normal(s)).astype(dtype) for s in shapes_]
     got = cpu.sum_squares(arrays)
-    assert isinstance(got, float)
+    assert isinstance(got, np.ndarray) and got.shape == () and got.dtype == np.float64
     np.testing.assert_allclose(got, ref.sum_squares(arrays), rtol=1e-12)
 
 

@@ -7,7 +7,12 @@ is one of the kernels below. Kernels never modify their inputs, except the optim
 updates (``*_update``), which update ``param`` and their state arrays in place.
 
 Dtypes: every float array argument is float32 or float64, and all float arrays of one
-call share a dtype. Integer targets are int64. Results have the dtype of the inputs.
+call share a dtype (``ops`` promotes mixed operands before calling). Integer targets are
+int64. Results have the dtype of the inputs. Scalar results are 0-d arrays of the
+backend, never Python floats, so nothing waits for the device unless a user asks.
+
+The arguments of every kernel are checked once, in ``contract.py``, in front of every
+backend: the oracle is exactly as strict as the Rust and CUDA paths.
 """
 
 from __future__ import annotations
@@ -86,8 +91,9 @@ class Backend:
         """Index (int64) of the first maximum along ``axis``."""
         raise NotImplementedError
 
-    def sum_squares(self, arrays: Sequence[Any]) -> float:
-        """Sum of the squares of every element of every array (for global-norm clipping)."""
+    def sum_squares(self, arrays: Sequence[Any]):
+        """Sum of the squares of every element of every array (for global-norm clipping),
+        accumulated in float64, as a 0-d float64 array."""
         raise NotImplementedError
 
     # ---- activations ----------------------------------------------------------------
@@ -100,8 +106,9 @@ class Backend:
         raise NotImplementedError
 
     # ---- losses ---------------------------------------------------------------------
-    def loss_forward(self, name: str, pred, target, weight=None, delta: float = 1.0) -> float:
-        """Mean over the batch of ``weight[i] * loss_i`` (sum of weighted losses / batch size).
+    def loss_forward(self, name: str, pred, target, weight=None, delta: float = 1.0):
+        """Mean over the batch of ``weight[i] * loss_i`` (sum of weighted losses / batch size),
+        as a 0-d array of pred's dtype (the value stays on the backend).
 
         ``loss_i`` is the mean over the non-batch elements of sample i for mse, mae,
         huber (``delta``) and binary_crossentropy_logits (pred are logits, target in [0,1]).
@@ -111,8 +118,9 @@ class Backend:
         """
         raise NotImplementedError
 
-    def loss_backward(self, name: str, pred, target, weight=None, grad: float = 1.0, delta: float = 1.0):
-        """Gradient of ``grad * loss_forward(...)`` wrt pred (mae uses sign, with sign(0)=0)."""
+    def loss_backward(self, name: str, pred, target, weight=None, grad=1.0, delta: float = 1.0):
+        """Gradient of ``grad * loss_forward(...)`` wrt pred (mae uses sign, with sign(0)=0);
+        ``grad`` is a float or a 0-d array (the incoming gradient of the loss)."""
         raise NotImplementedError
 
     # ---- dropout --------------------------------------------------------------------

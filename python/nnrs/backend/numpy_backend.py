@@ -95,7 +95,7 @@ class NumpyBackend(Backend):
         return np.argmax(x, axis=axis).astype(np.int64)
 
     def sum_squares(self, arrays):
-        return float(sum(float(np.sum(np.square(a.astype(np.float64)))) for a in arrays))
+        return np.asarray(sum(float(np.sum(np.square(a.astype(np.float64)))) for a in arrays), dtype=np.float64)
 
     # activations
     def activation_forward(self, name, x, alpha=0.0):
@@ -188,7 +188,7 @@ class NumpyBackend(Backend):
         per = self._per_sample(name, pred, target, delta)
         if weight is not None:
             per = per * weight
-        return float(per.sum() / max(pred.shape[0], 1))
+        return np.asarray(per.sum(dtype=np.float64) / max(pred.shape[0], 1), dtype=pred.dtype)
 
     def loss_backward(self, name, pred, target, weight=None, grad=1.0, delta=1.0):
         n = pred.shape[0]
@@ -200,7 +200,7 @@ class NumpyBackend(Backend):
                 g[np.arange(n), target] -= 1
             else:
                 g = p * target.sum(axis=-1, keepdims=True) - target
-            scale = np.full((n, 1), grad / max(n, 1), dtype=pred.dtype)
+            scale = np.full((n, 1), float(grad) / max(n, 1), dtype=pred.dtype)
         else:
             m = pred.size // max(n, 1)
             d = pred - target
@@ -214,7 +214,7 @@ class NumpyBackend(Backend):
                 g = _sigmoid(pred) - target
             else:
                 raise ValueError(f"loss_backward: unknown loss {name!r}")
-            scale = np.full((n,) + (1,) * (pred.ndim - 1), grad / (max(n, 1) * m), dtype=pred.dtype)
+            scale = np.full((n,) + (1,) * (pred.ndim - 1), float(grad) / (max(n, 1) * m), dtype=pred.dtype)
         if weight is not None:
             scale = scale * weight.reshape(scale.shape)
         return (g * scale).astype(pred.dtype)

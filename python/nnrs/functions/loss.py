@@ -10,10 +10,8 @@ class Loss(Function):
     @staticmethod
     def forward(ctx, pred, target, weight, name, delta=1.0):
         ctx.pred, ctx.target, ctx.weight, ctx.name, ctx.delta = pred, target, weight, name, delta
-        v = ctx.b.loss_forward(name, pred, target, weight, delta)
-        return ctx.b.xp.asarray(v, dtype=pred.dtype)
+        return ctx.b.loss_forward(name, pred, target, weight, delta)
 
     @staticmethod
     def backward(ctx, g):
-        gv = float(g.reshape(-1)[0]) if g.size == 1 else float(g.sum())
-        return (ctx.b.loss_backward(ctx.name, ctx.pred, ctx.target, ctx.weight, gv, ctx.delta),)
+        return (ctx.b.loss_backward(ctx.name, ctx.pred, ctx.target, ctx.weight, g, ctx.delta),)

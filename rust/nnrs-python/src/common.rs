@@ -133,6 +133,15 @@ pub fn new_array<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py
     unsafe { PyArrayDyn::<T>::new(py, IxDyn(shape), false) }
 }
 
+/// A 0-d array holding `v`: how kernels return a scalar (no host float in the contract).
+pub fn scalar_array<T: Element + Copy>(py: Python<'_>, v: T) -> Bound<'_, PyAny> {
+    let a = new_array::<T>(py, &[]);
+    // SAFETY: the array was just created here, so nothing else can read or borrow it,
+    // and a 0-d array has exactly one element to write.
+    unsafe { *a.data() = v };
+    a.into_any()
+}
+
 /// A new zero-filled C-contiguous array.
 pub fn zeros<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
     PyArrayDyn::<T>::zeros(py, IxDyn(shape), false)

@@ -7,7 +7,7 @@ use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, Elem};
+use crate::common::{scalar_array, fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, Elem};
 use crate::dispatch;
 use crate::elementwise::Num;
 
@@ -122,17 +122,18 @@ fn forward_t<'py, T: Num>(
     target: &Bound<'py, PyAny>,
     weight: Option<&Bound<'py, PyAny>>,
     delta: f64,
-) -> PyResult<f64> {
+) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "loss_forward";
     let a = read_args::<T>(K, loss, pred, target, weight, delta)?;
     let ps = slice_of(&a.pred);
     let ts = SliceTarget::of(&a.target);
     let ws = a.weight.as_ref().map(slice_of);
     let p = a.params;
-    run_kernel(py, K, || k::loss_forward(&ps, ts.target(), ws.as_deref(), p))
+    let v = run_kernel(py, K, || k::loss_forward(&ps, ts.target(), ws.as_deref(), p))?;
+    Ok(scalar_array(py, T::of_f64(v)))
 }
 
-/// Mean over the batch of weight[i] * loss_i, as a Python float.
+/// Mean over the batch of weight[i] * loss_i, as a 0-d array of pred's dtype.
 #[pyfunction]
 #[pyo3(signature = (name, pred, target, weight=None, delta=1.0))]
 pub fn loss_forward<'py>(
@@ -142,7 +143,7 @@ pub fn loss_forward<'py>(
     target: &Bound<'py, PyAny>,
     weight: Option<&Bound<'py, PyAny>>,
     delta: f64,
-) -> PyResult<f64> {
+) -> PyResult<Bound<'py, PyAny>> {
     let loss = parse("loss_forward", name)?;
     dispatch!("loss_forward", "pred", pred, forward_t(py, loss, pred, target, weight, delta))
 }

@@ -7,7 +7,7 @@ use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, DType};
+use crate::common::{scalar_array, dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, DType};
 use crate::dispatch;
 use crate::elementwise::{to_value_error, Num};
 
@@ -83,9 +83,10 @@ pub fn argmax<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, axis: i64) -> PyResul
     dispatch!("argmax", "x", x, argmax_t(py, x, axis))
 }
 
-/// Sum of the squares of every element of every array, accumulated in float64.
+/// Sum of the squares of every element of every array, accumulated in float64, as a
+/// 0-d float64 array.
 #[pyfunction]
-pub fn sum_squares(py: Python<'_>, arrays: &Bound<'_, PyAny>) -> PyResult<f64> {
+pub fn sum_squares<'py>(py: Python<'py>, arrays: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "sum_squares";
     if arrays.is_instance_of::<pyo3::types::PyString>() || arrays.cast::<numpy::PyUntypedArray>().is_ok() {
         return Err(PyTypeError::new_err(format!("{K}: expected a sequence of arrays, got {}", arrays.get_type().name()?)));
@@ -112,7 +113,7 @@ pub fn sum_squares(py: Python<'_>, arrays: &Bound<'_, PyAny>) -> PyResult<f64> {
             Held::F64(r) => Elems::F64(slice_of(r)),
         })
         .collect();
-    run_kernel(py, K, || {
+    let total = run_kernel(py, K, || {
         Ok(parts
             .iter()
             .map(|p| match p {
@@ -120,7 +121,8 @@ pub fn sum_squares(py: Python<'_>, arrays: &Bound<'_, PyAny>) -> PyResult<f64> {
                 Elems::F64(s) => k::sum_squares::<f64>(s),
             })
             .sum::<f64>())
-    })
+    })?;
+    Ok(scalar_array(py, total))
 }
 
 enum Held<'py> {

@@ -67,7 +67,7 @@ class Initializer:
     """Base class: ``__call__(shape, dtype="float32") -> numpy array``; ``get_config``."""
 
     def __call__(self, shape, dtype="float32"):
-        raise NotImplementedError(f"Initializer {type(self).__name__} does not implement `__call__()`")
+        raise NotImplementedError(f"{type(self).__name__}: an initializer subclass defines __call__(shape, dtype)")
 
     def get_config(self):
         return {}
@@ -89,10 +89,7 @@ class RandomInitializer(Initializer):
 
     def __init__(self, seed=None):
         if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
-            raise ValueError(
-                "`seed` argument should be an instance of `numpy.random.Generator` or an integer. "
-                f"Received: seed={seed!r}"
-            )
+            raise ValueError(f"{type(self).__name__}: seed is an int, a numpy Generator or None, got {seed!r}")
         self.seed = seed
 
     def _rng(self):
@@ -154,10 +151,7 @@ class Identity(Initializer):
     def __call__(self, shape, dtype="float32"):
         shape = _shape(shape)
         if len(shape) != 2:
-            raise ValueError(
-                "Identity matrix initializer can only be used for 2D matrices. "
-                f"Received: shape={shape} of rank {len(shape)}."
-            )
+            raise ValueError(f"Identity: an identity needs a 2-D shape, got {shape}")
         return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
 
     def get_config(self):
@@ -222,17 +216,15 @@ class VarianceScaling(RandomInitializer):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if scale <= 0.0:
-            raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
+            raise ValueError(f"VarianceScaling: scale has to be above 0, got {scale}")
         if mode not in self._MODES:
-            raise ValueError(f"Invalid `mode` argument: {mode!r}; expected one of {', '.join(self._MODES)}")
+            raise ValueError(f"VarianceScaling: mode {mode!r} is not one of {', '.join(self._MODES)}")
         distribution = distribution.lower()
         if distribution == "normal":  # tf.keras alias
             distribution = "truncated_normal"
         if distribution not in self._DISTRIBUTIONS:
-            raise ValueError(
-                f"Invalid `distribution` argument: {distribution!r}; expected one of "
-                f"{', '.join(self._DISTRIBUTIONS)}"
-            )
+            raise ValueError(f"VarianceScaling: distribution {distribution!r} is not one of "
+                             f"{', '.join(self._DISTRIBUTIONS)}")
         self.scale = scale
         self.mode = mode
         self.distribution = distribution
@@ -316,10 +308,7 @@ class Orthogonal(RandomInitializer):
     def __call__(self, shape, dtype="float32"):
         shape, dt = _shape(shape), _dtype(dtype)
         if len(shape) < 2:
-            raise ValueError(
-                "The tensor to initialize must be at least two-dimensional. "
-                f"Received: shape={shape} of rank {len(shape)}."
-            )
+            raise ValueError(f"Orthogonal: rows and columns need a shape of 2 or more dimensions, got {shape}")
         rows = 1
         for d in shape[:-1]:
             rows *= d
@@ -373,7 +362,7 @@ def serialize(initializer):
 def deserialize(config):
     """An initializer from ``serialize``'s dict."""
     if "class_name" not in config:
-        raise ValueError(f"Could not interpret initializer config: {config!r}")
+        raise ValueError(f"initializers.deserialize: the config has no 'class_name': {config!r}")
     return _lookup(config["class_name"]).from_config(dict(config.get("config") or {}))
 
 
@@ -393,4 +382,4 @@ def get(identifier):
         return identifier()
     if callable(identifier):
         return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    raise ValueError(f"initializers.get: expected an initializer, its name, its config or a function, got {identifier!r}")

@@ -311,7 +311,7 @@ class _Confusion(Metric):
         self.thresholds = [float(x) for x in np.atleast_1d(t)]
         for x in self.thresholds:
             if not (x == -np.inf or 0.0 <= x <= 1.0):
-                raise ValueError(f"Threshold values must be in [0, 1]. Received: {t}")
+                raise ValueError(f"{type(self).__name__}: each threshold lies in [0, 1], got {t}")
         super().__init__(name=name, dtype=dtype)
 
     def reset_state(self):
@@ -463,4 +463,4 @@ def get(identifier, loss=None):
         return m
     if callable(identifier):
         return MeanMetricWrapper(identifier)
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+    raise ValueError(f"metrics.get: expected a metric, its name or a function, got {identifier!r}")

@@ -32,14 +32,10 @@ class LearningRateSchedule:
     """Base class of learning-rate schedules: ``schedule(step) -> float``."""
 
     def __call__(self, step):
-        raise NotImplementedError(
-            f"Learning rate schedule '{self.__class__.__name__}' must override `__call__(self, step)`."
-        )
+        raise NotImplementedError(f"{type(self).__name__}: a schedule subclass defines __call__(step) -> learning rate")
 
     def get_config(self):
-        raise NotImplementedError(
-            f"Learning rate schedule '{self.__class__.__name__}' must override `get_config()`."
-        )
+        raise NotImplementedError(f"{type(self).__name__}: a schedule subclass defines get_config() to be saved")
 
     @classmethod
     def from_config(cls, config):
@@ -52,7 +48,7 @@ class LearningRateSchedule:
 
 def _check_decay_steps(decay_steps, arg="decay_steps"):
     if decay_steps <= 0:
-        raise ValueError(f"Argument `{arg}` must be > 0. Received: {arg}={decay_steps}")
+        raise ValueError(f"{arg} has to be positive, got {decay_steps}")
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -87,11 +83,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(boundaries) != len(values) - 1:
-            raise ValueError(
-                "The length of boundaries should be 1 less than the length of values. "
-                f"Received: boundaries={boundaries} of length {len(boundaries)}, and "
-                f"values={values} of length {len(values)}."
-            )
+            raise ValueError(f"PiecewiseConstantDecay: {len(boundaries)} boundaries split the steps into "
+                             f"{len(boundaries) + 1} ranges, so it needs {len(boundaries) + 1} values, got {len(values)}")
         self.boundaries = list(boundaries)
         self.values = list(values)
         self.name = name
@@ -309,14 +302,12 @@ class Optimizer:
             if v != _UNSUPPORTED_DEFAULTS[k]:
                 raise NotImplementedError(f"nnrs optimizers do not support {k}={v!r}")
         if clipnorm is not None and global_clipnorm is not None:
-            raise ValueError(
-                "Only one of `clipnorm` and `global_clipnorm` can be set. "
-                f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}"
-            )
+            raise ValueError(f"{type(self).__name__}: clip either each gradient (clipnorm={clipnorm}) or all of them "
+                             f"together (global_clipnorm={global_clipnorm}), not both")
         for arg, val in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                          ("global_clipnorm", global_clipnorm)):
             if val is not None and val < 0:
-                raise ValueError(f"Argument `{arg}` must be >= 0. Received: {arg}={val}")
+                raise ValueError(f"{type(self).__name__}: {arg} cannot be negative, got {val}")
         self.name = name or type(self).__name__.lower()
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -349,11 +340,8 @@ class Optimizer:
         try:
             lr = float(value)
         except (TypeError, ValueError):
-            raise ValueError(
-                "Argument `learning_rate` should be float, or an instance of "
-                "LearningRateSchedule, or a callable that returns the learning rate. "
-                f"Received instead: learning_rate={value!r}"
-            ) from None
+            raise ValueError(f"{type(self).__name__}: learning_rate takes a number, a schedule or a function "
+                             f"returning the rate, got {value!r}") from None
         self._schedule = None
         self._lr = lr
 
@@ -373,9 +361,8 @@ class Optimizer:
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Variables (objects, or names matched with ``re.search``) not decayed."""
         if self._built_vars is not None or self._slots:
-            raise ValueError(
-                "`exclude_from_weight_decay()` can only be configured before the optimizer is built."
-            )
+            raise ValueError(f"{type(self).__name__}: choose the variables excluded from weight decay before the "
+                             "first step or build(); the optimizer already has its state")
         self._exclude_ids = {id(v) for v in (var_list or [])}
         self._exclude_names = list(var_names) if var_names else None
 
@@ -469,10 +456,8 @@ class Optimizer:
         variables given to ``build`` when omitted) and count one step."""
         if variables is None:
             if self._built_vars is None:
-                raise ValueError(
-                    "When passing `grads` without `variables`, the optimizer must already be "
-                    "built on a list of variables. Call `optimizer.build(variables)` first."
-                )
+                raise ValueError(f"{type(self).__name__}.apply: without variables, the gradients are matched to the "
+                                 "variables given to build(), which has not been called")
             variables = self._built_vars
         if len(grads) != len(variables):
             raise ValueError(
@@ -544,7 +529,7 @@ class SGD(Optimizer):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         if not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum}")
+            raise ValueError(f"SGD: momentum lies in [0, 1], got {momentum}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
@@ -600,7 +585,7 @@ class AdamW(Adam):
                  epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  name="adamw", **kwargs):
         if weight_decay is None:
-            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+            raise ValueError("AdamW: weight_decay is what sets AdamW apart from Adam; give it a number, not None")
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          amsgrad=amsgrad, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
@@ -688,7 +673,7 @@ def deserialize(config):
         return _lookup(config["class_name"]).from_config(config.get("config") or {})
     if "name" in config:
         return _lookup(config["name"]).from_config(config)
-    raise ValueError(f"Could not interpret optimizer config: {config!r}")
+    raise ValueError(f"optimizers.deserialize: a config names its optimizer under 'class_name' or 'name'; got {config!r}")
 
 
 def get(identifier):
@@ -702,4 +687,4 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, str):
         return _lookup(identifier)()
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+    raise ValueError(f"optimizers.get: expected an optimizer, its name or its config, got {identifier!r}")

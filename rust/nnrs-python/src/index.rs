@@ -35,8 +35,9 @@ fn index_dtype(kernel: &str, arg: &str, a: &Bound<'_, PyAny>) -> PyResult<IdxTyp
     }
 }
 
-/// `axis` of an array of `nd` dimensions (negative counts from the end); `shape` for the message.
-fn norm_axis(kernel: &str, axis: i64, nd: usize, shape: &[usize]) -> PyResult<usize> {
+/// `axis` of an array of `shape` (negative counts from the end).
+fn norm_axis(kernel: &str, axis: i64, shape: &[usize]) -> PyResult<usize> {
+    let nd = shape.len();
     let n = nd as i64;
     if axis < -n || axis >= n {
         return Err(PyValueError::new_err(format!("{kernel}: axis {axis} is out of range for shape {} (ndim {nd})", fmt_shape(shape))));
@@ -252,7 +253,7 @@ fn take_t<'py, T: Elem, I: Element + Index>(
     const K: &str = "take";
     let (rx, ri) = (try_read::<T>(K, "x", FLOATS, x)?, try_read::<I>(K, "indices", "int32 or int64", indices)?);
     let xs = rx.shape();
-    let ax = norm_axis(K, axis, xs.len(), xs)?;
+    let ax = norm_axis(K, axis, xs)?;
     let p = TakeParams::new(K, xs, ax).map_err(kernel_error)?;
     let shape: Vec<usize> = xs[..ax].iter().chain(ri.shape()).chain(&xs[ax + 1..]).copied().collect();
     let y = new_array::<T>(py, &shape);
@@ -285,7 +286,14 @@ fn scatter_add_t<'py, T: Elem, I: Element + Index>(
         return Err(PyValueError::new_err(format!("{K}: updates {} has fewer dimensions than indices {}", fmt_shape(us), fmt_shape(is))));
     }
     let nd = us.len() - is.len() + 1;
-    let ax = norm_axis(K, axis, nd, us)?;
+    if axis < -(nd as i64) || axis >= nd as i64 {
+        return Err(PyValueError::new_err(format!(
+            "{K}: axis {axis} is out of range for an output of {nd} dimensions (updates {}, indices {})",
+            fmt_shape(us),
+            fmt_shape(is)
+        )));
+    }
+    let ax = (if axis < 0 { axis + nd as i64 } else { axis }) as usize;
     if us[ax..ax + is.len()] != *is {
         return Err(PyValueError::new_err(format!(
             "{K}: updates {} must have the shape of indices {} at axes {ax}..{}",

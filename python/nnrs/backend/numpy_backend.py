@@ -31,6 +31,11 @@ def _sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x)))).astype(x.dtype)
 
 
+def _c(a):
+    """``a`` as a C-contiguous array (0-d stays 0-d, unlike ``np.ascontiguousarray``)."""
+    return np.asarray(a, order="C")
+
+
 def _norm_axes(axes, ndim):
     if axes is None:
         return tuple(range(ndim))
@@ -278,10 +283,10 @@ class NumpyBackend(Backend):
     }
 
     def compare(self, op, a, b):
-        return np.ascontiguousarray(self._CMP[op](a, b))
+        return _c(self._CMP[op](a, b))
 
     def where(self, cond, a, b):
-        return np.ascontiguousarray(np.where(cond, a, b))
+        return _c(np.where(cond, a, b))
 
     def cast(self, x, dtype):
         d = np.dtype(dtype)
@@ -293,7 +298,7 @@ class NumpyBackend(Backend):
             big = t >= x.dtype.type(float(info.max) + 1.0)
             small = t < x.dtype.type(info.min)
             inside = np.where(big | small | np.isnan(t), 0, t).astype(d)
-            return np.ascontiguousarray(np.where(big, d.type(info.max), np.where(small, d.type(info.min), inside)))
+            return _c(np.where(big, d.type(info.max), np.where(small, d.type(info.min), inside)))
         with np.errstate(over="ignore"):
             return x.astype(d, order="C")
 
@@ -307,7 +312,7 @@ class NumpyBackend(Backend):
     def take(self, x, indices, axis):
         ax = axis % x.ndim
         self._check_indices("take", indices, x.shape[ax], ax)
-        return np.ascontiguousarray(np.take(x, indices, axis=ax))
+        return _c(np.take(x, indices, axis=ax))
 
     def scatter_add(self, updates, indices, axis, dim_size):
         ni = indices.ndim

@@ -408,10 +408,16 @@ pub fn take<T: Copy + Send + Sync, I: Index>(x: &[T], idx: &[I], y: &mut [T], p:
         // 2-D table): one copy per row, rows split across threads for large outputs.
         let rows = y.len() / inner;
         for_item_chunks(y, inner, work_ns(y.len(), 2) + 8 * rows, |first, c| {
-            for (k, row) in c.chunks_exact_mut(inner).enumerate() {
-                let r = first + k;
-                let src = ((r / n) * size + norm(idx[r % n], size)) * inner;
+            // (o, j) of the chunk's first row, then counted on (no division per row).
+            let (mut o, mut j) = (first / n, first % n);
+            for row in c.chunks_exact_mut(inner) {
+                let src = (o * size + norm(idx[j], size)) * inner;
                 row.copy_from_slice(&x[src..src + inner]);
+                j += 1;
+                if j == n {
+                    j = 0;
+                    o += 1;
+                }
             }
         });
     }

@@ -272,3 +272,118 @@ def dropout(x, rate, seed=None):
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
     return F.Dropout.apply(_floating(as_tensor(x)), float(rate), _random.next_seed() if seed is None else int(seed))
+
+
+# ---- index & logic: comparisons, where, cast, take, one_hot ---------------------------------
+# Comparisons, one_hot and casts to or from integers return Tensors that never require grad.
+import numpy as _np  # noqa: E402
+
+__all__ += [
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "where", "cast", "take", "one_hot",
+]
+
+_INDEX_DTYPES = (_np.dtype(_np.int32), _np.dtype(_np.int64))
+
+
+def _home(*xs):
+    """The backend the operands live on: that of the first Tensor carrying one, else the active one."""
+    for x in xs:
+        b = getattr(x, "backend", None) if isinstance(x, Tensor) else None
+        if b is not None:
+            return b
+    return _backend.current()
+
+
+def _result(data, be):
+    """A Tensor that never requires grad around ``data``, an array of backend ``be``."""
+    return Tensor.wrap(data, be)
+
+
+def _float_operands(*xs):
+    """``xs`` as Tensors of one float dtype (``result_dtype`` of the non-number operands),
+    Python numbers adapting to it (weak scalars)."""
+    be = _home(*xs)
+    ts = [None if isinstance(x, Number) else x if isinstance(x, Tensor) else _result(be.xp.asarray(x), be) for x in xs]
+    dt = result_dtype(*(t.dtype for t in ts if t is not None))
+    return [_result(be.xp.asarray(float(x), dtype=dt), be) if t is None else t if t.dtype == dt else cast(t, dt)
+            for x, t in zip(xs, ts)]
+
+
+def _index_array(x, be):
+    """``x`` (Tensor, array, list or int) as an int32/int64 array of backend ``be``; other
+    integer, bool and float values are cast to int64 (floats truncate), as Keras does."""
+    a = x.data if isinstance(x, Tensor) else be.xp.asarray(x)
+    return a if a.dtype in _INDEX_DTYPES else be.cast(a, "int64")
+
+
+def _compare(op):
+    def f(x1, x2):
+        a, b = _float_operands(x1, x2)
+        be = _home(a, b)
+        return _result(be.compare(op, a.data, b.data), be)
+
+    f.__name__ = op
+    f.__doc__ = f"Elementwise ``{op}(x1, x2)`` with broadcasting: a bool Tensor (no gradient)."
+    return f
+
+
+equal = _compare("equal")
+not_equal = _compare("not_equal")
+less = _compare("less")
+less_equal = _compare("less_equal")
+greater = _compare("greater")
+greater_equal = _compare("greater_equal")
+
+
+def where(condition, x1=None, x2=None):
+    """``x1`` where ``condition`` else ``x2``, the three broadcast together; the gradient
+    flows to x1 and x2. A non-bool condition counts as ``condition != 0``."""
+    if x1 is None or x2 is None:
+        raise ValueError("where: x1 and x2 are both required (the one-argument form is not supported)")
+    be = _home(x1, x2, condition)
+    c = condition.data if isinstance(condition, Tensor) else be.xp.asarray(condition)
+    if c.dtype != _np.dtype(bool):
+        c = be.cast(c, "bool")
+    a, b = _float_operands(x1, x2)
+    return F.Where.apply(c, a, b)
+
+
+def cast(x, dtype):
+    """``x`` as ``dtype`` (float32, float64, int32, int64, uint8 or bool; see the backend's
+    ``cast`` for the rules). Between float dtypes the gradient is cast back; a cast to or
+    from an integer or bool dtype has no gradient. The same dtype returns ``x`` itself."""
+    x = as_tensor(x)
+    be = _home(x)
+    try:
+        d = _np.dtype(dtype)
+    except TypeError:  # not a dtype at all: the kernel's check names the allowed ones
+        return _result(be.cast(x.data, dtype), be)
+    if d == x.dtype:
+        return x
+    if d.kind == "f" and x.dtype.kind == "f":
+        return F.Cast.apply(x, d)
+    return _result(be.cast(x.data, d), be)
+
+
+def take(x, indices, axis=None):
+    """Elements of ``x`` at ``indices`` along ``axis`` (x flattened first when None), with
+    shape ``x.shape[:axis] + indices.shape + x.shape[axis+1:]``; negative indices count
+    from the end, out-of-range ones are a ValueError. The gradient scatters back (adds)."""
+    x = as_tensor(x)
+    idx = _index_array(indices, _home(x))
+    if axis is None:
+        return F.Take.apply(reshape(x, (-1,)), idx, 0)
+    return F.Take.apply(x, idx, _contract.norm_axis("take", axis, x.shape))
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """``x.shape + (num_classes,)`` Tensor of ``dtype`` (float32 by default, or float64): 1 at
+    each index of ``x`` (an integer Tensor or array), 0 elsewhere; an index outside
+    ``[0, num_classes)`` gives a row of zeros (as Keras / TF). Only the last axis is supported."""
+    be = _home(x)
+    idx = _index_array(x, be)
+    if axis not in (-1, idx.ndim):
+        raise ValueError(f"one_hot: only axis=-1 (the new last axis) is supported, got axis={axis}")
+    if sparse:
+        raise ValueError("one_hot: sparse=True is not supported")
+    return _result(be.one_hot(idx, int(num_classes), "float32" if dtype is None else dtype), be)

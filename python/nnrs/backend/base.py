@@ -158,3 +158,63 @@ class Backend:
     def adagrad_update(self, param, grad, acc, lr: float, eps: float, weight_decay: float = 0.0) -> None:
         """Keras Adagrad: ``param -= lr*wd*param``; ``acc += g*g``; ``param -= lr*g/sqrt(acc + eps)``."""
         raise NotImplementedError
+
+    # ---- index & logic --------------------------------------------------------------
+    def compare(self, op: str, a, b):
+        """``op(a, b)`` elementwise as a ``bool`` array, op of ``COMPARE_OPS``, with numpy
+        broadcasting; a and b float arrays of one dtype. NaN compares as in numpy (unequal
+        to everything, so only ``not_equal`` is true)."""
+        raise NotImplementedError
+
+    def where(self, cond, a, b):
+        """``a`` where ``cond`` else ``b``: cond a ``bool`` array, a and b float arrays of one
+        dtype, the three broadcast together (numpy); the result has a's dtype."""
+        raise NotImplementedError
+
+    def cast(self, x, dtype):
+        """``x`` converted to ``dtype`` (a numpy dtype, type or name of ``CAST_DTYPES``; x of
+        one of them too). A new array even when the dtype is unchanged. Rules:
+
+        * float -> integer truncates toward zero and *saturates*: values beyond the
+          integer type's range give its min / max, NaN gives 0 (Rust's ``as``; numpy's
+          astype agrees wherever numpy defines the result);
+        * integer -> narrower integer wraps modulo 2**bits (two's complement), as numpy;
+        * -> float rounds to nearest (float64 -> float32 overflows to +-inf);
+        * -> bool is ``x != 0`` (NaN is True); bool -> number is 0 / 1.
+        """
+        raise NotImplementedError
+
+    def take(self, x, indices, axis: int):
+        """Gather along ``axis`` (negative counts from the end): x a float array, indices an
+        int32/int64 array of any shape; the result has shape
+        ``x.shape[:axis] + indices.shape + x.shape[axis+1:]`` (numpy's ``take``). Negative
+        indices count from the end; the first index (C order) outside ``[-n, n)``, n =
+        ``x.shape[axis]``, raises ``ValueError(INDEX_ERROR.format(kernel="take", ...))``
+        with the index as given and the non-negative axis (checked by the kernel, which
+        reads the indices anyway)."""
+        raise NotImplementedError
+
+    def scatter_add(self, updates, indices, axis: int, dim_size: int):
+        """The adjoint of ``take``: zeros of shape ``updates.shape[:axis] + (dim_size,) +
+        updates.shape[axis + indices.ndim:]`` with ``updates`` (which has ``indices.shape``
+        at axes ``axis .. axis + indices.ndim``) added at each index; repeated indices
+        accumulate, in index order (the same result with any number of threads). ``axis``
+        is an axis of the output (negative counts from its end). Bad indices raise as in
+        ``take`` with ``kernel="scatter_add"`` and ``size=dim_size``."""
+        raise NotImplementedError
+
+    def one_hot(self, indices, num_classes: int, dtype="float32"):
+        """``indices.shape + (num_classes,)`` array of dtype float32 (the default; also for
+        None) or float64: 1 at ``[..., indices[...]]``, 0 elsewhere. indices int32/int64;
+        an index outside ``[0, num_classes)`` (negative ones included) gives a row of zeros,
+        as Keras / TensorFlow do."""
+        raise NotImplementedError
+
+
+#: Ops of ``compare``.
+COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
+#: Dtypes ``cast`` converts between.
+CAST_DTYPES = ("float32", "float64", "int32", "int64", "uint8", "bool")
+#: The ValueError message of an out-of-range index in ``take`` / ``scatter_add`` (the
+#: first bad index in C order, as given; the non-negative axis; the axis' size).
+INDEX_ERROR = "{kernel}: index {index} is out of bounds for axis {axis} with size {size}"

@@ -307,3 +307,82 @@ def _rmsprop(param, grad, ms, mom, lr, rho, momentum, eps, weight_decay=0.0):
 @check("adagrad_update")
 def _adagrad(param, grad, acc, lr, eps, weight_decay=0.0):
     _update_args("adagrad_update", param, grad, acc=acc)
+
+
+# ---- index & logic ------------------------------------------------------------------------
+from .base import CAST_DTYPES, COMPARE_OPS  # noqa: E402
+
+
+def dtype_arg(kernel, dtype, allowed):
+    """``dtype`` (a numpy dtype, type or name) as one of the dtypes named in ``allowed``."""
+    try:
+        d = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        d = None
+    if d is None or d not in [np.dtype(n) for n in allowed]:
+        raise TypeError(f"{kernel}: dtype must be one of {', '.join(allowed)}, got {dtype!r}")
+    return d
+
+
+def int_arg(kernel, arg, v):
+    """``v`` must be a non-negative int."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{kernel}: {arg} must be an int, got {type(v).__name__}")
+    if v < 0:
+        raise ValueError(f"{kernel}: {arg} must be >= 0, got {v}")
+
+
+@check("compare")
+def _compare(op, a, b):
+    one_of("compare", "op", op, COMPARE_OPS)
+    same_float("compare", a=a, b=b)
+    broadcast_shape("compare", a.shape, b.shape)
+
+
+@check("where")
+def _where(cond, a, b):
+    if getattr(cond, "dtype", None) != np.dtype(bool) or not hasattr(cond, "shape"):
+        raise TypeError(f"where: cond must be a bool array, got {dtype_name(cond)}")
+    same_float("where", a=a, b=b)
+    broadcast_shape("where", cond.shape, a.shape, b.shape)
+
+
+@check("cast")
+def _cast(x, dtype):
+    if getattr(x, "dtype", None) not in [np.dtype(n) for n in CAST_DTYPES] or not hasattr(x, "shape"):
+        raise TypeError(f"cast: x must be an array of one of {', '.join(CAST_DTYPES)}, got {dtype_name(x)}")
+    dtype_arg("cast", dtype, CAST_DTYPES)
+
+
+@check("take")
+def _take(x, indices, axis):
+    float_arg("take", "x", x)
+    index_arg("take", "indices", indices)
+    norm_axis("take", axis, x.shape)
+
+
+@check("scatter_add")
+def _scatter_add(updates, indices, axis, dim_size):
+    float_arg("scatter_add", "updates", updates)
+    index_arg("scatter_add", "indices", indices)
+    us, ix = tuple(updates.shape), tuple(indices.shape)
+    if len(us) < len(ix):
+        raise ValueError(f"scatter_add: updates {us} has fewer dimensions than indices {ix}")
+    nd = len(us) - len(ix) + 1
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"scatter_add: axis must be an int, got {type(axis).__name__}")
+    if not -nd <= axis < nd:
+        raise ValueError(f"scatter_add: axis {axis} is out of range for an output of {nd} dimensions "
+                         f"(updates {us}, indices {ix})")
+    ax = int(axis) % nd
+    if us[ax:ax + len(ix)] != ix:
+        raise ValueError(f"scatter_add: updates {us} must have the shape of indices {ix} at axes {ax}..{ax + len(ix)}")
+    int_arg("scatter_add", "dim_size", dim_size)
+
+
+@check("one_hot")
+def _one_hot(indices, num_classes, dtype="float32"):
+    index_arg("one_hot", "indices", indices)
+    int_arg("one_hot", "num_classes", num_classes)
+    if dtype is not None:
+        dtype_arg("one_hot", dtype, ("float32", "float64"))

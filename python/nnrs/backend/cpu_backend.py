@@ -46,3 +46,10 @@ class CpuBackend(Backend):
     adam_update = _core.adam_update
     rmsprop_update = _core.rmsprop_update
     adagrad_update = _core.adagrad_update
+    # index & logic
+    compare = _core.compare
+    where = _core.where
+    cast = _core.cast
+    take = _core.take
+    scatter_add = _core.scatter_add
+    one_hot = _core.one_hot

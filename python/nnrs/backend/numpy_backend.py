@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .base import Backend
+from .base import INDEX_ERROR, Backend
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -29,6 +29,11 @@ def _erf(x):
 
 def _sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x)))).astype(x.dtype)
+
+
+def _c(a):
+    """``a`` as a C-contiguous array (0-d stays 0-d, unlike ``np.ascontiguousarray``)."""
+    return np.asarray(a, order="C")
 
 
 def _norm_axes(axes, ndim):
@@ -270,3 +275,54 @@ class NumpyBackend(Backend):
             param -= t(lr * weight_decay) * param
         acc += grad * grad
         param -= t(lr) * grad / np.sqrt(acc + t(eps))
+
+    # index & logic
+    _CMP = {
+        "equal": np.equal, "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+        "greater": np.greater, "greater_equal": np.greater_equal,
+    }
+
+    def compare(self, op, a, b):
+        return _c(self._CMP[op](a, b))
+
+    def where(self, cond, a, b):
+        return _c(np.where(cond, a, b))
+
+    def cast(self, x, dtype):
+        d = np.dtype(dtype)
+        if x.dtype.kind == "f" and d.kind in "iu":
+            # Truncate, then saturate: at or beyond 2**bits (the first value past the max,
+            # exact in both float types) the max, below the min the min, NaN 0.
+            info = np.iinfo(d)
+            t = np.trunc(x)
+            big = t >= x.dtype.type(float(info.max) + 1.0)
+            small = t < x.dtype.type(info.min)
+            inside = np.where(big | small | np.isnan(t), 0, t).astype(d)
+            return _c(np.where(big, d.type(info.max), np.where(small, d.type(info.min), inside)))
+        with np.errstate(over="ignore"):
+            return x.astype(d, order="C")
+
+    @staticmethod
+    def _check_indices(kernel, indices, size, axis):
+        bad = (indices < -size) | (indices >= size)
+        if bad.any():
+            first = indices.reshape(-1)[np.argmax(bad.reshape(-1))]
+            raise ValueError(INDEX_ERROR.format(kernel=kernel, index=int(first), axis=axis, size=size))
+
+    def take(self, x, indices, axis):
+        ax = axis % x.ndim
+        self._check_indices("take", indices, x.shape[ax], ax)
+        return _c(np.take(x, indices, axis=ax))
+
+    def scatter_add(self, updates, indices, axis, dim_size):
+        ni = indices.ndim
+        ax = axis % (updates.ndim - ni + 1)
+        self._check_indices("scatter_add", indices, dim_size, ax)
+        lead, tail = updates.shape[:ax], updates.shape[ax + ni:]
+        out = np.zeros(lead + (dim_size,) + tail, dtype=updates.dtype)
+        np.add.at(out, (slice(None),) * ax + (indices.reshape(-1),), updates.reshape(lead + (indices.size,) + tail))
+        return out
+
+    def one_hot(self, indices, num_classes, dtype="float32"):
+        d = np.dtype("float32" if dtype is None else dtype)
+        return (indices[..., None] == np.arange(num_classes)).astype(d)

@@ -4,6 +4,7 @@ from .activation import Activation
 from .dropout import Dropout
 from .elementwise import Binary, BinaryScalar, Clip, Unary, sum_to_shape
 from .gemm import Dense, Matmul
+from .index import Cast, Take, Where
 from .layout import Concatenate, GetItem, Reshape, Transpose
 from .loss import Loss
 from .reduce import Reduce
@@ -12,3 +13,4 @@ __all__ = [
     "Activation", "Binary", "BinaryScalar", "Clip", "Concatenate", "Dense", "Dropout", "GetItem",
     "Loss", "Matmul", "Reduce", "Reshape", "Transpose", "Unary", "sum_to_shape",
 ]
+__all__ += ["Cast", "Take", "Where"]

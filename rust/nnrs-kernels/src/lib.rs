@@ -7,6 +7,7 @@ pub mod activation;
 pub mod elementwise;
 pub mod fastmath;
 pub mod gemm;
+pub mod index;
 pub mod loss;
 pub mod optim;
 pub mod parallel;

@@ -32,7 +32,7 @@ pub fn dtype_of(kernel: &str, arg: &str, a: &Bound<'_, PyAny>) -> PyResult<DType
 }
 
 /// What `a` is, for an error message: "array of dtype int64", "numpy scalar float32", "list".
-fn describe(a: &Bound<'_, PyAny>) -> String {
+pub fn describe(a: &Bound<'_, PyAny>) -> String {
     let type_name = a.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
     match a.getattr("dtype") {
         Ok(d) if a.is_instance_of::<PyUntypedArray>() => format!("array of dtype {d}"),
@@ -182,4 +182,35 @@ macro_rules! dispatch {
             $crate::common::DType::F64 => $f::<f64>($($args),*),
         }
     };
+}
+
+// ---- fallible borrows (new bindings use these, never `readonly()` / `readwrite()`) ------------
+
+/// Read-only view of a numpy array of element type `T` (named `dtype` in the error) through
+/// numpy's fallible borrow: a wrong dtype is a TypeError, a borrow conflict (the array is
+/// being written by another binding) a ValueError naming the kernel and the argument.
+pub fn try_read<'py, T: Element>(kernel: &str, arg: &str, dtype: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    let arr = a
+        .cast::<PyArrayDyn<T>>()
+        .map_err(|_| PyTypeError::new_err(format!("{kernel}: {arg} must be a {dtype} numpy array, got {}", describe(a))))?;
+    borrow_ro(kernel, arg, arr)
+}
+
+/// Runs `f` on the elements of `y`, a new C-contiguous array, borrowed mutably through the
+/// fallible borrow (a conflict or a non-contiguous array is an error, not a panic).
+pub fn with_out<T: Element, R>(kernel: &str, y: &Bound<'_, PyArrayDyn<T>>, f: impl FnOnce(&mut [T]) -> PyResult<R>) -> PyResult<R> {
+    let mut w = y.try_readwrite().map_err(|e| PyValueError::new_err(format!("{kernel}: cannot write the output: {e}")))?;
+    let s = w.as_slice_mut().map_err(|_| PyRuntimeError::new_err(format!("{kernel}: the new output array is not contiguous")))?;
+    f(s)
+}
+
+/// Like [`run_kernel`] for kernels whose errors already name the kernel: the message is
+/// the ValueError's as it is (so it can match the contract's wording exactly).
+pub fn run_named<R: Send>(py: Python<'_>, kernel: &str, f: impl FnOnce() -> Result<R, KernelError> + Send) -> PyResult<R> {
+    let out = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
+    match out {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(PyValueError::new_err(e.0)),
+        Err(_) => Err(PyRuntimeError::new_err(format!("{kernel}: internal error in the Rust kernel (panic)"))),
+    }
 }

@@ -8,6 +8,7 @@ mod activation;
 mod common;
 mod elementwise;
 mod gemm;
+mod index;
 mod loss;
 mod optim;
 mod parallel;
@@ -25,5 +26,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     activation::register(m)?;
     loss::register(m)?;
     optim::register(m)?;
+    index::register(m)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{scalar_array, fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, Elem};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, scalar_array, shape_of, slice_of, value_error, Elem};
 use crate::dispatch;
 use crate::elementwise::Num;
 

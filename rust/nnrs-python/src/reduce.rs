@@ -7,7 +7,7 @@ use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{scalar_array, dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, DType};
+use crate::common::{dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, scalar_array, slice_of, DType};
 use crate::dispatch;
 use crate::elementwise::{to_value_error, Num};
 

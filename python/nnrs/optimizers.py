@@ -414,27 +414,25 @@ class Optimizer:
         return out
 
     # ---- clipping ---------------------------------------------------------------
+    @staticmethod
+    def _clip_scale(b, sum_squares, c):
+        """``c / max(norm, c)`` as a 0-d float64 array on the backend (no host round trip):
+        1 when the norm is within ``c``, NaN when the norm is not finite (as Keras)."""
+        norm = b.unary("sqrt", sum_squares)
+        scale = b.binary_scalar("div", b.binary_scalar("maximum", norm, c), c, True)
+        return b.binary("add", scale, b.binary("sub", norm, norm))  # + NaN when norm is inf or NaN
+
     def _clip_gradients(self, b, grads):
         if self.clipnorm:
             c = float(self.clipnorm)
-            out = []
-            for g in grads:
-                if g is not None:
-                    norm = math.sqrt(float(b.sum_squares([g])))
-                    if not norm <= c:  # also NaN norms, which make the gradient NaN as in Keras
-                        g = b.binary_scalar("mul", g, c / norm)
-                out.append(g)
-            return out
+            return [None if g is None else b.binary("mul", g, b.cast(self._clip_scale(b, b.sum_squares([g]), c), g.dtype))
+                    for g in grads]
         if self.global_clipnorm:
-            c = float(self.global_clipnorm)
             present = [g for g in grads if g is not None]
             if not present:
                 return grads
-            norm = math.sqrt(float(b.sum_squares(present)))
-            if norm <= c:
-                return grads
-            scale = c / norm if math.isfinite(norm) else float("nan")
-            return [None if g is None else b.binary_scalar("mul", g, scale) for g in grads]
+            scale = self._clip_scale(b, b.sum_squares(present), float(self.global_clipnorm))
+            return [None if g is None else b.binary("mul", g, b.cast(scale, g.dtype)) for g in grads]
         if self.clipvalue:
             v = float(self.clipvalue)
             return [None if g is None else b.clip(g, -v, v) for g in grads]

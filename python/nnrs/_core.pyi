@@ -17,13 +17,13 @@ def loss_forward(
     target: NDArray[np.floating] | NDArray[np.int64],
     weight: NDArray[np.floating] | None = None,
     delta: float = 1.0,
-) -> float: ...
+) -> NDArray[np.floating]: ...  # 0-d, pred's dtype
 def loss_backward(
     name: str,
     pred: NDArray[np.floating],
     target: NDArray[np.floating] | NDArray[np.int64],
     weight: NDArray[np.floating] | None = None,
-    grad: float = 1.0,
+    grad: float | NDArray[np.floating] = 1.0,  # a float or a 0-d array
     delta: float = 1.0,
 ) -> NDArray[np.floating]: ...
 
@@ -80,7 +80,7 @@ def reduce(
     op: str, x: NDArray[np.floating], axes: int | tuple[int, ...] | list[int] | None = None, keepdims: bool = False
 ) -> NDArray[np.floating]: ...
 def argmax(x: NDArray[np.floating], axis: int = -1) -> NDArray[np.int64]: ...
-def sum_squares(arrays: list[NDArray[np.floating]] | tuple[NDArray[np.floating], ...]) -> float: ...
+def sum_squares(arrays: list[NDArray[np.floating]] | tuple[NDArray[np.floating], ...]) -> NDArray[np.float64]: ...  # 0-d
 
 # ---- random -------------------------------------------------------------------------
 def dropout_forward(x: NDArray[np.floating], rate: float, seed: int) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...

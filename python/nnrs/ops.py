@@ -64,9 +64,9 @@ def minimum(a, b):
 
 
 def power(a, p):
-    """``a ** p``: a scalar exponent or base is one kernel; two tensors go through exp(p log a)."""
-    if not isinstance(p, Number) and not isinstance(a, Number):
-        return exp(multiply(p, log(a)))
+    """``a ** p`` elementwise with numpy's results (a negative base with an integer
+    exponent is real, with any other exponent NaN; ``0 ** 0 = 1``). The gradient wrt p is
+    0 where a <= 0 (see ``Backend.binary_backward``)."""
     return _binary("pow", a, p)
 
 

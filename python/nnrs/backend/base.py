@@ -150,3 +150,17 @@ class Backend:
     def adagrad_update(self, param, grad, acc, lr: float, eps: float, weight_decay: float = 0.0) -> None:
         """Keras Adagrad: ``param -= lr*wd*param``; ``acc += g*g``; ``param -= lr*g/sqrt(acc + eps)``."""
         raise NotImplementedError
+
+    # ---- gradients of elementwise ops -------------------------------------------------
+    def binary_backward(self, op: str, a, b, g) -> tuple[Any, Any]:
+        """``(ga, gb)``: the gradients wrt a and b of ``binary(op, a, b)`` given ``g`` (of the
+        broadcast shape of a and b), each summed over the broadcast axes back to its
+        operand's shape. One dtype for a, b and g. Per element, for op in ``BINARY_OPS``:
+        add ``(g, g)``; sub ``(g, -g)``; mul ``(g*b, g*a)``; div ``(g/b, -(g/b)*(a/b))``;
+        maximum / minimum: all of g to the operand the op returns (a on ties and where a
+        is NaN), 0 to the other; pow: ``ga = g*b*a**(b-1)`` (0 where b == 0, a**0 being
+        constant), ``gb = g*a**b*ln(a)`` where a > 0 and 0 where a <= 0 (at a == 0 the
+        true derivative for b > 0; for a < 0 the power exists only at integer b, so it
+        has no derivative in b and 0 keeps the gradient finite); a NaN base gives NaN."""
+        raise NotImplementedError
+

@@ -307,3 +307,14 @@ def _rmsprop(param, grad, ms, mom, lr, rho, momentum, eps, weight_decay=0.0):
 @check("adagrad_update")
 def _adagrad(param, grad, acc, lr, eps, weight_decay=0.0):
     _update_args("adagrad_update", param, grad, acc=acc)
+
+
+@check("binary_backward")
+def _binary_backward(op, a, b, g):
+    one_of("binary_backward", "op", op, BINARY_OPS)
+    same_float("binary_backward", a=a, b=b, g=g)
+    out = broadcast_shape("binary_backward", a.shape, b.shape)
+    if tuple(g.shape) != out:
+        raise ValueError(f"binary_backward: g must have the broadcast shape {out} of a {tuple(a.shape)} and "
+                         f"b {tuple(b.shape)}, got {tuple(g.shape)}")
+

@@ -46,3 +46,5 @@ class CpuBackend(Backend):
     adam_update = _core.adam_update
     rmsprop_update = _core.rmsprop_update
     adagrad_update = _core.adagrad_update
+    # gradients of elementwise ops
+    binary_backward = _core.binary_backward

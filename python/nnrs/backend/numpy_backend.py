@@ -39,6 +39,13 @@ def _norm_axes(axes, ndim):
     return tuple(sorted(a % ndim for a in axes))
 
 
+def _sum_to(g, shape):
+    """``g`` summed over the axes that broadcasting added or stretched, as a C-contiguous ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    return np.array(np.sum(g, axis=axes).reshape(shape), dtype=g.dtype, order="C")
+
+
 class NumpyBackend(Backend):
     name = "numpy"
     xp = np
@@ -270,3 +277,28 @@ class NumpyBackend(Backend):
             param -= t(lr * weight_decay) * param
         acc += grad * grad
         param -= t(lr) * grad / np.sqrt(acc + t(eps))
+
+    # gradients of elementwise ops
+    def binary_backward(self, op, a, b, g):
+        t = g.dtype.type
+        zero = t(0)
+        with np.errstate(all="ignore"):  # pow: negative bases, 0 ** negative
+            if op == "add":
+                ga, gb = g, g
+            elif op == "sub":
+                ga, gb = g, -g
+            elif op == "mul":
+                ga, gb = g * b, g * a
+            elif op == "div":
+                ga = g / b
+                gb = -(ga * (a / b))
+            elif op in ("maximum", "minimum"):
+                to_a = ((a >= b) if op == "maximum" else (a <= b)) | np.isnan(a)
+                ga, gb = np.where(to_a, g, zero), np.where(to_a, zero, g)
+            elif op == "pow":
+                ga = np.where(b == 0, zero, g * b * np.power(a, b - t(1)))
+                gb = np.where(a <= 0, zero, g * np.power(a, b) * np.log(a))
+            else:
+                raise ValueError(f"binary_backward: unknown op {op!r}")
+        return _sum_to(np.broadcast_to(ga, g.shape), a.shape), _sum_to(np.broadcast_to(gb, g.shape), b.shape)
+

@@ -103,3 +103,20 @@ macro_rules! dispatch {
         }
     };
 }
+
+/// Like [`read`], but a borrow conflict (the array is borrowed for writing elsewhere) is
+/// a ValueError naming the kernel and the argument instead of a panic.
+pub fn try_read<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    match a.cast::<PyArrayDyn<T>>() {
+        Ok(arr) => arr.try_readonly().map_err(|e| value_error(kernel, format!("{arg}: {e}"))),
+        Err(_) => Err(PyTypeError::new_err(format!("{kernel}: {arg} must have dtype {}, got {}", std::any::type_name::<T>(), describe(a)))),
+    }
+}
+
+/// The writable elements of a new array made by [`new_array`] or [`zeros`]; a borrow
+/// conflict is a ValueError, never a panic.
+pub fn with_out<'py, T: Element, R>(kernel: &str, arr: &Bound<'py, PyArrayDyn<T>>, f: impl FnOnce(&mut [T]) -> PyResult<R>) -> PyResult<R> {
+    let mut w = arr.try_readwrite().map_err(|e| value_error(kernel, format!("output: {e}")))?;
+    let s = w.as_slice_mut().map_err(|e| value_error(kernel, format!("output: {e}")))?;
+    f(s)
+}

@@ -1,0 +1,176 @@
+"""binary_backward (and the math kernels after it): cpu equals the numpy oracle, and bad
+arguments give the same error on both backends."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+from nnrs.backend.base import BINARY_OPS
+
+from tests.conftest import tol
+
+dtypes = st.sampled_from([np.float32, np.float64])
+pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=5)
+LAYOUTS = ("c", "reversed", "transposed", "strided")
+
+
+def layout(x, kind):
+    """A view with the values of ``x`` laid out another way in memory."""
+    if x.ndim == 0 or kind == "c":
+        return x
+    if kind == "reversed":  # negative strides
+        return np.flip(np.flip(x).copy())
+    if kind == "transposed":
+        return x.T.copy().T
+    return np.repeat(x, 2, axis=-1)[..., ::2]  # every other element
+
+
+def binary_inputs(rng, op, sa, sb, dtype, ties=False):
+    """a and b where op and its gradient are real: divisors away from 0, pow with either a
+    positive base or an integer exponent (negative bases then)."""
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    if ties:  # many equal pairs for maximum / minimum
+        a, b = rng.integers(-1, 2, sa).astype(float), rng.integers(-1, 2, sb).astype(float)
+    if op == "div":
+        b = np.sign(b + 1e-300) * (np.abs(b) + 0.5)
+    if op == "pow":
+        if ties:
+            a, b = np.abs(a) + 0.5, b * 1.5
+        else:
+            b = np.round(b * 2)
+    return np.asarray(a).astype(dtype), np.asarray(b).astype(dtype)
+
+
+# ---- binary_backward -----------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(op=st.sampled_from(BINARY_OPS), shapes=pairs, dtype=dtypes, seed=st.integers(0, 2**31),
+       ties=st.booleans(), la=st.sampled_from(LAYOUTS), lb=st.sampled_from(LAYOUTS))
+def test_binary_backward_matches_numpy(cpu, ref, op, shapes, dtype, seed, ties, la, lb):
+    rng = np.random.default_rng(seed)
+    sa, sb = shapes.input_shapes
+    a, b = binary_inputs(rng, op, sa, sb, dtype, ties)
+    g = np.asarray(rng.standard_normal(shapes.result_shape)).astype(dtype)
+    a, b, g = layout(a, la), layout(b, lb), layout(g, la)
+    got, want = cpu.binary_backward(op, a, b, g), ref.binary_backward(op, a, b, g)
+    for x, gx, wx in zip((a, b), got, want):
+        assert gx.dtype == dtype and gx.shape == wx.shape == x.shape and gx.flags.c_contiguous
+        np.testing.assert_allclose(gx, wx, *tol(dtype))
+
+
+@pytest.mark.parametrize("sa, sb", [
+    ((600, 500), (600, 500)),         # no sum, parallel
+    ((600, 500), (500,)),             # bias-like b: summed over the rows
+    ((600, 1), (1, 500)),             # both stretched
+    ((8, 30, 30, 16), (8, 1, 1, 16)),
+    ((), (700, 300)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_backward_large(cpu, ref, sa, sb, dtype):
+    rng = np.random.default_rng(0)
+    for op in BINARY_OPS:
+        a, b = binary_inputs(rng, op, sa, sb, dtype)
+        g = rng.standard_normal(np.broadcast_shapes(sa, sb)).astype(dtype)
+        for gx, wx in zip(cpu.binary_backward(op, a, b, g), ref.binary_backward(op, a, b, g)):
+            # sums of many float32 terms: compared at the accuracy of numpy's own sum
+            exact = wx.astype(np.float64)
+            np.testing.assert_allclose(gx, exact, rtol=tol(dtype)[0], atol=tol(dtype)[1] * max(1, g.size // max(wx.size, 1)))
+
+
+def test_binary_backward_does_not_depend_on_thread_count(cpu):
+    from nnrs import _core
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((700, 400)).astype(np.float32), rng.standard_normal(400).astype(np.float32)
+    g = rng.standard_normal((700, 400)).astype(np.float32)
+    before = _core.get_num_threads()
+    try:
+        runs = []
+        for threads in (1, 2):
+            _core.set_num_threads(threads)
+            runs.append([x for op in ("mul", "maximum", "pow") for x in cpu.binary_backward(op, np.abs(a), b, g)])
+    finally:
+        _core.set_num_threads(before)
+    for x, y in zip(*runs):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_gradients_are_finite_at_zero_and_negative_bases(cpu, ref, dtype):
+    # (a, p, ga, gb): ga = p a**(p-1), gb = a**p ln a where a > 0 and 0 where a <= 0
+    table = [
+        (-2.0, 3.0, 12.0, 0.0),
+        (-2.0, 2.0, -4.0, 0.0),
+        (-1.5, -1.0, -1 / 2.25, 0.0),
+        (0.0, 2.0, 0.0, 0.0),
+        (0.0, 1.0, 1.0, 0.0),
+        (0.0, 3.0, 0.0, 0.0),
+        (0.0, 0.0, 0.0, 0.0),   # a**0 is constant: 0, not 0 * 0**-1
+        (-3.0, 0.0, 0.0, 0.0),
+        (2.0, 3.0, 12.0, 8 * np.log(2.0)),
+        (0.5, -1.0, -4.0, 2 * np.log(0.5)),
+    ]
+    a, p, wa, wb = (np.array(c, dtype=dtype) for c in zip(*table))
+    g = np.ones_like(a)
+    for be in (cpu, ref):
+        ga, gb = be.binary_backward("pow", a, p, g)
+        assert np.isfinite(ga).all() and np.isfinite(gb).all()
+        np.testing.assert_allclose(ga, wa, *tol(dtype))
+        np.testing.assert_allclose(gb, wb, *tol(dtype))
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_max_min_gradient_goes_to_the_selected_operand(cpu, ref, op):
+    a = np.array([1.0, 2.0, 3.0, np.nan, 0.0])
+    b = np.array([1.0, 3.0, 2.0, 0.0, np.nan])
+    to_a = np.array([1.0, op == "minimum", op == "maximum", 1.0, 0.0])
+    for be in (cpu, ref):
+        ga, gb = be.binary_backward(op, a, b, np.full(5, 2.0))
+        np.testing.assert_array_equal(ga, 2 * to_a)
+        np.testing.assert_array_equal(gb, 2 * (1 - to_a))
+
+
+def test_binary_backward_empty_broadcast_gives_zeros(cpu, ref):
+    a, b, g = np.ones((1, 3)), np.ones((0, 3)), np.ones((0, 3))
+    for be in (cpu, ref):
+        ga, gb = be.binary_backward("mul", a, b, g)
+        np.testing.assert_array_equal(ga, np.zeros((1, 3)))
+        assert gb.shape == (0, 3)
+
+
+def test_inputs_are_not_modified(cpu):
+    rng = np.random.default_rng(2)
+    a, b, g = rng.standard_normal((4, 5)), rng.standard_normal(5), rng.standard_normal((4, 5))
+    keep = [x.copy() for x in (a, b, g)]
+    cpu.binary_backward("div", a, b, g)
+    for x, k in zip((a, b, g), keep):
+        np.testing.assert_array_equal(x, k)
+
+
+f32, f64 = np.ones(3, np.float32), np.ones(3)
+CONTRACT_ERRORS = [
+    (lambda c: c.binary_backward("mod", f64, f64, f64), ValueError, r"binary_backward: unknown op 'mod'"),
+    (lambda c: c.binary_backward("mul", f32, f64, f64), TypeError, r"binary_backward: a and b must have the same dtype, got float32 and float64"),
+    (lambda c: c.binary_backward("mul", f64, f64, f32), TypeError, r"binary_backward: a and g must have the same dtype, got float64 and float32"),
+    (lambda c: c.binary_backward("mul", np.ones(3, np.int64), f64, f64), TypeError, r"binary_backward: a must be a float32 or float64"),
+    (lambda c: c.binary_backward("mul", np.ones((2, 3)), np.ones(4), np.ones((2, 3))), ValueError, r"binary_backward: shapes \(2, 3\) and \(4,\) do not broadcast"),
+    (lambda c: c.binary_backward("mul", np.ones((2, 1)), f64, np.ones(3)), ValueError, r"binary_backward: g must have the broadcast shape \(2, 3\) of a \(2, 1\) and b \(3,\), got \(3,\)"),
+]
+
+
+@pytest.mark.parametrize("call, err, match", CONTRACT_ERRORS)
+def test_contract_errors_are_the_same_on_both_backends(cpu, ref, call, err, match):
+    msgs = []
+    for be in (ref, cpu):
+        with pytest.raises(err, match=match) as e:
+            call(be)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("call, err, match", CONTRACT_ERRORS + [
+    (lambda c: c.binary_backward("mul", [1.0], f64, f64), TypeError, r"binary_backward: a must be a float32 or float64 numpy array, got list"),
+])
+def test_binding_defends_itself(core, call, err, match):
+    with pytest.raises(err, match=match):
+        call(core)

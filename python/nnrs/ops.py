@@ -165,17 +165,13 @@ def tanh(x):
 
 
 def softmax(x, axis=-1):
-    x = as_tensor(x)
-    if axis not in (-1, x.ndim - 1):
-        raise ValueError(f"softmax: only the last axis is supported, got axis={axis} for shape {x.shape}")
-    return activation(x, "softmax")
+    """softmax along ``axis`` (any axis; stable)."""
+    return F.Softmax.apply(as_tensor(x), axis, False)
 
 
 def log_softmax(x, axis=-1):
-    x = as_tensor(x)
-    if axis not in (-1, x.ndim - 1):
-        raise ValueError(f"log_softmax: only the last axis is supported, got axis={axis} for shape {x.shape}")
-    return activation(x, "log_softmax")
+    """log of softmax along ``axis`` (any axis; stable)."""
+    return F.Softmax.apply(as_tensor(x), axis, True)
 
 
 def leaky_relu(x, negative_slope=0.2):

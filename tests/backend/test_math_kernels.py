@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import mutually_broadcastable_shapes
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 from nnrs.backend.base import BINARY_OPS
 
 from tests.conftest import tol
@@ -172,5 +172,85 @@ def test_contract_errors_are_the_same_on_both_backends(cpu, ref, call, err, matc
     (lambda c: c.binary_backward("mul", [1.0], f64, f64), TypeError, r"binary_backward: a must be a float32 or float64 numpy array, got list"),
 ])
 def test_binding_defends_itself(core, call, err, match):
+    with pytest.raises(err, match=match):
+        call(core)
+
+
+# ---- softmax_forward / softmax_backward along any axis -------------------------------
+@st.composite
+def shape_and_axis(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6))
+    return shape, draw(st.integers(-len(shape), len(shape) - 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(sa=shape_and_axis(), dtype=dtypes, log=st.booleans(), seed=st.integers(0, 2**31),
+       scale=st.sampled_from([0.1, 1.0, 30.0]), lx=st.sampled_from(LAYOUTS), lg=st.sampled_from(LAYOUTS))
+def test_softmax_matches_numpy(cpu, ref, sa, dtype, log, seed, scale, lx, lg):
+    shape, axis = sa
+    rng = np.random.default_rng(seed)
+    x = layout((rng.standard_normal(shape) * scale).astype(dtype), lx)
+    gy = layout(rng.standard_normal(shape).astype(dtype), lg)
+    y, want = cpu.softmax_forward(x, axis, log), ref.softmax_forward(x, axis, log)
+    assert y.dtype == dtype and y.shape == shape and y.flags.c_contiguous
+    np.testing.assert_allclose(y, want, *tol(dtype))
+    gx, wgx = cpu.softmax_backward(gy, layout(want, lx), axis, log), ref.softmax_backward(gy, want, axis, log)
+    assert gx.dtype == dtype and gx.shape == shape and gx.flags.c_contiguous
+    np.testing.assert_allclose(gx, wgx, *tol(dtype))
+
+
+@pytest.mark.parametrize("shape, axis", [
+    ((600, 500), 0), ((600, 500), -1), ((64, 30, 40), 1), ((8, 16, 16, 64), 1), ((3, 100_000), 0), ((100_000, 3), 0),
+])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_large(cpu, ref, shape, axis, log):
+    rng = np.random.default_rng(0)
+    x, gy = (rng.standard_normal(shape) * 4).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    y = cpu.softmax_forward(x, axis, log)
+    np.testing.assert_allclose(y, ref.softmax_forward(x, axis, log), *tol(np.float32))
+    np.testing.assert_allclose(cpu.softmax_backward(gy, y, axis, log), ref.softmax_backward(gy, y, axis, log), *tol(np.float32))
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_softmax_is_stable_for_huge_logits_on_any_axis(cpu, ref, axis):
+    x, want = np.array([[1e4, -1e4], [1e4, 2e4]], np.float32), np.array([[0.5, 0.0], [0.5, 1.0]])
+    if axis == 1:
+        x, want = x.T, want.T
+    for be in (cpu, ref):
+        np.testing.assert_allclose(be.softmax_forward(x, axis), want)
+        np.testing.assert_allclose(be.softmax_forward(x, axis, True).min(), -3e4)
+
+
+def test_last_axis_equals_the_fused_activation(cpu):
+    x = np.random.default_rng(3).standard_normal((5, 7))
+    for name, log in (("softmax", False), ("log_softmax", True)):
+        np.testing.assert_array_equal(cpu.softmax_forward(x, -1, log), cpu.activation_forward(name, x))
+
+
+SOFTMAX_ERRORS = [
+    (lambda c: c.softmax_forward(np.ones((2, 3)), 2), ValueError, r"softmax_forward: axis 2 is out of range for shape \(2, 3\) \(ndim 2\)"),
+    (lambda c: c.softmax_forward(np.ones((2, 3)), -3), ValueError, r"softmax_forward: axis -3 is out of range"),
+    (lambda c: c.softmax_forward(np.ones(()), -1), ValueError, r"softmax_forward: axis -1 is out of range for shape \(\) \(ndim 0\)"),
+    (lambda c: c.softmax_forward(np.ones(3, np.int64), 0), TypeError, r"softmax_forward: x must be a float32 or float64"),
+    (lambda c: c.softmax_backward(np.ones(3), np.ones(3, np.float32), 0), TypeError, r"softmax_backward: gy and y must have the same dtype, got float64 and float32"),
+    (lambda c: c.softmax_backward(np.ones((2, 3)), np.ones((3, 2)), 0), ValueError, r"softmax_backward: y must have the shape of gy \(2, 3\), got \(3, 2\)"),
+    (lambda c: c.softmax_backward(np.ones((2, 3)), np.ones((2, 3)), 5), ValueError, r"softmax_backward: axis 5 is out of range for shape \(2, 3\)"),
+]
+
+
+@pytest.mark.parametrize("call, err, match", SOFTMAX_ERRORS)
+def test_softmax_errors_are_the_same_on_both_backends(cpu, ref, call, err, match):
+    msgs = []
+    for be in (ref, cpu):
+        with pytest.raises(err, match=match) as e:
+            call(be)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("call, err, match", SOFTMAX_ERRORS + [
+    (lambda c: c.softmax_forward(np.ones(3), "0"), TypeError, r"'str' object cannot be interpreted as an integer|int"),
+])
+def test_softmax_binding_defends_itself(core, call, err, match):
     with pytest.raises(err, match=match):
         call(core)

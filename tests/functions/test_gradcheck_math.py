@@ -43,6 +43,12 @@ CASES = [
     ("pow_scalar_negative_base_inverse", lambda a: a ** -2.0, [negative(3, 4)]),
     ("pow_scalar_zero_exponent", lambda a: a ** 0.0, [r(3, 4)]),
     ("rpow_scalar", lambda a: 3.0 ** a, [r(3, 4)]),
+    ("softmax_axis0", lambda a: ops.softmax(a, axis=0), [r(3, 4)]),
+    ("softmax_middle_axis", lambda a: ops.softmax(a, axis=1), [r(2, 3, 4)]),
+    ("softmax_last_axis", lambda a: ops.softmax(a), [r(2, 3, 4)]),
+    ("log_softmax_axis0", lambda a: ops.log_softmax(a, axis=0), [r(4, 3)]),
+    ("log_softmax_negative_axis", lambda a: ops.log_softmax(a, axis=-2), [r(2, 3, 4)]),
+    ("softmax_of_a_product", lambda a, b: ops.softmax(a * b, axis=0), [r(4), r(3, 4)]),
 ]
 
 

@@ -164,3 +164,15 @@ class Backend:
         has no derivative in b and 0 keeps the gradient finite); a NaN base gives NaN."""
         raise NotImplementedError
 
+    # ---- softmax along any axis -----------------------------------------------------
+    def softmax_forward(self, x, axis: int, log: bool = False):
+        """softmax of x along ``axis`` (negative counts from the end; x has at least one
+        dimension), or log_softmax with ``log``; stable (the maximum along the axis is
+        subtracted first)."""
+        raise NotImplementedError
+
+    def softmax_backward(self, gy, y, axis: int, log: bool = False):
+        """Gradient wrt x of ``softmax_forward(x, axis, log)`` given gy and its output y:
+        ``y * (gy - sum(gy * y))``, or ``gy - exp(y) * sum(gy)`` with ``log``, the sums
+        along ``axis``."""
+        raise NotImplementedError

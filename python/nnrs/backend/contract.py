@@ -318,3 +318,15 @@ def _binary_backward(op, a, b, g):
         raise ValueError(f"binary_backward: g must have the broadcast shape {out} of a {tuple(a.shape)} and "
                          f"b {tuple(b.shape)}, got {tuple(g.shape)}")
 
+
+@check("softmax_forward")
+def _softmax_forward(x, axis, log=False):
+    float_arg("softmax_forward", "x", x)
+    norm_axis("softmax_forward", axis, x.shape)
+
+
+@check("softmax_backward")
+def _softmax_backward(gy, y, axis, log=False):
+    same_float("softmax_backward", gy=gy, y=y)
+    same_shape("softmax_backward", "gy", gy, y=y)
+    norm_axis("softmax_backward", axis, gy.shape)

@@ -48,3 +48,6 @@ class CpuBackend(Backend):
     adagrad_update = _core.adagrad_update
     # gradients of elementwise ops
     binary_backward = _core.binary_backward
+    # softmax along any axis
+    softmax_forward = _core.softmax_forward
+    softmax_backward = _core.softmax_backward

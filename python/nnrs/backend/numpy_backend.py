@@ -302,3 +302,17 @@ class NumpyBackend(Backend):
                 raise ValueError(f"binary_backward: unknown op {op!r}")
         return _sum_to(np.broadcast_to(ga, g.shape), a.shape), _sum_to(np.broadcast_to(gb, g.shape), b.shape)
 
+    # softmax along any axis
+    def softmax_forward(self, x, axis, log=False):
+        if x.size == 0:
+            return np.zeros(x.shape, x.dtype)
+        s = x - x.max(axis=axis, keepdims=True)
+        if log:
+            return np.ascontiguousarray(s - np.log(np.exp(s).sum(axis=axis, keepdims=True)))
+        e = np.exp(s)
+        return np.ascontiguousarray(e / e.sum(axis=axis, keepdims=True))
+
+    def softmax_backward(self, gy, y, axis, log=False):
+        if log:
+            return np.ascontiguousarray(gy - np.exp(y) * gy.sum(axis=axis, keepdims=True))
+        return np.ascontiguousarray(y * (gy - (gy * y).sum(axis=axis, keepdims=True)))

@@ -1,6 +1,6 @@
 """Differentiable ops (autograd Functions), one module per kernel family."""
 
-from .activation import Activation
+from .activation import Activation, Softmax
 from .dropout import Dropout
 from .elementwise import Binary, BinaryScalar, Clip, Unary, sum_to_shape
 from .gemm import Dense, Matmul
@@ -12,3 +12,4 @@ __all__ = [
     "Activation", "Binary", "BinaryScalar", "Clip", "Concatenate", "Dense", "Dropout", "GetItem",
     "Loss", "Matmul", "Reduce", "Reshape", "Transpose", "Unary", "sum_to_shape",
 ]
+__all__ += ["Softmax"]

@@ -113,3 +113,15 @@ def binary_backward(
 # ---- softmax along any axis -----------------------------------------------------------
 def softmax_forward(x: NDArray[np.floating], axis: int, log: bool = False) -> NDArray[np.floating]: ...
 def softmax_backward(gy: NDArray[np.floating], y: NDArray[np.floating], axis: int, log: bool = False) -> NDArray[np.floating]: ...
+
+# ---- mean and variance (batch norm statistics) ------------------------------------------
+def moments(
+    x: NDArray[np.floating], axes: int | tuple[int, ...] | list[int] | None = None, keepdims: bool = False
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...
+def moments_backward(
+    x: NDArray[np.floating],
+    mean: NDArray[np.floating],
+    g_mean: NDArray[np.floating],
+    g_var: NDArray[np.floating],
+    axes: int | tuple[int, ...] | list[int] | None = None,
+) -> NDArray[np.floating]: ...

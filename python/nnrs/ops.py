@@ -210,3 +210,21 @@ def dropout(x, rate, seed=None):
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
     return F.Dropout.apply(as_tensor(x), float(rate), _random.next_seed() if seed is None else int(seed))
+
+
+# ---- statistics (mean and variance in one kernel, accumulated in float64) ---------------
+__all__ += ["moments", "var"]
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """``(mean, variance)`` of x over ``axes`` (Keras' ``ops.moments``): the population
+    variance, accumulated in float64 (exact enough for float32 data with a large offset).
+    ``synchronized`` (sync across devices) has nothing to do on one device."""
+    mv = F.Moments.apply(as_tensor(x), axes, keepdims)
+    # slices then reshapes (not mv[0]: getitem of a 0-d result would come back 1-d)
+    return reshape(mv[0:1], mv.shape[1:]), reshape(mv[1:2], mv.shape[1:])
+
+
+def var(x, axis=None, keepdims=False):
+    """Population variance of x over ``axis`` (all axes when None)."""
+    return moments(x, axis, keepdims)[1]

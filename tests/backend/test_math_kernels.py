@@ -254,3 +254,116 @@ def test_softmax_errors_are_the_same_on_both_backends(cpu, ref, call, err, match
 def test_softmax_binding_defends_itself(core, call, err, match):
     with pytest.raises(err, match=match):
         call(core)
+
+
+# ---- moments / moments_backward -----------------------------------------------------------
+@st.composite
+def shape_and_axes(draw):
+    """A shape and numpy-style axes for it: None, an int, or a tuple (negative allowed)."""
+    shape = draw(array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6))
+    nd = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none":
+        return shape, None
+    if kind == "int" and nd:
+        return shape, draw(st.integers(-nd, nd - 1))
+    picked = draw(st.lists(st.integers(0, max(nd - 1, 0)), unique=True, max_size=nd))
+    return shape, tuple(a - nd if draw(st.booleans()) else a for a in picked)
+
+
+@settings(max_examples=250, deadline=None)
+@given(sa=shape_and_axes(), keepdims=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31),
+       offset=st.sampled_from([0.0, 100.0]), lx=st.sampled_from(LAYOUTS), grad_keepdims=st.booleans())
+def test_moments_match_numpy(cpu, ref, sa, keepdims, dtype, seed, offset, lx, grad_keepdims):
+    shape, axes = sa
+    rng = np.random.default_rng(seed)
+    x = layout(np.asarray(rng.standard_normal(shape) + offset).astype(dtype), lx)
+    got, want = cpu.moments(x, axes, keepdims), ref.moments(x, axes, keepdims)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype and g.shape == w.shape and g.flags.c_contiguous
+        np.testing.assert_allclose(g, w, *tol(dtype))
+    # the gradient, with the statistics' shapes with or without keepdims
+    mean = want[0] if keepdims == grad_keepdims else ref.moments(x, axes, grad_keepdims)[0]
+    gm, gv = (np.asarray(rng.standard_normal(mean.shape)).astype(dtype) for _ in range(2))
+    gx, wgx = cpu.moments_backward(x, mean, gm, gv, axes), ref.moments_backward(x, mean, gm, gv, axes)
+    assert gx.dtype == dtype and gx.shape == x.shape and gx.flags.c_contiguous
+    np.testing.assert_allclose(gx, wgx, *tol(dtype))
+
+
+@pytest.mark.parametrize("shape, axes", [
+    ((1_000_000,), None),            # a million float32 values, all reduced
+    ((1_000_000, 2), (0,)),          # columns
+    ((2, 1_000_000), -1),            # rows
+    ((250, 40, 100), (0, 1)),        # batch norm over (N, H*W), channels last
+    ((100, 40, 250), (0, 2)),        # channels first: R K R
+])
+def test_moments_of_float32_with_a_large_offset_are_float64_accurate(cpu, ref, shape, axes):
+    x = (1000.0 + np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
+    x64 = x.astype(np.float64)
+    ax = tuple(range(x.ndim)) if axes is None else axes
+    mean, var = cpu.moments(x, axes)
+    np.testing.assert_allclose(mean, x64.mean(axis=ax), rtol=1e-7)
+    np.testing.assert_allclose(var, x64.var(axis=ax), rtol=1e-6)
+
+
+def test_moments_do_not_depend_on_thread_count(cpu):
+    from nnrs import _core
+
+    x = (5.0 + np.random.default_rng(4).standard_normal((300, 700))).astype(np.float32)
+    before = _core.get_num_threads()
+    try:
+        runs = []
+        for threads in (1, 2):
+            _core.set_num_threads(threads)
+            out = [a for axes in (None, (0,), (1,)) for a in cpu.moments(x, axes)]
+            m, _ = cpu.moments(x, (0,))
+            runs.append(out + [cpu.moments_backward(x, m, m, m, (0,))])
+    finally:
+        _core.set_num_threads(before)
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_moments_of_an_empty_reduction_are_nan(cpu, ref):
+    x = np.ones((0, 3), np.float32)
+    for be in (cpu, ref):
+        mean, var = be.moments(x, 0)
+        assert mean.shape == var.shape == (3,) and np.isnan(mean).all() and np.isnan(var).all()
+        assert be.moments(x, 1)[0].shape == (0,)
+
+
+MOMENTS_ERRORS = [
+    (lambda c: c.moments(np.ones((2, 3)), (0, 2)), ValueError, r"moments: axis 2 is out of range for shape \(2, 3\) \(ndim 2\)"),
+    (lambda c: c.moments(np.ones((2, 3)), -3), ValueError, r"moments: axis -3 is out of range"),
+    (lambda c: c.moments(np.ones(()), 0), ValueError, r"moments: axis 0 is out of range for shape \(\) \(ndim 0\)"),
+    (lambda c: c.moments(np.ones((2, 3)), (1, -1)), ValueError, r"moments: repeated axis"),
+    (lambda c: c.moments(np.ones(3, np.int32)), TypeError, r"moments: x must be a float32 or float64"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3), np.ones(3), np.ones(3), 2), ValueError, r"moments_backward: axis 2 is out of range"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3, np.float32), np.ones(3), np.ones(3), 0), TypeError, r"moments_backward: x and mean must have the same dtype, got float64 and float32"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3), np.ones(2), np.ones(3), 0), ValueError, r"moments_backward: g_mean must have shape \(3,\) or \(1, 3\) for x \(2, 3\), got \(2,\)"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3), np.ones(3), np.ones((3, 1)), 0), ValueError, r"moments_backward: g_var must have shape \(3,\) or \(1, 3\)"),
+]
+
+
+@pytest.mark.parametrize("call, err, match", MOMENTS_ERRORS)
+def test_moments_errors_are_the_same_on_both_backends(cpu, ref, call, err, match):
+    msgs = []
+    for be in (ref, cpu):
+        with pytest.raises(err, match=match) as e:
+            call(be)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda c: c.moments(np.ones((2, 3)), (0, 2)), ValueError, r"moments: axis 2 is out of bounds for array of dimension 2"),
+    (lambda c: c.moments(np.ones((2, 3)), (1, -1)), ValueError, r"moments: duplicate value in 'axis'"),
+    (lambda c: c.moments(np.ones(3), "0"), TypeError, r"moments: axes must be None, an int or a sequence of ints, got str"),
+    (lambda c: c.moments(np.ones(3, np.int32)), TypeError, r"moments: x must be a float32 or float64 numpy array, got array of dtype int32"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3, np.float32), np.ones(3), np.ones(3), 0), TypeError, r"moments_backward: x and mean must have the same dtype"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3), np.ones(2), np.ones(3), 0), ValueError, r"moments_backward: g_mean must have shape \(3,\) or \(1, 3\) for x \(2, 3\), got \(2,\)"),
+    (lambda c: c.moments_backward(np.ones((2, 3)), np.ones(3), np.ones(3), np.ones(3), 2), ValueError, r"moments_backward: axis 2 is out of bounds"),
+])
+def test_moments_binding_defends_itself(core, call, err, match):
+    with pytest.raises(err, match=match):
+        call(core)

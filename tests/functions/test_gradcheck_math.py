@@ -21,6 +21,16 @@ def negative(*shape):
     return -rng.uniform(0.5, 2.0, shape)
 
 
+def _mix(mean, var):
+    return mean * 3.0 + var
+
+
+def _normalize(x, axes):
+    """What batch norm does with the statistics: (x - mean) / sqrt(var + eps)."""
+    mean, var = ops.moments(x, axes, keepdims=True)
+    return (x - mean) / ops.sqrt(var + 1e-3)
+
+
 P_INT = ints(3, 4)  # integer exponents, held fixed (not differentiated)
 P_ROW = ints(4, lo=1, hi=4)
 
@@ -49,6 +59,12 @@ CASES = [
     ("log_softmax_axis0", lambda a: ops.log_softmax(a, axis=0), [r(4, 3)]),
     ("log_softmax_negative_axis", lambda a: ops.log_softmax(a, axis=-2), [r(2, 3, 4)]),
     ("softmax_of_a_product", lambda a, b: ops.softmax(a * b, axis=0), [r(4), r(3, 4)]),
+    ("var_all", lambda a: ops.var(a), [r(3, 4)]),
+    ("var_axis_keepdims", lambda a: ops.var(a, axis=1, keepdims=True), [r(3, 4, 2)]),
+    ("moments_both_used", lambda a: _mix(*ops.moments(a, (0, 2))), [r(3, 4, 2) + 5.0]),
+    ("moments_batchnorm", lambda a: _normalize(a, (0, 1, 2)), [r(2, 3, 3, 4)]),
+    ("moments_mean_only", lambda a: ops.moments(a, [1])[0], [r(3, 4)]),
+    ("moments_of_a_broadcast_product", lambda a, b: ops.var(a * b, axis=0), [r(4), r(3, 4)]),
 ]
 
 
@@ -87,3 +103,27 @@ def test_power_of_tensors_is_numpy_power(backend):
         want = np.power(a, p)
     got = ops.power(nnrs.Tensor(a), nnrs.Tensor(p)).numpy()
     np.testing.assert_array_equal(got, want)  # (-2)**3 = -8, (-2)**0.5 = nan, 0**0 = 1, 0**-1 = inf
+
+
+@pytest.mark.parametrize("axes, keepdims, shape", [
+    ((0, 2), False, (4,)), ([0, 1, 2], True, (1, 1, 1)), (-1, False, (3, 4)), (None, False, ()),
+])
+def test_moments_op_keras_shapes(backend, axes, keepdims, shape):
+    x = (rng.standard_normal((3, 4, 2)) + 50.0).astype(np.float32)
+    mean, variance = ops.moments(x, axes, keepdims=keepdims)
+    ax = tuple(range(3)) if axes is None else axes if isinstance(axes, int) else tuple(axes)
+    assert mean.shape == variance.shape == shape and mean.dtype == variance.dtype == np.float32
+    np.testing.assert_allclose(mean.numpy(), x.astype(np.float64).mean(axis=ax).reshape(shape), rtol=1e-6)
+    np.testing.assert_allclose(variance.numpy(), x.astype(np.float64).var(axis=ax).reshape(shape), rtol=1e-5)
+    np.testing.assert_allclose(ops.var(x, axes, keepdims).numpy(), variance.numpy())
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: ops.moments(np.ones((2, 3)), (0, 2)), r"moments: axis 2 is out of range for shape \(2, 3\) \(ndim 2\)"),
+    (lambda: ops.var(np.ones((2, 3)), -3), r"moments: axis -3 is out of range"),
+    (lambda: ops.softmax(np.ones((2, 3)), axis=2), r"softmax_forward: axis 2 is out of range for shape \(2, 3\)"),
+    (lambda: ops.log_softmax(np.ones(()), axis=-1), r"softmax_forward: axis -1 is out of range for shape \(\)"),
+])
+def test_ops_axis_errors(backend, call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -176,3 +176,18 @@ class Backend:
         ``y * (gy - sum(gy * y))``, or ``gy - exp(y) * sum(gy)`` with ``log``, the sums
         along ``axis``."""
         raise NotImplementedError
+
+    # ---- mean and variance (batch norm statistics) ------------------------------------
+    def moments(self, x, axes: Sequence[int] | None = None, keepdims: bool = False) -> tuple[Any, Any]:
+        """``(mean, variance)`` of x over ``axes`` (all when None; negative allowed), the
+        population variance (divided by the count, as batch norm uses). Accumulated in
+        float64 whatever x's dtype (two passes: the mean, then the squared deviations
+        from it), so a large offset costs no accuracy; results have x's dtype and do not
+        depend on the thread count. Both are NaN for an empty reduction."""
+        raise NotImplementedError
+
+    def moments_backward(self, x, mean, g_mean, g_var, axes: Sequence[int] | None = None):
+        """Gradient wrt x of ``moments(x, axes)`` given its ``mean`` and the gradients of
+        its two outputs (mean, g_mean and g_var of moments' output shape, with or without
+        keepdims): ``g_mean/n + 2*g_var*(x - mean)/n``, n the count reduced per output."""
+        raise NotImplementedError

@@ -330,3 +330,21 @@ def _softmax_backward(gy, y, axis, log=False):
     same_float("softmax_backward", gy=gy, y=y)
     same_shape("softmax_backward", "gy", gy, y=y)
     norm_axis("softmax_backward", axis, gy.shape)
+
+
+@check("moments")
+def _moments(x, axes=None, keepdims=False):
+    float_arg("moments", "x", x)
+    norm_axes("moments", axes, x.shape)
+
+
+@check("moments_backward")
+def _moments_backward(x, mean, g_mean, g_var, axes=None):
+    same_float("moments_backward", x=x, mean=mean, g_mean=g_mean, g_var=g_var)
+    ax = norm_axes("moments_backward", axes, x.shape)
+    kept = tuple(1 if i in ax else s for i, s in enumerate(x.shape))
+    dropped = tuple(s for i, s in enumerate(x.shape) if i not in ax)
+    for name, a in (("mean", mean), ("g_mean", g_mean), ("g_var", g_var)):
+        if tuple(a.shape) not in (dropped, kept):
+            raise ValueError(f"moments_backward: {name} must have shape {dropped} or {kept} for x {tuple(x.shape)}, "
+                             f"got {tuple(a.shape)}")

@@ -51,3 +51,6 @@ class CpuBackend(Backend):
     # softmax along any axis
     softmax_forward = _core.softmax_forward
     softmax_backward = _core.softmax_backward
+    # mean and variance (batch norm statistics)
+    moments = _core.moments
+    moments_backward = _core.moments_backward

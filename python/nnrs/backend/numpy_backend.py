@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -316,3 +317,23 @@ class NumpyBackend(Backend):
         if log:
             return np.ascontiguousarray(gy - np.exp(y) * gy.sum(axis=axis, keepdims=True))
         return np.ascontiguousarray(y * (gy - (gy * y).sum(axis=axis, keepdims=True)))
+
+    # mean and variance (batch norm statistics)
+    def moments(self, x, axes=None, keepdims=False):
+        ax = _norm_axes(axes, x.ndim)
+        x64 = x.astype(np.float64)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy: mean of an empty slice
+            mean = x64.mean(axis=ax, keepdims=True)
+            var = np.square(x64 - mean).mean(axis=ax, keepdims=keepdims)
+        mean = mean.reshape(var.shape)
+        return np.array(mean, dtype=x.dtype, order="C"), np.array(var, dtype=x.dtype, order="C")
+
+    def moments_backward(self, x, mean, g_mean, g_var, axes=None):
+        ax = _norm_axes(axes, x.ndim)
+        kept = tuple(1 if i in ax else s for i, s in enumerate(x.shape))
+        t = x.dtype.type
+        n = t(math.prod(x.shape[i] for i in ax))
+        m, gm, gv = (a.reshape(kept) for a in (mean, g_mean, g_var))
+        with np.errstate(all="ignore"):
+            return np.array(gm / n + (gv + gv) / n * (x - m), dtype=x.dtype, order="C")

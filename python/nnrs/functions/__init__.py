@@ -6,10 +6,10 @@ from .elementwise import Binary, BinaryScalar, Clip, Unary, sum_to_shape
 from .gemm import Dense, Matmul
 from .layout import Concatenate, GetItem, Reshape, Transpose
 from .loss import Loss
-from .reduce import Reduce
+from .reduce import Moments, Reduce
 
 __all__ = [
     "Activation", "Binary", "BinaryScalar", "Clip", "Concatenate", "Dense", "Dropout", "GetItem",
     "Loss", "Matmul", "Reduce", "Reshape", "Transpose", "Unary", "sum_to_shape",
 ]
-__all__ += ["Softmax"]
+__all__ += ["Moments", "Softmax"]

@@ -71,10 +71,11 @@ def test_binary_backward_large(cpu, ref, sa, sb, dtype):
     for op in BINARY_OPS:
         a, b = binary_inputs(rng, op, sa, sb, dtype)
         g = rng.standard_normal(np.broadcast_shapes(sa, sb)).astype(dtype)
-        for gx, wx in zip(cpu.binary_backward(op, a, b, g), ref.binary_backward(op, a, b, g)):
-            # sums of many float32 terms: compared at the accuracy of numpy's own sum
-            exact = wx.astype(np.float64)
-            np.testing.assert_allclose(gx, exact, rtol=tol(dtype)[0], atol=tol(dtype)[1] * max(1, g.size // max(wx.size, 1)))
+        exact = ref.binary_backward(op, *(v.astype(np.float64) for v in (a, b, g)))
+        for gx, wx in zip(cpu.binary_backward(op, a, b, g), exact):
+            # a broadcast operand's gradient sums many terms: atol grows with their number
+            assert gx.dtype == dtype and gx.shape == wx.shape
+            np.testing.assert_allclose(gx, wx, rtol=tol(dtype)[0], atol=tol(dtype)[1] * max(1, g.size // max(wx.size, 1)))
 
 
 def test_binary_backward_does_not_depend_on_thread_count(cpu):

@@ -101,9 +101,9 @@ def minimum(a, b):
 
 
 def power(a, p):
-    """``a ** p``: a scalar exponent or base is one kernel; two tensors go through exp(p log a)."""
-    if not isinstance(p, Number) and not isinstance(a, Number):
-        return exp(multiply(p, log(a)))
+    """``a ** p`` elementwise with numpy's results (a negative base with an integer
+    exponent is real, with any other exponent NaN; ``0 ** 0 = 1``). The gradient wrt p is
+    0 where a <= 0 (see ``Backend.binary_backward``)."""
     return _binary("pow", a, p)
 
 
@@ -223,17 +223,13 @@ def tanh(x):
 
 
 def softmax(x, axis=-1):
-    x = as_tensor(x)
-    if axis not in (-1, x.ndim - 1):
-        raise ValueError(f"softmax: only the last axis is supported, got axis={axis} for shape {x.shape}")
-    return activation(x, "softmax")
+    """softmax along ``axis`` (any axis; stable)."""
+    return F.Softmax.apply(_floating(as_tensor(x)), axis, False)
 
 
 def log_softmax(x, axis=-1):
-    x = as_tensor(x)
-    if axis not in (-1, x.ndim - 1):
-        raise ValueError(f"log_softmax: only the last axis is supported, got axis={axis} for shape {x.shape}")
-    return activation(x, "log_softmax")
+    """log of softmax along ``axis`` (any axis; stable)."""
+    return F.Softmax.apply(_floating(as_tensor(x)), axis, True)
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -387,3 +383,20 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if sparse:
         raise ValueError("one_hot: sparse=True is not supported")
     return _result(be.one_hot(idx, int(num_classes), "float32" if dtype is None else dtype), be)
+
+
+# ---- statistics (mean and variance in one kernel, accumulated in float64) ---------------
+__all__ += ["moments", "var"]
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """``(mean, variance)`` of x over ``axes`` (Keras' ``ops.moments``): the population
+    variance, accumulated in float64 (exact enough for float32 data with a large offset).
+    ``synchronized`` (sync across devices) has nothing to do on one device."""
+    mv = F.Moments.apply(_floating(as_tensor(x)), axes, keepdims)
+    return mv[0], mv[1]
+
+
+def var(x, axis=None, keepdims=False):
+    """Population variance of x over ``axis`` (all axes when None)."""
+    return moments(x, axis, keepdims)[1]

@@ -210,6 +210,48 @@ class Backend:
         as Keras / TensorFlow do."""
         raise NotImplementedError
 
+    # ---- gradients of elementwise ops -------------------------------------------------
+    def binary_backward(self, op: str, a, b, g) -> tuple[Any, Any]:
+        """``(ga, gb)``: the gradients wrt a and b of ``binary(op, a, b)`` given ``g`` (of the
+        broadcast shape of a and b), each summed over the broadcast axes back to its
+        operand's shape. One dtype for a, b and g. Per element, for op in ``BINARY_OPS``:
+        add ``(g, g)``; sub ``(g, -g)``; mul ``(g*b, g*a)``; div ``(g/b, -(g/b)*(a/b))``;
+        maximum / minimum: all of g to the operand the op returns (a on ties and where a
+        is NaN), 0 to the other; pow: ``ga = g*b*a**(b-1)`` (0 where b == 0, a**0 being
+        constant), ``gb = g*a**b*ln(a)`` where a > 0 and 0 where a <= 0 (at a == 0 the
+        true derivative for b > 0; for a < 0 the power exists only at integer b, so it
+        has no derivative in b and 0 keeps the gradient finite); a NaN base gives NaN."""
+        raise NotImplementedError
+
+    # ---- softmax along any axis -----------------------------------------------------
+    def softmax_forward(self, x, axis: int, log: bool = False):
+        """softmax of x along ``axis`` (negative counts from the end; x has at least one
+        dimension), or log_softmax with ``log``; stable (the maximum along the axis is
+        subtracted first)."""
+        raise NotImplementedError
+
+    def softmax_backward(self, gy, y, axis: int, log: bool = False):
+        """Gradient wrt x of ``softmax_forward(x, axis, log)`` given gy and its output y:
+        ``y * (gy - sum(gy * y))``, or ``gy - exp(y) * sum(gy)`` with ``log``, the sums
+        along ``axis``."""
+        raise NotImplementedError
+
+    # ---- mean and variance (batch norm statistics) ------------------------------------
+    def moments(self, x, axes: Sequence[int] | None = None, keepdims: bool = False) -> tuple[Any, Any]:
+        """``(mean, variance)`` of x over ``axes`` (all when None; negative allowed), the
+        population variance (divided by the count, as batch norm uses). Accumulated in
+        float64 whatever x's dtype (two passes: the mean, then the squared deviations
+        from it), so a large offset costs no accuracy; results have x's dtype and do not
+        depend on the thread count. Both are NaN for an empty reduction."""
+        raise NotImplementedError
+
+    def moments_backward(self, x, mean, g_mean, g_var, axes: Sequence[int] | None = None):
+        """Gradient wrt x of ``moments(x, axes)`` given its ``mean`` and the gradients of
+        its two outputs (mean, g_mean and g_var of moments' output shape, with or without
+        keepdims): ``g_mean/n + 2*g_var*(x - mean)/n``, n the count reduced per output."""
+        raise NotImplementedError
+
+
 
 #: Ops of ``compare``.
 COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")

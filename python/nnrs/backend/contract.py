@@ -386,3 +386,42 @@ def _one_hot(indices, num_classes, dtype="float32"):
     int_arg("one_hot", "num_classes", num_classes)
     if dtype is not None:
         dtype_arg("one_hot", dtype, ("float32", "float64"))
+@check("binary_backward")
+def _binary_backward(op, a, b, g):
+    one_of("binary_backward", "op", op, BINARY_OPS)
+    same_float("binary_backward", a=a, b=b, g=g)
+    out = broadcast_shape("binary_backward", a.shape, b.shape)
+    if tuple(g.shape) != out:
+        raise ValueError(f"binary_backward: g must have the broadcast shape {out} of a {tuple(a.shape)} and "
+                         f"b {tuple(b.shape)}, got {tuple(g.shape)}")
+
+
+@check("softmax_forward")
+def _softmax_forward(x, axis, log=False):
+    float_arg("softmax_forward", "x", x)
+    norm_axis("softmax_forward", axis, x.shape)
+
+
+@check("softmax_backward")
+def _softmax_backward(gy, y, axis, log=False):
+    same_float("softmax_backward", gy=gy, y=y)
+    same_shape("softmax_backward", "gy", gy, y=y)
+    norm_axis("softmax_backward", axis, gy.shape)
+
+
+@check("moments")
+def _moments(x, axes=None, keepdims=False):
+    float_arg("moments", "x", x)
+    norm_axes("moments", axes, x.shape)
+
+
+@check("moments_backward")
+def _moments_backward(x, mean, g_mean, g_var, axes=None):
+    same_float("moments_backward", x=x, mean=mean, g_mean=g_mean, g_var=g_var)
+    ax = norm_axes("moments_backward", axes, x.shape)
+    kept = tuple(1 if i in ax else s for i, s in enumerate(x.shape))
+    dropped = tuple(s for i, s in enumerate(x.shape) if i not in ax)
+    for name, a in (("mean", mean), ("g_mean", g_mean), ("g_var", g_var)):
+        if tuple(a.shape) not in (dropped, kept):
+            raise ValueError(f"moments_backward: {name} must have shape {dropped} or {kept} for x {tuple(x.shape)}, "
+                             f"got {tuple(a.shape)}")

@@ -53,3 +53,11 @@ class CpuBackend(Backend):
     take = _core.take
     scatter_add = _core.scatter_add
     one_hot = _core.one_hot
+    # gradients of elementwise ops
+    binary_backward = _core.binary_backward
+    # softmax along any axis
+    softmax_forward = _core.softmax_forward
+    softmax_backward = _core.softmax_backward
+    # mean and variance (batch norm statistics)
+    moments = _core.moments
+    moments_backward = _core.moments_backward

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -42,6 +43,13 @@ def _norm_axes(axes, ndim):
     if isinstance(axes, int):
         axes = (axes,)
     return tuple(sorted(a % ndim for a in axes))
+
+
+def _sum_to(g, shape):
+    """``g`` summed over the axes that broadcasting added or stretched, as a C-contiguous ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    return np.array(np.sum(g, axis=axes).reshape(shape), dtype=g.dtype, order="C")
 
 
 class NumpyBackend(Backend):
@@ -326,3 +334,61 @@ class NumpyBackend(Backend):
     def one_hot(self, indices, num_classes, dtype="float32"):
         d = np.dtype("float32" if dtype is None else dtype)
         return (indices[..., None] == np.arange(num_classes)).astype(d)
+    # gradients of elementwise ops
+    def binary_backward(self, op, a, b, g):
+        t = g.dtype.type
+        zero = t(0)
+        with np.errstate(all="ignore"):  # pow: negative bases, 0 ** negative
+            if op == "add":
+                ga, gb = g, g
+            elif op == "sub":
+                ga, gb = g, -g
+            elif op == "mul":
+                ga, gb = g * b, g * a
+            elif op == "div":
+                ga = g / b
+                gb = -(ga * (a / b))
+            elif op in ("maximum", "minimum"):
+                to_a = ((a >= b) if op == "maximum" else (a <= b)) | np.isnan(a)
+                ga, gb = np.where(to_a, g, zero), np.where(to_a, zero, g)
+            elif op == "pow":
+                ga = np.where(b == 0, zero, g * b * np.power(a, b - t(1)))
+                gb = np.where(a <= 0, zero, g * np.power(a, b) * np.log(a))
+            else:
+                raise ValueError(f"binary_backward: unknown op {op!r}")
+        return _sum_to(np.broadcast_to(ga, g.shape), a.shape), _sum_to(np.broadcast_to(gb, g.shape), b.shape)
+
+    # softmax along any axis
+    def softmax_forward(self, x, axis, log=False):
+        if x.size == 0:
+            return np.zeros(x.shape, x.dtype)
+        s = x - x.max(axis=axis, keepdims=True)
+        if log:
+            return np.ascontiguousarray(s - np.log(np.exp(s).sum(axis=axis, keepdims=True)))
+        e = np.exp(s)
+        return np.ascontiguousarray(e / e.sum(axis=axis, keepdims=True))
+
+    def softmax_backward(self, gy, y, axis, log=False):
+        if log:
+            return np.ascontiguousarray(gy - np.exp(y) * gy.sum(axis=axis, keepdims=True))
+        return np.ascontiguousarray(y * (gy - (gy * y).sum(axis=axis, keepdims=True)))
+
+    # mean and variance (batch norm statistics)
+    def moments(self, x, axes=None, keepdims=False):
+        ax = _norm_axes(axes, x.ndim)
+        x64 = x.astype(np.float64)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy: mean of an empty slice
+            mean = x64.mean(axis=ax, keepdims=True)
+            var = np.square(x64 - mean).mean(axis=ax, keepdims=keepdims)
+        mean = mean.reshape(var.shape)
+        return np.array(mean, dtype=x.dtype, order="C"), np.array(var, dtype=x.dtype, order="C")
+
+    def moments_backward(self, x, mean, g_mean, g_var, axes=None):
+        ax = _norm_axes(axes, x.ndim)
+        kept = tuple(1 if i in ax else s for i, s in enumerate(x.shape))
+        t = x.dtype.type
+        n = t(math.prod(x.shape[i] for i in ax))
+        m, gm, gv = (a.reshape(kept) for a in (mean, g_mean, g_var))
+        with np.errstate(all="ignore"):
+            return np.array(gm / n + (gv + gv) / n * (x - m), dtype=x.dtype, order="C")

@@ -15,3 +15,17 @@ class Activation(Function):
     @staticmethod
     def backward(ctx, g):
         return (ctx.b.activation_backward(ctx.name, g, ctx.x, ctx.y, ctx.alpha),)
+
+
+class Softmax(Function):
+    """softmax of x along ``axis`` (log_softmax with ``log``), any axis: one kernel each way."""
+
+    @staticmethod
+    def forward(ctx, x, axis, log=False):
+        y = ctx.b.softmax_forward(x, axis, log)
+        ctx.y, ctx.axis, ctx.log = y, axis, log
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return (ctx.b.softmax_backward(g, ctx.y, ctx.axis, ctx.log),)

@@ -48,7 +48,11 @@ class Unary(Function):
 
 
 class Binary(Function):
-    """``op(a, b)`` for op in add, sub, mul, div, maximum, minimum (broadcasting)."""
+    """``op(a, b)`` for op in add, sub, mul, div, pow, maximum, minimum (broadcasting).
+
+    The gradients of pow, maximum and minimum follow ``Backend.binary_backward``: for pow
+    the gradient wrt the exponent is 0 where the base is <= 0, and maximum / minimum send
+    the whole gradient to a on ties."""
 
     @staticmethod
     def forward(ctx, a, b, op):
@@ -64,20 +68,10 @@ class Binary(Function):
             ga, gb = g if na else None, g if nb else None
         elif op == "sub":
             ga, gb = g if na else None, be.unary("neg", g) if nb else None
-        elif op == "mul":
-            ga = be.binary("mul", g, b) if na else None
-            gb = be.binary("mul", g, a) if nb else None
-        elif op == "div":
-            ga = be.binary("div", g, b) if na else None
-            if nb:
-                gb = be.unary("neg", be.binary("div", be.binary("mul", g, a), be.unary("square", b)))
-        elif op in ("maximum", "minimum"):
-            # the gradient goes to the selected input, to a on ties:
-            # mask_a = clip(1 + sign(a - b), 0, 1) for maximum, clip(1 - sign(a - b), 0, 1) for minimum
-            sgn = be.unary("sign", be.binary("sub", a, b))
-            mask_a = be.clip(be.binary_scalar("add" if op == "maximum" else "sub", sgn, 1.0, op == "minimum"), 0.0, 1.0)
-            ga = be.binary("mul", g, mask_a) if na else None
-            gb = be.binary("mul", g, be.binary_scalar("sub", mask_a, 1.0, True)) if nb else None
+        elif op in ("mul", "div", "pow", "maximum", "minimum"):
+            # one kernel: both gradients, already summed back to a's and b's shapes
+            ga, gb = be.binary_backward(op, a, b, g)
+            return (ga if na else None, gb if nb else None)
         else:
             raise ValueError(f"Binary: no gradient for op {op!r}")
         return (
@@ -109,8 +103,12 @@ class BinaryScalar(Function):
                 return (be.unary("neg", be.binary("div", be.binary_scalar("mul", g, s), be.unary("square", x))),)
             return (be.binary_scalar("div", g, s),)
         if op == "pow":
-            if rev:  # s ** x -> s**x * ln s
+            if rev:  # s ** x -> s**x * ln s; 0 for s <= 0, as binary_backward's gradient wrt b
+                if s <= 0.0:
+                    return (be.binary_scalar("mul", g, 0.0),)
                 return (be.binary("mul", g, be.binary_scalar("mul", ctx.y, math.log(s))),)
+            if s == 0.0:  # x ** 0 is the constant 1
+                return (be.binary_scalar("mul", g, 0.0),)
             return (be.binary("mul", g, be.binary_scalar("mul", be.binary_scalar("pow", x, s - 1.0), s)),)
         raise ValueError(f"BinaryScalar: no gradient for op {op!r}")
 

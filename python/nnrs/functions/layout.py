@@ -35,7 +35,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, idx):
         ctx.shape, ctx.dtype, ctx.idx = x.shape, x.dtype, idx
-        return ctx.b.xp.ascontiguousarray(x[idx])
+        return ctx.b.xp.asarray(x[idx], order="C")  # (ascontiguousarray would make a 0-d result 1-d)
 
     @staticmethod
     def backward(ctx, g):

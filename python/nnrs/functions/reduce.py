@@ -39,3 +39,20 @@ class Reduce(Function):
         hit = be.binary_scalar("sub", be.unary("abs", be.unary("sign", be.binary("sub", x, y))), 1.0, True)
         count = be.reduce("sum", hit, ax, True)
         return (be.binary("mul", hit, be.binary("div", g, count)),)
+
+
+class Moments(Function):
+    """``(mean, variance)`` of x over ``axes``, stacked on a new first axis (a Function has
+    one output; ``ops.moments`` takes the two apart). One kernel each way: the backward
+    is ``moments_backward`` with g[0] the mean's gradient and g[1] the variance's."""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        axes = tuple(axes) if isinstance(axes, list) else axes  # the kernels check the range
+        mean, var = ctx.b.moments(x, axes, keepdims)
+        ctx.x, ctx.mean, ctx.axes = x, mean, axes
+        return ctx.b.xp.stack([mean, var])
+
+    @staticmethod
+    def backward(ctx, g):
+        return (ctx.b.moments_backward(ctx.x, ctx.mean, g[0, ...], g[1, ...], ctx.axes),)  # [i, ...]: arrays, even 0-d

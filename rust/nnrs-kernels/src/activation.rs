@@ -2,9 +2,9 @@
 //! `softmax` / `log_softmax` over rows of the last axis (numerically stable: the row
 //! maximum is subtracted first). `gelu` is the exact erf form.
 
-use crate::fastmath::{sigmoid, simd, softplus, Real};
-use crate::parallel::{par_map, par_map3, par_rows, par_rows3};
-use crate::KernelError;
+use crate::fastmath::{sigmoid, softplus, Real};
+use crate::parallel::{for_item_chunks, par_map, par_map3, par_rows, par_rows3, work_ns};
+use crate::{multiversion, KernelError};
 
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
@@ -136,6 +136,45 @@ pub(crate) fn exp_shifted_row<T: Real>(x: &[T], y: &mut [T]) -> (T, T) {
     (m, row_sum2(y, y, |a, _| a))
 }
 
+multiversion! {
+    /// softmax (log_softmax with `log`) of each row of length `row` of `x`, into `y`.
+    fn softmax_rows<T: Real>(x: &[T], y: &mut [T], row: usize, log: bool) {
+        for (xr, yr) in x.chunks_exact(row).zip(y.chunks_exact_mut(row)) {
+            let (m, s) = exp_shifted_row(xr, yr);
+            if log {
+                let lse = s.ln();
+                for (o, &v) in yr.iter_mut().zip(xr) {
+                    *o = (v - m) - lse;
+                }
+            } else {
+                for o in yr.iter_mut() {
+                    *o = *o / s;
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// Gradient wrt x of softmax (log_softmax with `log`) over rows of length `row`, from
+    /// gy and the forward's output y: `y (gy - sum(gy y))`, or `gy - exp(y) sum(gy)`.
+    fn softmax_grad_rows<T: Real>(gy: &[T], y: &[T], gx: &mut [T], row: usize, log: bool) {
+        for ((gr, yr), or) in gy.chunks_exact(row).zip(y.chunks_exact(row)).zip(gx.chunks_exact_mut(row)) {
+            if log {
+                let sg = row_sum2(gr, gr, |g, _| g);
+                for ((o, &g), &l) in or.iter_mut().zip(gr).zip(yr) {
+                    *o = g - l.vexp() * sg;
+                }
+            } else {
+                let dot = row_sum2(gr, yr, |g, s| g * s);
+                for ((o, &g), &s) in or.iter_mut().zip(gr).zip(yr) {
+                    *o = s * (g - dot);
+                }
+            }
+        }
+    }
+}
+
 /// `y = f(x)` for the activation of `p`; x and y have the same length.
 pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) -> Result<(), KernelError> {
     p.check(&[("x", x.len()), ("y", y.len())])?;
@@ -211,33 +250,8 @@ pub fn activation_forward<T: Real>(x: &[T], y: &mut [T], p: ActivationParams) ->
             |v: T| v * sigmoid(v),
         ),
         Activation::Softplus => par_map(x, y, 12, softplus),
-        Activation::Softmax => par_rows(x, y, p.row, 8, |xc, yc| {
-            simd(
-                #[inline(always)]
-                || {
-                    for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
-                        let (_, s) = exp_shifted_row(xr, yr);
-                        for o in yr.iter_mut() {
-                            *o = *o / s;
-                        }
-                    }
-                },
-            )
-        }),
-        Activation::LogSoftmax => par_rows(x, y, p.row, 8, |xc, yc| {
-            simd(
-                #[inline(always)]
-                || {
-                    for (xr, yr) in xc.chunks_exact(p.row).zip(yc.chunks_exact_mut(p.row)) {
-                        let (m, s) = exp_shifted_row(xr, yr);
-                        let lse = s.ln();
-                        for (o, &v) in yr.iter_mut().zip(xr) {
-                            *o = (v - m) - lse;
-                        }
-                    }
-                },
-            )
-        }),
+        Activation::Softmax => par_rows(x, y, p.row, 8, |xc, yc| softmax_rows(xc, yc, p.row, false)),
+        Activation::LogSoftmax => par_rows(x, y, p.row, 8, |xc, yc| softmax_rows(xc, yc, p.row, true)),
     }
     Ok(())
 }
@@ -339,32 +353,153 @@ pub fn activation_backward<T: Real>(gy: &[T], x: &[T], y: &[T], gx: &mut [T], p:
             #[inline(always)]
             |g: T, v: T, _| g * sigmoid(v),
         ),
-        Activation::Softmax => par_rows3(gy, x, y, gx, p.row, 2, |gc, _, yc, oc| {
-            simd(
-                #[inline(always)]
-                || {
-                    for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
-                        let dot = row_sum2(gr, yr, |g, s| g * s);
-                        for ((o, &g), &s) in or.iter_mut().zip(gr).zip(yr) {
-                            *o = s * (g - dot);
-                        }
-                    }
-                },
-            )
-        }),
-        Activation::LogSoftmax => par_rows3(gy, x, y, gx, p.row, 8, |gc, _, yc, oc| {
-            simd(
-                #[inline(always)]
-                || {
-                    for ((gr, yr), or) in gc.chunks_exact(p.row).zip(yc.chunks_exact(p.row)).zip(oc.chunks_exact_mut(p.row)) {
-                        let sg = row_sum2(gr, gr, |g, _| g);
-                        for ((o, &g), &l) in or.iter_mut().zip(gr).zip(yr) {
-                            *o = g - l.vexp() * sg;
-                        }
-                    }
-                },
-            )
-        }),
+        Activation::Softmax => par_rows3(gy, x, y, gx, p.row, 2, |gc, _, yc, oc| softmax_grad_rows(gc, yc, oc, p.row, false)),
+        Activation::LogSoftmax => par_rows3(gy, x, y, gx, p.row, 8, |gc, _, yc, oc| softmax_grad_rows(gc, yc, oc, p.row, true)),
+    }
+    Ok(())
+}
+
+// ---- softmax / log_softmax along any axis -----------------------------------------------------
+
+/// softmax / log_softmax along one axis of an array seen as (outer, n, inner): `n` the
+/// length of the axis, `inner` the elements after it (the stride of the axis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftmaxParams {
+    pub outer: usize,
+    pub n: usize,
+    pub inner: usize,
+    /// log_softmax instead of softmax.
+    pub log: bool,
+}
+
+impl SoftmaxParams {
+    /// The params for `shape` and `axis` (negative counts from the end); an error naming
+    /// `kernel` when the axis is out of range (a 0-d array has no axis).
+    pub fn new(kernel: &str, shape: &[usize], axis: i64, log: bool) -> Result<Self, KernelError> {
+        let nd = shape.len() as i64;
+        if axis < -nd || axis >= nd {
+            return Err(KernelError(format!(
+                "{kernel}: axis {axis} is out of range for shape {} (ndim {nd})",
+                crate::elementwise::fmt_shape(shape)
+            )));
+        }
+        let d = if axis < 0 { axis + nd } else { axis } as usize;
+        Ok(Self { outer: shape[..d].iter().product(), n: shape[d], inner: shape[d + 1..].iter().product(), log })
+    }
+
+    fn len(&self) -> usize {
+        self.outer * self.n * self.inner
+    }
+
+    fn check(&self, kernel: &str, lens: &[(&str, usize)]) -> Result<(), KernelError> {
+        for &(what, got) in lens {
+            if got != self.len() {
+                return Err(KernelError(format!("{kernel}: {what} has {got} elements, expected {}", self.len())));
+            }
+        }
+        Ok(())
+    }
+}
+
+multiversion! {
+    /// One (n, inner) slab, softmax down its columns: the rows of `inner` elements are
+    /// walked in order (contiguous, so the column loops vectorize); `m` and `s` hold the
+    /// column maxima and sums.
+    fn softmax_slab<T: Real>(x: &[T], y: &mut [T], inner: usize, log: bool, m: &mut [T], s: &mut [T]) {
+        m.copy_from_slice(&x[..inner]);
+        for xr in x.chunks_exact(inner).skip(1) {
+            for (a, &v) in m.iter_mut().zip(xr) {
+                *a = if v > *a { v } else { *a };
+            }
+        }
+        s.fill(T::zero());
+        for (xr, yr) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
+            for (((o, &v), &c), t) in yr.iter_mut().zip(xr).zip(m.iter()).zip(s.iter_mut()) {
+                *o = (v - c).vexp();
+                *t = *t + *o;
+            }
+        }
+        if log {
+            for t in s.iter_mut() {
+                *t = t.ln();
+            }
+            for (xr, yr) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
+                for (((o, &v), &c), &l) in yr.iter_mut().zip(xr).zip(m.iter()).zip(s.iter()) {
+                    *o = (v - c) - l;
+                }
+            }
+        } else {
+            for yr in y.chunks_exact_mut(inner) {
+                for (o, &t) in yr.iter_mut().zip(s.iter()) {
+                    *o = *o / t;
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// One (n, inner) slab of the gradient, down its columns; `acc` holds the column
+    /// sums of gy y (softmax) or of gy (log_softmax).
+    fn softmax_grad_slab<T: Real>(gy: &[T], y: &[T], gx: &mut [T], inner: usize, log: bool, acc: &mut [T]) {
+        acc.fill(T::zero());
+        for (gr, yr) in gy.chunks_exact(inner).zip(y.chunks_exact(inner)) {
+            for ((a, &g), &v) in acc.iter_mut().zip(gr).zip(yr) {
+                *a = *a + if log { g } else { g * v };
+            }
+        }
+        for ((gr, yr), or) in gy.chunks_exact(inner).zip(y.chunks_exact(inner)).zip(gx.chunks_exact_mut(inner)) {
+            for (((o, &g), &v), &a) in or.iter_mut().zip(gr).zip(yr).zip(acc.iter()) {
+                *o = if log { g - v.vexp() * a } else { v * (g - a) };
+            }
+        }
+    }
+}
+
+/// `y` = softmax (log_softmax with `p.log`) of `x` along the axis of `p`, numerically
+/// stable (the maximum along the axis is subtracted first). The last axis (inner == 1)
+/// walks contiguous rows; any other axis walks (n, inner) slabs row after row, without
+/// transposing. Split over rows / slabs on the pool when large.
+pub fn softmax_forward<T: Real>(x: &[T], y: &mut [T], p: SoftmaxParams) -> Result<(), KernelError> {
+    p.check("softmax_forward", &[("x", x.len()), ("y", y.len())])?;
+    if y.is_empty() {
+        return Ok(());
+    }
+    let slab = p.n * p.inner;
+    if p.inner == 1 {
+        par_rows(x, y, p.n, 8, |xc, yc| softmax_rows(xc, yc, p.n, p.log));
+    } else {
+        for_item_chunks(y, slab, work_ns(x.len(), 10), |first, yc| {
+            let (mut m, mut s) = (vec![T::zero(); p.inner], vec![T::zero(); p.inner]);
+            let xc = &x[first * slab..first * slab + yc.len()];
+            for (xs, ys) in xc.chunks_exact(slab).zip(yc.chunks_exact_mut(slab)) {
+                softmax_slab(xs, ys, p.inner, p.log, &mut m, &mut s);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// `gx`, the gradient wrt x of [`softmax_forward`] given `gy` and its output `y`:
+/// `y (gy - sum(gy y))` for softmax, `gy - exp(y) sum(gy)` for log_softmax, sums along
+/// the axis of `p`.
+pub fn softmax_backward<T: Real>(gy: &[T], y: &[T], gx: &mut [T], p: SoftmaxParams) -> Result<(), KernelError> {
+    p.check("softmax_backward", &[("gy", gy.len()), ("y", y.len()), ("gx", gx.len())])?;
+    if gx.is_empty() {
+        return Ok(());
+    }
+    let slab = p.n * p.inner;
+    if p.inner == 1 {
+        par_rows3(gy, y, y, gx, p.n, if p.log { 8 } else { 2 }, |gc, yc, _, oc| softmax_grad_rows(gc, yc, oc, p.n, p.log));
+    } else {
+        for_item_chunks(gx, slab, work_ns(gx.len(), if p.log { 10 } else { 4 }), |first, oc| {
+            let mut acc = vec![T::zero(); p.inner];
+            let r = first * slab..first * slab + oc.len();
+            let (gc, yc) = (&gy[r.clone()], &y[r]);
+            for ((gs, ys), os) in gc.chunks_exact(slab).zip(yc.chunks_exact(slab)).zip(oc.chunks_exact_mut(slab)) {
+                softmax_grad_slab(gs, ys, os, p.inner, p.log, &mut acc);
+            }
+        });
     }
     Ok(())
 }
@@ -385,6 +520,58 @@ mod tests {
         let mut y = vec![0.0; x.len()];
         activation_forward(x, &mut y, params(act, row)).unwrap();
         y
+    }
+
+    /// softmax along the middle axis of (outer, n, inner) by gathering each line.
+    fn naive_axis(x: &[f64], gy: &[f64], (outer, n, inner): (usize, usize, usize), log: bool) -> (Vec<f64>, Vec<f64>) {
+        let (mut y, mut gx) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |r: usize| (o * n + r) * inner + i;
+                let m = (0..n).map(|r| x[at(r)]).fold(f64::NEG_INFINITY, f64::max);
+                let s: f64 = (0..n).map(|r| (x[at(r)] - m).exp()).sum();
+                let sg: f64 = (0..n).map(|r| gy[at(r)]).sum();
+                let dot: f64 = (0..n).map(|r| gy[at(r)] * (x[at(r)] - m).exp() / s).sum();
+                for r in 0..n {
+                    let sm = (x[at(r)] - m).exp() / s;
+                    y[at(r)] = if log { x[at(r)] - m - s.ln() } else { sm };
+                    gx[at(r)] = if log { gy[at(r)] - sm * sg } else { sm * (gy[at(r)] - dot) };
+                }
+            }
+        }
+        (y, gx)
+    }
+
+    #[test]
+    fn softmax_along_any_axis_matches_definition() {
+        let shapes: &[&[usize]] = &[&[4, 5, 6], &[7], &[3, 1, 2], &[2, 300, 70], &[1000, 40]];
+        for &shape in shapes {
+            let len: usize = shape.iter().product();
+            let x: Vec<f64> = (0..len).map(|i| ((i * 7919) % 1013) as f64 / 50.0 - 10.0).collect();
+            let gy: Vec<f64> = (0..len).map(|i| ((i * 31) % 17) as f64 / 8.0 - 1.0).collect();
+            for axis in -(shape.len() as i64)..shape.len() as i64 {
+                for log in [false, true] {
+                    let p = SoftmaxParams::new("softmax_forward", shape, axis, log).unwrap();
+                    let (wy, wg) = naive_axis(&x, &gy, (p.outer, p.n, p.inner), log);
+                    let (mut y, mut gx) = (vec![0.0; len], vec![0.0; len]);
+                    softmax_forward(&x, &mut y, p).unwrap();
+                    softmax_backward(&gy, &y, &mut gx, p).unwrap();
+                    for (got, want) in y.iter().zip(&wy).chain(gx.iter().zip(&wg)) {
+                        assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "{shape:?} {axis} {log}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_params_errors_and_empty() {
+        let e = SoftmaxParams::new("softmax_forward", &[2, 3], 2, false).unwrap_err().0;
+        assert_eq!(e, "softmax_forward: axis 2 is out of range for shape (2, 3) (ndim 2)");
+        assert!(SoftmaxParams::new("softmax_forward", &[], -1, false).is_err());
+        let p = SoftmaxParams::new("softmax_forward", &[3, 0, 2], 1, false).unwrap();
+        softmax_forward::<f32>(&[], &mut [], p).unwrap();
+        assert!(softmax_forward(&[0.0f32; 5], &mut [0.0; 5], SoftmaxParams::new("k", &[2, 3], 0, false).unwrap()).is_err());
     }
 
     #[test]

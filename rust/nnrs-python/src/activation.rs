@@ -1,11 +1,13 @@
 //! Bindings of the activation family: activation_forward, activation_backward.
 
-use nnrs_kernels::activation::{self as k, Activation, ActivationParams};
+use nnrs_kernels::activation::{self as k, Activation, ActivationParams, SoftmaxParams};
+use nnrs_kernels::elementwise::fmt_shape;
+use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
-use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, with_out};
 use crate::dispatch;
-use crate::elementwise::Num;
+use crate::elementwise::{same_dtype, to_value_error, Num};
 
 /// The activation called `name`, or a ValueError listing the accepted names.
 pub(crate) fn parse(kernel: &str, name: &str) -> PyResult<Activation> {
@@ -87,8 +89,66 @@ pub fn activation_backward<'py>(
     dispatch!("activation_backward", "x", x, backward_t(py, act, gy, x, y, alpha))
 }
 
+fn softmax_forward_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>, axis: i64, log: bool) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "softmax_forward";
+    let rx = read::<T>(K, "x", x)?;
+    let p = SoftmaxParams::new(K, rx.shape(), axis, log).map_err(to_value_error)?;
+    let y = new_array::<T>(py, rx.shape());
+    with_out(K, &y, |ys| {
+        let xs = slice_of(&rx);
+        run_kernel(py, K, || k::softmax_forward(&xs, ys, p))
+    })?;
+    Ok(y.into_any())
+}
+
+/// softmax (log_softmax with `log`) of x along `axis` (negative counts from the end).
+#[pyfunction]
+#[pyo3(signature = (x, axis, log=false))]
+pub fn softmax_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, axis: i64, log: bool) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!("softmax_forward", "x", x, softmax_forward_t(py, x, axis, log))
+}
+
+fn softmax_backward_t<'py, T: Num>(
+    py: Python<'py>,
+    gy: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    axis: i64,
+    log: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "softmax_backward";
+    let (rg, ry) = (read::<T>(K, "gy", gy)?, read::<T>(K, "y", y)?);
+    if rg.shape() != ry.shape() {
+        return Err(value_error(K, format!("y must have the shape of gy {}, got {}", fmt_shape(rg.shape()), fmt_shape(ry.shape()))));
+    }
+    let p = SoftmaxParams::new(K, rg.shape(), axis, log).map_err(to_value_error)?;
+    let gx = new_array::<T>(py, rg.shape());
+    with_out(K, &gx, |gxs| {
+        let (gs, ys) = (slice_of(&rg), slice_of(&ry));
+        run_kernel(py, K, || k::softmax_backward(&gs, &ys, gxs, p))
+    })?;
+    Ok(gx.into_any())
+}
+
+/// Gradient wrt x of softmax_forward (log_softmax with `log`) along `axis`, given gy and
+/// the forward's output y.
+#[pyfunction]
+#[pyo3(signature = (gy, y, axis, log=false))]
+pub fn softmax_backward<'py>(
+    py: Python<'py>,
+    gy: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    axis: i64,
+    log: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "softmax_backward";
+    same_dtype(K, ("gy", gy), ("y", y))?;
+    dispatch!(K, "gy", gy, softmax_backward_t(py, gy, y, axis, log))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(activation_forward, m)?)?;
     m.add_function(wrap_pyfunction!(activation_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax_backward, m)?)?;
     Ok(())
 }

@@ -2,13 +2,13 @@
 //! Also what the other bindings share beyond `common`: the element bound [`Num`], the
 //! dtype agreement check and kernel errors as ValueErrors.
 
-use nnrs_kernels::elementwise::{self as k, BinaryOp, BroadcastParams, Real, UnaryOp};
+use nnrs_kernels::elementwise::{self as k, fmt_shape, BinaryGradParams, BinaryOp, BroadcastParams, Real, UnaryOp};
 use nnrs_kernels::KernelError;
 use numpy::{PyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::common::{borrow_ro, dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, DType, Elem};
+use crate::common::{borrow_ro, dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, slice_of, value_error, with_out, DType, Elem};
 use crate::dispatch;
 
 /// A kernel error whose message already names the kernel, as a ValueError.
@@ -138,10 +138,60 @@ pub fn clip<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, lo: f64, hi: f64) -> Py
     dispatch!("clip", "x", x, clip_t(py, x, lo, hi))
 }
 
+fn binary_backward_t<'py, T: Num>(
+    py: Python<'py>,
+    op: BinaryOp,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    g: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    const K: &str = "binary_backward";
+    let (ra, rb, rg) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?, read::<T>(K, "g", g)?);
+    let p = BinaryGradParams::new(ra.shape(), rb.shape()).map_err(to_value_error)?;
+    if rg.shape() != p.bc.out_shape.as_slice() {
+        return Err(value_error(
+            K,
+            format!(
+                "g must have the broadcast shape {} of a {} and b {}, got {}",
+                fmt_shape(&p.bc.out_shape),
+                fmt_shape(ra.shape()),
+                fmt_shape(rb.shape()),
+                fmt_shape(rg.shape())
+            ),
+        ));
+    }
+    let (ga, gb) = (new_array::<T>(py, ra.shape()), new_array::<T>(py, rb.shape()));
+    with_out(K, &ga, |gas| {
+        with_out(K, &gb, |gbs| {
+            let (xa, xb, xg) = (slice_of(&ra), slice_of(&rb), slice_of(&rg));
+            run_kernel(py, K, || k::binary_backward(op, &xa, &xb, &xg, gas, gbs, &p))
+        })
+    })?;
+    Ok((ga.into_any(), gb.into_any()))
+}
+
+/// `(ga, gb)`: gradients wrt a and b of `binary(op, a, b)` given g (of the broadcast
+/// shape), each summed back to its operand's shape; a, b and g share a dtype.
+#[pyfunction]
+pub fn binary_backward<'py>(
+    py: Python<'py>,
+    op: &str,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    g: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    const K: &str = "binary_backward";
+    let op = BinaryOp::parse(K, op).map_err(to_value_error)?;
+    same_dtype(K, ("a", a), ("b", b))?;
+    same_dtype(K, ("a", a), ("g", g))?;
+    dispatch!(K, "a", a, binary_backward_t(py, op, a, b, g))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(unary, m)?)?;
     m.add_function(wrap_pyfunction!(binary, m)?)?;
     m.add_function(wrap_pyfunction!(binary_scalar, m)?)?;
     m.add_function(wrap_pyfunction!(clip, m)?)?;
+    m.add_function(wrap_pyfunction!(binary_backward, m)?)?;
     Ok(())
 }

@@ -2,17 +2,23 @@
 
 use std::borrow::Cow;
 
+use nnrs_kernels::elementwise::fmt_shape;
 use nnrs_kernels::reduce::{self as k, ArgmaxParams, ReduceOp, ReduceParams};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::common::{dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, scalar_array, slice_of, DType};
+use crate::common::{dtype_of, fresh_rw, new_array, out_slice, read, run_kernel, scalar_array, slice_of, value_error, with_out, DType};
 use crate::dispatch;
-use crate::elementwise::{to_value_error, Num};
+use crate::elementwise::{same_dtype, to_value_error, Num};
 
 /// `axes` as numpy takes it: None, an int, or a sequence of ints.
 fn extract_axes(axes: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
+    extract_axes_for("reduce", axes)
+}
+
+/// Like [`extract_axes`], with `kernel` named in the error.
+fn extract_axes_for(kernel: &str, axes: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
     let Some(a) = axes else { return Ok(None) };
     if a.is_none() {
         return Ok(None);
@@ -22,7 +28,7 @@ fn extract_axes(axes: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
     }
     a.extract::<Vec<i64>>().map(Some).map_err(|_| {
         let t = a.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-        PyTypeError::new_err(format!("reduce: axes must be None, an int or a sequence of ints, got {t}"))
+        PyTypeError::new_err(format!("{kernel}: axes must be None, an int or a sequence of ints, got {t}"))
     })
 }
 
@@ -135,9 +141,100 @@ enum Elems<'a> {
     F64(Cow<'a, [f64]>),
 }
 
+fn moments_t<'py, T: Num>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    axes: Option<&[i64]>,
+    keepdims: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    const K: &str = "moments";
+    let rx = read::<T>(K, "x", x)?;
+    let p = ReduceParams::for_kernel(K, rx.shape(), axes, keepdims).map_err(to_value_error)?;
+    let (mean, var) = (new_array::<T>(py, &p.out_shape), new_array::<T>(py, &p.out_shape));
+    with_out(K, &mean, |ms| {
+        with_out(K, &var, |vs| {
+            let xs = slice_of(&rx);
+            run_kernel(py, K, || k::moments(&xs, ms, vs, &p))
+        })
+    })?;
+    Ok((mean.into_any(), var.into_any()))
+}
+
+/// `(mean, variance)` of x over axes (None: all; negative allowed), accumulated in
+/// float64; the variance is the population one. Results have x's dtype.
+#[pyfunction]
+#[pyo3(signature = (x, axes=None, keepdims=false))]
+pub fn moments<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    axes: Option<&Bound<'py, PyAny>>,
+    keepdims: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let axes = extract_axes_for("moments", axes)?;
+    dispatch!("moments", "x", x, moments_t(py, x, axes.as_deref(), keepdims))
+}
+
+fn moments_backward_t<'py, T: Num>(
+    py: Python<'py>,
+    args: [(&str, &Bound<'py, PyAny>); 4],
+    axes: Option<&[i64]>,
+) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "moments_backward";
+    let rx = read::<T>(K, args[0].0, args[0].1)?;
+    let p = ReduceParams::for_kernel(K, rx.shape(), axes, true).map_err(to_value_error)?;
+    let dropped = ReduceParams::for_kernel(K, rx.shape(), axes, false).map_err(to_value_error)?.out_shape;
+    let mut held = Vec::with_capacity(3);
+    for &(name, a) in &args[1..] {
+        let r = read::<T>(K, name, a)?;
+        if r.shape() != p.out_shape.as_slice() && r.shape() != dropped.as_slice() {
+            return Err(value_error(
+                K,
+                format!(
+                    "{name} must have shape {} or {} for x {}, got {}",
+                    fmt_shape(&dropped),
+                    fmt_shape(&p.out_shape),
+                    fmt_shape(rx.shape()),
+                    fmt_shape(r.shape())
+                ),
+            ));
+        }
+        held.push(r);
+    }
+    let gx = new_array::<T>(py, rx.shape());
+    with_out(K, &gx, |gs| {
+        let (xs, ms, gm, gv) = (slice_of(&rx), slice_of(&held[0]), slice_of(&held[1]), slice_of(&held[2]));
+        run_kernel(py, K, || k::moments_backward(&xs, &ms, &gm, &gv, gs, &p))
+    })?;
+    Ok(gx.into_any())
+}
+
+/// Gradient wrt x of `moments(x, axes)` given its mean and the gradients of its two
+/// outputs (each of moments' output shape, with or without keepdims):
+/// `g_mean/n + 2 g_var (x - mean)/n`, n the number of elements reduced into each output.
+#[pyfunction]
+#[pyo3(signature = (x, mean, g_mean, g_var, axes=None))]
+pub fn moments_backward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    mean: &Bound<'py, PyAny>,
+    g_mean: &Bound<'py, PyAny>,
+    g_var: &Bound<'py, PyAny>,
+    axes: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "moments_backward";
+    let axes = extract_axes_for(K, axes)?;
+    for (name, a) in [("mean", mean), ("g_mean", g_mean), ("g_var", g_var)] {
+        same_dtype(K, ("x", x), (name, a))?;
+    }
+    let args = [("x", x), ("mean", mean), ("g_mean", g_mean), ("g_var", g_var)];
+    dispatch!(K, "x", x, moments_backward_t(py, args, axes.as_deref()))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reduce, m)?)?;
     m.add_function(wrap_pyfunction!(argmax, m)?)?;
     m.add_function(wrap_pyfunction!(sum_squares, m)?)?;
+    m.add_function(wrap_pyfunction!(moments, m)?)?;
+    m.add_function(wrap_pyfunction!(moments_backward, m)?)?;
     Ok(())
 }

@@ -39,6 +39,36 @@ def _norm_axes(axes, ndim):
     return tuple(sorted(a % ndim for a in axes))
 
 
+def _check_float_arrays(kernel, **arrays):
+    """The bindings' dtype rule: float32/float64 numpy arrays, all of the first one's dtype (else TypeError)."""
+    first = None
+    for name, x in arrays.items():
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            what = f"array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+            raise TypeError(f"{kernel}: {name} must be a float32 or float64 numpy array, got {what}")
+        if first is None:
+            first = x.dtype
+        elif x.dtype != first:
+            raise TypeError(f"{kernel}: {name} must have dtype {first}, got array of dtype {x.dtype}")
+
+
+def _matmul_shape(sa, sb, trans_a, trans_b):
+    """Output shape of ``matmul``; a ValueError worded as the Rust binding's for bad shapes."""
+    sa, sb = tuple(sa), tuple(sb)
+    if len(sa) < 2 or len(sb) < 2:
+        raise ValueError(f"matmul: expected a (..., m, k) and b (..., k, n), each at least 2-D, got shapes a {sa} and b {sb}")
+    m, ka = sa[-1:-3:-1] if trans_a else sa[-2:]
+    kb, n = sb[-1:-3:-1] if trans_b else sb[-2:]
+    if ka != kb:
+        raise ValueError(f"matmul: inner dimensions differ: a {sa} (trans_a={trans_a}) and b {sb} (trans_b={trans_b}) "
+                         f"give k={ka} vs k={kb}")
+    try:
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions {sa[:-2]} of a {sa} and {sb[:-2]} of b {sb} do not broadcast") from None
+    return (*batch, m, n)
+
+
 class NumpyBackend(Backend):
     name = "numpy"
     xp = np
@@ -51,7 +81,9 @@ class NumpyBackend(Backend):
 
     # gemm
     def matmul(self, a, b, trans_a=False, trans_b=False):
-        return (a.T if trans_a else a) @ (b.T if trans_b else b)
+        _check_float_arrays("matmul", a=a, b=b)
+        _matmul_shape(a.shape, b.shape, bool(trans_a), bool(trans_b))
+        return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
 
     def linear_forward(self, x, w, b=None, activation="linear", alpha=0.0):
         y = x @ w

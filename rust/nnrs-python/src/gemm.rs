@@ -2,12 +2,81 @@
 
 use nnrs_kernels::activation::Activation;
 use nnrs_kernels::fastmath::Real;
-use nnrs_kernels::gemm::{self as k, MatmulParams};
-use numpy::PyArrayMethods;
+use nnrs_kernels::gemm::{self as k, BatchParams, MatmulParams};
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 
 use crate::common::{new_array, read, run_kernel, shape_of, slice_of, value_error, zeros, Elem};
 use crate::dispatch;
+
+/// `common::read` with numpy's fallible borrow: while a kernel on another thread writes
+/// the array (GIL released), reading it is a ValueError, not a panic. A wrong dtype is
+/// `read`'s TypeError.
+fn read_free<'py, T: Element>(kernel: &str, arg: &str, a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    match a.cast::<PyArrayDyn<T>>() {
+        Ok(arr) => {
+            arr.try_readonly().map_err(|e| value_error(kernel, format!("cannot read {arg}: {e} (another thread is writing to this array)")))
+        }
+        Err(_) => read::<T>(kernel, arg, a),
+    }
+}
+
+/// Runs `f` on the elements of a new C-contiguous output array, borrowed with numpy's
+/// fallible borrow (a conflict is a ValueError).
+fn write_into<T: Element, R>(kernel: &str, out: &Bound<'_, PyArrayDyn<T>>, f: impl FnOnce(&mut [T]) -> PyResult<R>) -> PyResult<R> {
+    let mut w = out.try_readwrite().map_err(|e| value_error(kernel, format!("cannot write the output: {e}")))?;
+    let s = w.as_slice_mut().map_err(|e| value_error(kernel, format!("output is not contiguous: {e}")))?;
+    f(s)
+}
+
+/// A shape as Python writes a tuple: (2, 3), (4,), ().
+fn tuple(s: &[usize]) -> String {
+    match s {
+        [x] => format!("({x},)"),
+        _ => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Checks the shapes of `op(a) @ op(b)`: the batch layout, (m, n, k) and the output shape.
+fn check_matmul(sa: &[usize], sb: &[usize], trans_a: bool, trans_b: bool) -> PyResult<(BatchParams, MatmulParams, Vec<usize>)> {
+    const K: &str = "matmul";
+    if sa.len() < 2 || sb.len() < 2 {
+        return Err(value_error(
+            K,
+            format!("expected a (..., m, k) and b (..., k, n), each at least 2-D, got shapes a {} and b {}", tuple(sa), tuple(sb)),
+        ));
+    }
+    let (ba, ma) = sa.split_at(sa.len() - 2);
+    let (bb, mb) = sb.split_at(sb.len() - 2);
+    let (m, ka) = if trans_a { (ma[1], ma[0]) } else { (ma[0], ma[1]) };
+    let (kb, n) = if trans_b { (mb[1], mb[0]) } else { (mb[0], mb[1]) };
+    if ka != kb {
+        return Err(value_error(
+            K,
+            format!(
+                "inner dimensions differ: a {} (trans_a={}) and b {} (trans_b={}) give k={ka} vs k={kb}",
+                tuple(sa),
+                py_bool(trans_a),
+                tuple(sb),
+                py_bool(trans_b)
+            ),
+        ));
+    }
+    let batch = BatchParams::broadcast(ba, bb).map_err(|_| {
+        value_error(K, format!("batch dimensions {} of a {} and {} of b {} do not broadcast", tuple(ba), tuple(sa), tuple(bb), tuple(sb)))
+    })?;
+    let mut out = batch.out.clone();
+    out.extend([m, n]);
+    Ok((batch, MatmulParams { m, n, k: ka, trans_a, trans_b }, out))
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
 
 fn matmul_t<'py, T: Elem>(
     py: Python<'py>,
@@ -17,31 +86,18 @@ fn matmul_t<'py, T: Elem>(
     trans_b: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "matmul";
-    let (ra, rb) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?);
-    let (sa, sb) = (shape_of(&ra), shape_of(&rb));
-    if sa.len() != 2 || sb.len() != 2 {
-        return Err(value_error(K, format!("expected 2-D arrays, got shapes {sa:?} and {sb:?}")));
-    }
-    let (m, ka) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
-    let (kb, n) = if trans_b { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
-    if ka != kb {
-        return Err(value_error(
-            K,
-            format!("inner dimensions differ: a {sa:?} (trans_a={trans_a}) and b {sb:?} (trans_b={trans_b}) give {ka} vs {kb}"),
-        ));
-    }
-    let out = new_array::<T>(py, &[m, n]);
-    {
-        let mut w = out.readwrite();
-        let c = w.as_slice_mut().expect("new array is contiguous");
+    let (ra, rb) = (read_free::<T>(K, "a", a)?, read_free::<T>(K, "b", b)?);
+    let (batch, p, shape) = check_matmul(&shape_of(&ra), &shape_of(&rb), trans_a, trans_b)?;
+    let out = new_array::<T>(py, &shape);
+    write_into(K, &out, |c| {
         let (xa, xb) = (slice_of(&ra), slice_of(&rb));
-        let p = MatmulParams { m, n, k: ka, trans_a, trans_b };
-        run_kernel(py, K, || k::matmul_into(&xa, &xb, c, p, false))?;
-    }
+        run_kernel(py, K, || k::matmul(&xa, &xb, c, p, &batch))
+    })?;
     Ok(out.into_any())
 }
 
-/// c = op(a) @ op(b) for 2-D float32/float64 arrays.
+/// c = op(a) @ op(b) for float32/float64 arrays a (..., m, k), b (..., k, n) (op swaps the
+/// last two dimensions when its flag is set); the batch dimensions broadcast as in numpy.
 #[pyfunction]
 #[pyo3(signature = (a, b, trans_a=false, trans_b=false))]
 pub fn matmul<'py>(
@@ -73,22 +129,20 @@ fn linear_forward_t<'py, T: Elem + Real>(
     alpha: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "linear_forward";
-    let (rx, rw) = (read::<T>(K, "x", x)?, read::<T>(K, "w", w)?);
+    let (rx, rw) = (read_free::<T>(K, "x", x)?, read_free::<T>(K, "w", w)?);
     let (n, inp, out) = check_linear(K, &shape_of(&rx), &shape_of(&rw))?;
-    let rb = b.map(|b| read::<T>(K, "b", b)).transpose()?;
+    let rb = b.map(|b| read_free::<T>(K, "b", b)).transpose()?;
     if let Some(rb) = &rb {
         if shape_of(rb) != [out] {
             return Err(value_error(K, format!("bias shape {:?}, expected ({out},)", shape_of(rb))));
         }
     }
     let y = new_array::<T>(py, &[n, out]);
-    {
-        let mut wy = y.readwrite();
-        let ys = wy.as_slice_mut().expect("new array is contiguous");
+    write_into(K, &y, |ys| {
         let (xs, ws) = (slice_of(&rx), slice_of(&rw));
         let bs = rb.as_ref().map(slice_of);
-        run_kernel(py, K, || k::dense_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out, act, alpha))?;
-    }
+        run_kernel(py, K, || k::dense_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out, act, alpha))
+    })?;
     Ok(y.into_any())
 }
 
@@ -118,7 +172,7 @@ fn linear_backward_t<'py, T: Elem>(
     need_gb: bool,
 ) -> PyResult<Grads<'py>> {
     const K: &str = "linear_backward";
-    let (rx, rw, rg) = (read::<T>(K, "x", x)?, read::<T>(K, "w", w)?, read::<T>(K, "gy", gy)?);
+    let (rx, rw, rg) = (read_free::<T>(K, "x", x)?, read_free::<T>(K, "w", w)?, read_free::<T>(K, "gy", gy)?);
     let (n, inp, out) = check_linear(K, &shape_of(&rx), &shape_of(&rw))?;
     if shape_of(&rg) != [n, out] {
         return Err(value_error(K, format!("gy shape {:?}, expected ({n}, {out})", shape_of(&rg))));
@@ -127,12 +181,14 @@ fn linear_backward_t<'py, T: Elem>(
     let gw = new_array::<T>(py, &[inp, out]);
     let gb = need_gb.then(|| zeros::<T>(py, &[out]));
     {
-        let mut wgx = gx.as_ref().map(|a| a.readwrite());
-        let mut wgw = gw.readwrite();
-        let mut wgb = gb.as_ref().map(|a| a.readwrite());
-        let gxs = wgx.as_mut().map(|a| a.as_slice_mut().expect("contiguous"));
-        let gws = wgw.as_slice_mut().expect("contiguous");
-        let gbs = wgb.as_mut().map(|a| a.as_slice_mut().expect("contiguous"));
+        let borrow = |a: &Bound<'py, PyArrayDyn<T>>| a.try_readwrite().map_err(|e| value_error(K, format!("cannot write an output: {e}")));
+        let mut wgx = gx.as_ref().map(borrow).transpose()?;
+        let mut wgw = borrow(&gw)?;
+        let mut wgb = gb.as_ref().map(borrow).transpose()?;
+        let contiguous = |e| value_error(K, format!("output is not contiguous: {e}"));
+        let gxs = wgx.as_mut().map(|a| a.as_slice_mut()).transpose().map_err(contiguous)?;
+        let gws = wgw.as_slice_mut().map_err(contiguous)?;
+        let gbs = wgb.as_mut().map(|a| a.as_slice_mut()).transpose().map_err(contiguous)?;
         let (xs, ws, gs) = (slice_of(&rx), slice_of(&rw), slice_of(&rg));
         run_kernel(py, K, || k::linear_backward(&xs, &ws, &gs, gxs, gws, gbs, n, inp, out))?;
     }

@@ -94,8 +94,15 @@ def clip(x, x_min, x_max):
 
 
 def matmul(a, b):
+    """``a @ b`` for a (..., m, k) and b (..., k, n): the batch dimensions broadcast as in
+    numpy, e.g. (B, m, k) @ (k, n) -> (B, m, n). Both must be at least 2-D (1-D operands
+    are not supported: reshape a vector to (1, k) or (k, 1))."""
     a = as_tensor(a)
-    return F.Matmul.apply(a, as_tensor(b, dtype=a.dtype))
+    b = as_tensor(b, dtype=a.dtype)
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: both operands must be at least 2-D, got shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                         "(1-D operands are not supported: reshape a vector to (1, k) or (k, 1))")
+    return F.Matmul.apply(a, b)
 
 
 def dense(x, kernel, bias=None, activation="linear", alpha=0.0):

@@ -40,16 +40,16 @@ def _norm_axes(axes, ndim):
 
 
 def _check_float_arrays(kernel, **arrays):
-    """The bindings' dtype rule: float32/float64 numpy arrays, all of the first one's dtype (else TypeError)."""
+    """The bindings' dtype rule (TypeError): the first array float32 or float64, the others of its dtype."""
     first = None
     for name, x in arrays.items():
-        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
-            what = f"array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-            raise TypeError(f"{kernel}: {name} must be a float32 or float64 numpy array, got {what}")
+        what = f"array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
         if first is None:
+            if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+                raise TypeError(f"{kernel}: {name} must be a float32 or float64 numpy array, got {what}")
             first = x.dtype
-        elif x.dtype != first:
-            raise TypeError(f"{kernel}: {name} must have dtype {first}, got array of dtype {x.dtype}")
+        elif not isinstance(x, np.ndarray) or x.dtype != first:
+            raise TypeError(f"{kernel}: {name} must have dtype {first}, got {what}")
 
 
 def _matmul_shape(sa, sb, trans_a, trans_b):

@@ -375,44 +375,56 @@ def load_mnist(folder: Path):
     return images, labels
 
 
+FIT_SIZES, FIT_BATCH, FIT_TRAIN = (784, 256, 128, 10), 64, 8000
+
+
+def fit_nnrs(nnrs, x, y, epochs):
+    """The fit case's nnrs side: a fresh seeded model, ``model.fit``; (model, seconds of fit)."""
+    nnrs_seed(nnrs, 0)
+    model = _nnrs_mlp(nnrs, FIT_SIZES, nnrs.optimizers.Adam(1e-3), dropout=0.2)
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=FIT_BATCH, epochs=epochs, shuffle=True, verbose=0)
+    return model, time.perf_counter() - t0
+
+
+def fit_torch(torch, x, y, epochs):
+    """The fit case's PyTorch side: a plain loop over a shuffled permutation; (net, seconds)."""
+    torch.manual_seed(0)
+    net = _torch_mlp(torch, FIT_SIZES, dropout=0.2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    n = len(x)
+    t0 = time.perf_counter()
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        for i in range(0, n, FIT_BATCH):
+            idx = perm[i:i + FIT_BATCH]
+            opt.zero_grad()
+            loss = loss_fn(net(tx[idx]), ty[idx])
+            loss.backward()
+            opt.step()
+    return net, time.perf_counter() - t0
+
+
 def case_fit(ctx):
     import numpy as np
     torch, quick = ctx["torch"], ctx["quick"]
-    epochs, batch, n_train = (2 if quick else 10), 64, 8000
+    epochs, n_train = (2 if quick else 10), FIT_TRAIN
     images, labels = load_mnist(ctx["mnist"])
     x_tr, y_tr = images[:n_train], labels[:n_train]
     x_te, y_te = images[-2000:], labels[-2000:]
-    sizes = (784, 256, 128, 10)
     acc = {}
 
     def nnrs_run():
-        nnrs = ctx["nnrs"]
-        nnrs_seed(nnrs, 0)
-        model = _nnrs_mlp(nnrs, sizes, nnrs.optimizers.Adam(1e-3), dropout=0.2)
-        t0 = time.perf_counter()
-        model.fit(x_tr, y_tr, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
-        dt = time.perf_counter() - t0
+        model, dt = fit_nnrs(ctx["nnrs"], x_tr, y_tr, epochs)
         pred = np.asarray(model.predict_on_batch(x_te))
         acc["nnrs"] = float(np.mean(pred.argmax(axis=1) == y_te))
         return dt
 
     def torch_run():
-        torch.manual_seed(0)
-        net = _torch_mlp(torch, sizes, dropout=0.2)
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        tx, ty = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
-        t0 = time.perf_counter()
-        net.train()
-        for _ in range(epochs):
-            perm = torch.randperm(n_train)
-            for i in range(0, n_train, batch):
-                idx = perm[i:i + batch]
-                opt.zero_grad()
-                loss = loss_fn(net(tx[idx]), ty[idx])
-                loss.backward()
-                opt.step()
-        dt = time.perf_counter() - t0
+        net, dt = fit_torch(torch, x_tr, y_tr, epochs)
         net.eval()
         with torch.inference_mode():
             pred = net(torch.from_numpy(x_te)).argmax(dim=1).numpy()

@@ -86,6 +86,7 @@ def sum_squares(arrays: list[NDArray[np.floating]] | tuple[NDArray[np.floating],
 def dropout_forward(x: NDArray[np.floating], rate: float, seed: int) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...
 
 # ---- gemm ---------------------------------------------------------------------------
+# op(a) @ op(b) for a (..., m, k), b (..., k, n); the batch dimensions broadcast as in numpy
 def matmul(a: NDArray[np.floating], b: NDArray[np.floating], trans_a: bool = False, trans_b: bool = False) -> NDArray[np.floating]: ...
 def linear_forward(
     x: NDArray[np.floating],

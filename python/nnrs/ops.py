@@ -131,7 +131,13 @@ def clip(x, x_min, x_max):
 
 
 def matmul(a, b):
+    """``a @ b`` for a (..., m, k) and b (..., k, n): the batch dimensions broadcast as in
+    numpy, e.g. (B, m, k) @ (k, n) -> (B, m, n). Both must be at least 2-D (1-D operands
+    are not supported: reshape a vector to (1, k) or (k, 1))."""
     a, b = _tensors(a, b)
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: both operands must be at least 2-D, got shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                         "(1-D operands are not supported: reshape a vector to (1, k) or (k, 1))")
     dt = result_dtype(a.dtype, b.dtype)
     return F.Matmul.apply(_floating(a, dt), _floating(b, dt))
 

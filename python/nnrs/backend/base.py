@@ -53,7 +53,12 @@ class Backend:
 
     # ---- gemm -----------------------------------------------------------------------
     def matmul(self, a, b, trans_a: bool = False, trans_b: bool = False):
-        """``op(a) @ op(b)`` for 2-D arrays; ``op`` transposes when its flag is set."""
+        """``op(a) @ op(b)`` for a (..., m, k) and b (..., k, n), each at least 2-D; ``op``
+        swaps the last two dimensions when its flag is set. The batch dimensions (all but
+        the last two) broadcast as in numpy, e.g. (B, m, k) @ (k, n) -> (B, m, n) and
+        (B, 1, m, k) @ (C, k, n) -> (B, C, m, n). Both arrays float32 or both float64
+        (else TypeError); fewer than 2 dimensions, differing inner dimensions or batch
+        dimensions that do not broadcast are a ValueError naming the shapes."""
         raise NotImplementedError
 
     def linear_forward(self, x, w, b=None, activation: str = "linear", alpha: float = 0.0):

@@ -147,16 +147,28 @@ def one_of(kernel, what, value, allowed):
 from .base import ACTIVATIONS, BINARY_OPS, LOSSES, REDUCE_OPS, UNARY_OPS  # noqa: E402
 
 
+def matmul_shape(sa, sb, trans_a=False, trans_b=False):
+    """The output shape of ``matmul`` (batch dimensions broadcast as numpy's); a ValueError
+    naming both shapes when they do not fit."""
+    sa, sb = tuple(sa), tuple(sb)
+    if len(sa) < 2 or len(sb) < 2:
+        raise ValueError(f"matmul: expected a (..., m, k) and b (..., k, n), each at least 2-D, got shapes a {sa} and b {sb}")
+    m, ka = (sa[-1], sa[-2]) if trans_a else sa[-2:]
+    kb, n = (sb[-1], sb[-2]) if trans_b else sb[-2:]
+    if ka != kb:
+        raise ValueError(f"matmul: inner dimensions differ: a {sa} (trans_a={bool(trans_a)}) and b {sb} "
+                         f"(trans_b={bool(trans_b)}) give k={ka} vs k={kb}")
+    try:
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions {sa[:-2]} of a {sa} and {sb[:-2]} of b {sb} do not broadcast") from None
+    return (*batch, m, n)
+
+
 @check("matmul")
 def _matmul(a, b, trans_a=False, trans_b=False):
     same_float("matmul", a=a, b=b)
-    rank("matmul", "a", a, 2)
-    rank("matmul", "b", b, 2)
-    k_a = a.shape[0] if trans_a else a.shape[1]
-    k_b = b.shape[1] if trans_b else b.shape[0]
-    if k_a != k_b:
-        raise ValueError(f"matmul: inner dimensions differ: op(a) is {tuple(a.shape[::-1] if trans_a else a.shape)}, "
-                         f"op(b) is {tuple(b.shape[::-1] if trans_b else b.shape)}")
+    matmul_shape(a.shape, b.shape, trans_a, trans_b)
 
 
 @check("linear_forward")

@@ -64,7 +64,7 @@ class NumpyBackend(Backend):
 
     # gemm
     def matmul(self, a, b, trans_a=False, trans_b=False):
-        return (a.T if trans_a else a) @ (b.T if trans_b else b)
+        return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
 
     def linear_forward(self, x, w, b=None, activation="linear", alpha=0.0):
         y = x @ w

@@ -1,6 +1,9 @@
 """Matrix products: Matmul, and Dense (x @ w + b, then an activation) as one graph node."""
 
+import math
+
 from ..function import Function
+from .elementwise import sum_to_shape
 
 # Activations whose backward needs only their output y (not the pre-activation z),
 # so a Dense node need not keep z alive.
@@ -8,7 +11,12 @@ _BY_OUTPUT = frozenset({"linear", "sigmoid", "tanh", "relu", "elu", "selu", "sof
 
 
 class Matmul(Function):
-    """``a @ b`` for 2-D a and b."""
+    """``a @ b`` for a (..., m, k) and b (..., k, n), batch dimensions broadcast as in numpy.
+
+    Backward: ``ga = g @ b^T`` and ``gb = a^T @ g`` (batched), each summed back over the
+    batch dimensions its operand was broadcast along. When b is one matrix under a stack
+    of a's, ``gb`` is a single product of the stacks seen as tall matrices.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -17,9 +25,17 @@ class Matmul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        be, na, nb = ctx.b, *ctx.needs_grad
-        ga = be.matmul(g, ctx.bm, False, True) if na else None
-        gb = be.matmul(ctx.a, g, True, False) if nb else None
+        be, a, b = ctx.b, ctx.a, ctx.bm
+        na, nb = ctx.needs_grad
+        ga = sum_to_shape(be, be.matmul(g, b, False, True), a.shape) if na else None
+        if not nb:
+            gb = None
+        elif b.ndim == 2 and a.ndim > 2:
+            # sum over the batch of a_i^T g_i == (all rows of a)^T @ (all rows of g)
+            rows = math.prod(a.shape[:-1])
+            gb = be.matmul(a.reshape(rows, a.shape[-1]), g.reshape(rows, g.shape[-1]), True, False)
+        else:
+            gb = sum_to_shape(be, be.matmul(a, g, True, False), b.shape)
         return ga, gb
 
 

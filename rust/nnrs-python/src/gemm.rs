@@ -2,11 +2,60 @@
 
 use nnrs_kernels::activation::Activation;
 use nnrs_kernels::fastmath::Real;
-use nnrs_kernels::gemm::{self as k, MatmulParams};
+use nnrs_kernels::gemm::{self as k, BatchParams, MatmulParams};
 use pyo3::prelude::*;
 
-use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, zeros, Elem};
+use crate::common::{fresh_rw, new_array, out_slice, read, run_kernel, shape_of, slice_of, value_error, with_out, zeros, Elem};
 use crate::dispatch;
+
+/// A shape as Python writes a tuple: (2, 3), (4,), ().
+fn tuple(s: &[usize]) -> String {
+    match s {
+        [x] => format!("({x},)"),
+        _ => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Checks the shapes of `op(a) @ op(b)`: the batch layout, (m, n, k) and the output shape.
+fn check_matmul(sa: &[usize], sb: &[usize], trans_a: bool, trans_b: bool) -> PyResult<(BatchParams, MatmulParams, Vec<usize>)> {
+    const K: &str = "matmul";
+    if sa.len() < 2 || sb.len() < 2 {
+        return Err(value_error(
+            K,
+            format!("expected a (..., m, k) and b (..., k, n), each at least 2-D, got shapes a {} and b {}", tuple(sa), tuple(sb)),
+        ));
+    }
+    let (ba, ma) = sa.split_at(sa.len() - 2);
+    let (bb, mb) = sb.split_at(sb.len() - 2);
+    let (m, ka) = if trans_a { (ma[1], ma[0]) } else { (ma[0], ma[1]) };
+    let (kb, n) = if trans_b { (mb[1], mb[0]) } else { (mb[0], mb[1]) };
+    if ka != kb {
+        return Err(value_error(
+            K,
+            format!(
+                "inner dimensions differ: a {} (trans_a={}) and b {} (trans_b={}) give k={ka} vs k={kb}",
+                tuple(sa),
+                py_bool(trans_a),
+                tuple(sb),
+                py_bool(trans_b)
+            ),
+        ));
+    }
+    let batch = BatchParams::broadcast(ba, bb).map_err(|_| {
+        value_error(K, format!("batch dimensions {} of a {} and {} of b {} do not broadcast", tuple(ba), tuple(sa), tuple(bb), tuple(sb)))
+    })?;
+    let mut out = batch.out.clone();
+    out.extend([m, n]);
+    Ok((batch, MatmulParams { m, n, k: ka, trans_a, trans_b }, out))
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
 
 fn matmul_t<'py, T: Elem>(
     py: Python<'py>,
@@ -17,30 +66,17 @@ fn matmul_t<'py, T: Elem>(
 ) -> PyResult<Bound<'py, PyAny>> {
     const K: &str = "matmul";
     let (ra, rb) = (read::<T>(K, "a", a)?, read::<T>(K, "b", b)?);
-    let (sa, sb) = (shape_of(&ra), shape_of(&rb));
-    if sa.len() != 2 || sb.len() != 2 {
-        return Err(value_error(K, format!("expected 2-D arrays, got shapes {sa:?} and {sb:?}")));
-    }
-    let (m, ka) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
-    let (kb, n) = if trans_b { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
-    if ka != kb {
-        return Err(value_error(
-            K,
-            format!("inner dimensions differ: a {sa:?} (trans_a={trans_a}) and b {sb:?} (trans_b={trans_b}) give {ka} vs {kb}"),
-        ));
-    }
-    let out = new_array::<T>(py, &[m, n]);
-    {
-        let mut w = fresh_rw(&out)?;
-        let c = out_slice(&mut w)?;
+    let (batch, p, shape) = check_matmul(&shape_of(&ra), &shape_of(&rb), trans_a, trans_b)?;
+    let out = new_array::<T>(py, &shape);
+    with_out(K, &out, |c| {
         let (xa, xb) = (slice_of(&ra), slice_of(&rb));
-        let p = MatmulParams { m, n, k: ka, trans_a, trans_b };
-        run_kernel(py, K, || k::matmul_into(&xa, &xb, c, p, false))?;
-    }
+        run_kernel(py, K, || k::matmul(&xa, &xb, c, p, &batch))
+    })?;
     Ok(out.into_any())
 }
 
-/// c = op(a) @ op(b) for 2-D float32/float64 arrays.
+/// c = op(a) @ op(b) for float32/float64 arrays a (..., m, k), b (..., k, n) (op swaps the
+/// last two dimensions when its flag is set); the batch dimensions broadcast as in numpy.
 #[pyfunction]
 #[pyo3(signature = (a, b, trans_a=false, trans_b=false))]
 pub fn matmul<'py>(
@@ -81,13 +117,11 @@ fn linear_forward_t<'py, T: Elem + Real>(
         }
     }
     let y = new_array::<T>(py, &[n, out]);
-    {
-        let mut wy = fresh_rw(&y)?;
-        let ys = out_slice(&mut wy)?;
+    with_out(K, &y, |ys| {
         let (xs, ws) = (slice_of(&rx), slice_of(&rw));
         let bs = rb.as_ref().map(slice_of);
-        run_kernel(py, K, || k::dense_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out, act, alpha))?;
-    }
+        run_kernel(py, K, || k::dense_forward(&xs, &ws, bs.as_deref(), ys, n, inp, out, act, alpha))
+    })?;
     Ok(y.into_any())
 }
 

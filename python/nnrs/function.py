@@ -33,7 +33,8 @@ class Function:
     def apply(cls, *args):
         ctx = cls.__new__(cls)
         b = None
-        raw, parents, needs = [], [], []
+        raw = []
+        parents = []
         track = False
         for a in args:
             if isinstance(a, Tensor):
@@ -44,19 +45,20 @@ class Function:
                                      f"{a.backend.name!r}); make them on one backend")
                 raw.append(a.data)
                 parents.append(a)
-                needs.append(a.requires_grad)
-                track = track or a.requires_grad
+                if a.requires_grad:
+                    track = True
             else:
                 raw.append(a)
         ctx.b = b if b is not None else _backend.current()
-        track = track and _tensor._grad.enabled
-        ctx.needs_grad = needs if track else ()
+        if not (track and _tensor._grad.enabled):  # inference: no graph, no bookkeeping
+            ctx.needs_grad = ()
+            return Tensor.wrap(cls.forward(ctx, *raw), ctx.b)
+        ctx.needs_grad = [p.requires_grad for p in parents]
         t = Tensor.wrap(cls.forward(ctx, *raw), ctx.b)
-        if track:
-            t.requires_grad = True
-            ctx.parents = parents
-            ctx.versions = [p._version for p in parents]
-            t._ctx = ctx
+        t.requires_grad = True
+        ctx.parents = parents
+        ctx.versions = [p._version for p in parents]
+        t._ctx = ctx
         return t
 
     def check_versions(self):

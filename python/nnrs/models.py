@@ -19,6 +19,7 @@ from . import random as _random
 from .layers.base import KerasTensor, Layer, shape_str
 from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
+from .tensor import _grad as _grad_state
 
 __all__ = ["Model", "Sequential"]
 
@@ -407,8 +408,12 @@ class Model(Layer):
             x = _features(x, self.dtype, f"{type(self).__name__} {self.name!r}: predict_on_batch")
             self._ensure_built(x)
         self._check_model_input(x, "predict_on_batch")
-        with no_grad():
+        g = _grad_state
+        prev, g.enabled = g.enabled, False  # no_grad(), without building a context object per call
+        try:
             return b.to_numpy(self.call(Tensor.wrap(b.asarray(x), b), training=False).data)
+        finally:
+            g.enabled = prev
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimisation step on one batch; returns the loss (and metrics)."""

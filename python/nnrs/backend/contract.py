@@ -22,6 +22,7 @@ import functools
 import numpy as np
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = FLOATS
 INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 _CHECKS: dict = {}
@@ -58,6 +59,22 @@ def _checked(kernel, chk):
 
 
 # ---- shared helpers -------------------------------------------------------------------
+# Each check of a kernel that runs every training step starts with a fast test of the
+# common case (arrays of one native float dtype and fitting shapes) that returns at once;
+# anything else falls through to the full check, which finds and words the error.
+
+
+def _floats(*arrays) -> bool:
+    """Fast test: every array (None skipped) has the same native float32/float64 dtype."""
+    d = arrays[0].dtype
+    if d is not _F32 and d is not _F64:
+        return False
+    for a in arrays[1:]:
+        if a is not None and a.dtype is not d:
+            return False
+    return True
+
+
 def dtype_name(a) -> str:
     d = getattr(a, "dtype", None)
     return str(d) if d is not None else type(a).__name__
@@ -146,6 +163,9 @@ def one_of(kernel, what, value, allowed):
 # Imported here (not at the top) so that base.py can document the names first.
 from .base import ACTIVATIONS, BINARY_OPS, LOSSES, REDUCE_OPS, UNARY_OPS  # noqa: E402
 
+_ACTIVATION_SET, _BINARY_SET, _UNARY_SET, _LOSS_SET = map(frozenset, (ACTIVATIONS, BINARY_OPS, UNARY_OPS, LOSSES))
+_I64 = np.dtype(np.int64)
+
 
 def matmul_shape(sa, sb, trans_a=False, trans_b=False):
     """The output shape of ``matmul`` (batch dimensions broadcast as numpy's); a ValueError
@@ -173,6 +193,13 @@ def _matmul(a, b, trans_a=False, trans_b=False):
 
 @check("linear_forward")
 def _linear_forward(x, w, b=None, activation="linear", alpha=0.0):
+    try:
+        d = x.dtype
+        if ((d is _F32 or d is _F64) and w.dtype is d and (b is None or b.dtype is d) and x.ndim == 2 and w.ndim == 2
+                and x.shape[1] == w.shape[0] and (b is None or b.shape == w.shape[1:]) and activation in _ACTIVATION_SET):
+            return
+    except AttributeError:
+        pass
     same_float("linear_forward", x=x, w=w, b=b)
     rank("linear_forward", "x", x, 2)
     rank("linear_forward", "w", w, 2)
@@ -186,6 +213,12 @@ def _linear_forward(x, w, b=None, activation="linear", alpha=0.0):
 
 @check("linear_backward")
 def _linear_backward(x, w, gy, need_gx=True, need_gb=True):
+    try:
+        if (_floats(x, w, gy) and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]
+                and gy.shape == (x.shape[0], w.shape[1])):
+            return
+    except AttributeError:
+        pass
     same_float("linear_backward", x=x, w=w, gy=gy)
     rank("linear_backward", "x", x, 2)
     rank("linear_backward", "w", w, 2)
@@ -197,12 +230,22 @@ def _linear_backward(x, w, gy, need_gx=True, need_gb=True):
 
 @check("unary")
 def _unary(op, x):
+    try:
+        if op in _UNARY_SET and _floats(x):
+            return
+    except AttributeError:
+        pass
     one_of("unary", "op", op, UNARY_OPS)
     float_arg("unary", "x", x)
 
 
 @check("binary")
 def _binary(op, a, b):
+    try:
+        if op in _BINARY_SET and _floats(a, b) and a.shape == b.shape:
+            return
+    except AttributeError:
+        pass
     one_of("binary", "op", op, BINARY_OPS)
     same_float("binary", a=a, b=b)
     broadcast_shape("binary", a.shape, b.shape)
@@ -210,6 +253,11 @@ def _binary(op, a, b):
 
 @check("binary_scalar")
 def _binary_scalar(op, a, s, reverse=False):
+    try:
+        if op in _BINARY_SET and _floats(a):
+            return
+    except AttributeError:
+        pass
     one_of("binary_scalar", "op", op, BINARY_OPS)
     float_arg("binary_scalar", "a", a)
 
@@ -244,18 +292,37 @@ def _sum_squares(arrays):
 
 @check("activation_forward")
 def _activation_forward(name, x, alpha=0.0):
+    try:
+        if name in _ACTIVATION_SET and _floats(x):
+            return
+    except AttributeError:
+        pass
     one_of("activation_forward", "activation", name, ACTIVATIONS)
     float_arg("activation_forward", "x", x)
 
 
 @check("activation_backward")
 def _activation_backward(name, gy, x, y, alpha=0.0):
+    try:
+        if name in _ACTIVATION_SET and _floats(gy, x, y) and gy.shape == x.shape == y.shape:
+            return
+    except AttributeError:
+        pass
     one_of("activation_backward", "activation", name, ACTIVATIONS)
     same_float("activation_backward", gy=gy, x=x, y=y)
     same_shape("activation_backward", "gy", gy, x=x, y=y)
 
 
 def _loss_args(kernel, name, pred, target, weight):
+    try:
+        if (name in _LOSS_SET and _floats(pred, weight) and pred.ndim >= 1
+                and (weight is None or weight.shape == pred.shape[:1])):
+            if target.dtype is pred.dtype and target.shape == pred.shape and (pred.ndim == 2 or name != "softmax_crossentropy"):
+                return pred.dtype
+            if name == "softmax_crossentropy" and pred.ndim == 2 and target.dtype is _I64 and target.shape == pred.shape[:1]:
+                return pred.dtype
+    except AttributeError:
+        pass
     one_of(kernel, "loss", name, LOSSES)
     dt = float_arg(kernel, "pred", pred)
     if pred.ndim == 0:
@@ -291,34 +358,56 @@ def _loss_backward(name, pred, target, weight=None, grad=1.0, delta=1.0):
 
 @check("dropout_forward")
 def _dropout_forward(x, rate, seed):
+    try:
+        if _floats(x) and 0.0 <= rate < 1.0:
+            return
+    except (AttributeError, TypeError):
+        pass
     float_arg("dropout_forward", "x", x)
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout_forward: rate must be in [0, 1), got {rate}")
 
 
-def _update_args(kernel, param, grad, **state):
-    same_float(kernel, param=param, grad=grad, **state)
-    same_shape(kernel, "param", param, grad=grad, **state)
+def _update_args(kernel, param, grad, *state):
+    """param, grad and the used state arrays (None: unused): one float dtype, param's shape."""
+    try:
+        d, shape = param.dtype, param.shape
+        if (d is _F32 or d is _F64) and grad.dtype is d and grad.shape == shape:
+            for a in state:
+                if a is not None and (a.dtype is not d or a.shape != shape):
+                    break
+            else:
+                return
+    except AttributeError:
+        pass
+    names = _STATE_NAMES[kernel]
+    arrays = dict(zip(names, state))
+    same_float(kernel, param=param, grad=grad, **arrays)
+    same_shape(kernel, "param", param, grad=grad, **arrays)
+
+
+_STATE_NAMES = {"sgd_update": ("velocity",), "adam_update": ("m", "v"), "rmsprop_update": ("ms", "mom"),
+                "adagrad_update": ("acc",)}
 
 
 @check("sgd_update")
 def _sgd(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    _update_args("sgd_update", param, grad, velocity=velocity)
+    _update_args("sgd_update", param, grad, velocity)
 
 
 @check("adam_update")
 def _adam(param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay=0.0):
-    _update_args("adam_update", param, grad, m=m, v=v)
+    _update_args("adam_update", param, grad, m, v)
 
 
 @check("rmsprop_update")
 def _rmsprop(param, grad, ms, mom, lr, rho, momentum, eps, weight_decay=0.0):
-    _update_args("rmsprop_update", param, grad, ms=ms, mom=mom)
+    _update_args("rmsprop_update", param, grad, ms, mom)
 
 
 @check("adagrad_update")
 def _adagrad(param, grad, acc, lr, eps, weight_decay=0.0):
-    _update_args("adagrad_update", param, grad, acc=acc)
+    _update_args("adagrad_update", param, grad, acc)
 
 
 # ---- index & logic ------------------------------------------------------------------------

@@ -50,8 +50,10 @@ class Dense(Function):
     @staticmethod
     def forward(ctx, x, w, b, activation="linear", alpha=0.0):
         be = ctx.b
+        if not ctx.needs_grad:  # inference: one fused kernel, nothing saved
+            return be.linear_forward(x, w, b, activation, alpha)
         ctx.x, ctx.w, ctx.act, ctx.alpha = x, w, activation, alpha
-        if activation in _BY_OUTPUT or not ctx.needs_grad:
+        if activation in _BY_OUTPUT:
             # one fused kernel; the backward reads what it needs from the output
             y = be.linear_forward(x, w, b, activation, alpha)
             ctx.z = ctx.y = y

@@ -7,7 +7,7 @@ import numpy as np
 from .. import activations, initializers, ops, regularizers
 from .. import functions as F
 from .. import random as _random
-from ..tensor import Tensor
+from ..tensor import Tensor, _grad
 from .base import KerasTensor, Layer, shape_str
 
 
@@ -84,6 +84,10 @@ class Dense(Layer):
             y._keras_logits = (self._act, z)
         elif self._act_fn is not None:
             y = self._act_fn(ops.dense(x, self.kernel, self.bias))
+        elif not _grad.enabled and x.backend is self.kernel.backend:
+            # inference: the fused kernel alone, without an autograd node
+            be, b = x.backend, self.bias
+            y = Tensor.wrap(be.linear_forward(x.data, self.kernel.data, None if b is None else b.data, self._act, self._alpha), be)
         else:
             y = F.Dense.apply(x, self.kernel, self.bias, self._act, self._alpha)
         if lead is not None:

@@ -31,23 +31,15 @@ _TRUNC_STD = 0.87962566103423978
 
 
 def compute_fans(shape):
-    """``(fan_in, fan_out)`` as Keras computes them: 1-D ``(n,)`` -> ``(n, n)``;
-    2-D ``(in, out)``; conv kernels ``(*spatial, in, out)`` multiply by the
-    receptive field size."""
-    shape = tuple(shape)
-    if len(shape) < 1:
-        fan_in = fan_out = 1
-    elif len(shape) == 1:
-        fan_in = fan_out = shape[0]
-    elif len(shape) == 2:
-        fan_in, fan_out = shape
-    else:
-        receptive = 1
-        for d in shape[:-2]:
-            receptive *= d
-        fan_in = shape[-2] * receptive
-        fan_out = shape[-1] * receptive
-    return int(fan_in), int(fan_out)
+    """``(fan_in, fan_out)`` of a weight of ``shape``: a vector ``(n,)`` counts ``n`` both
+    ways, a matrix is ``(in, out)``, and a conv kernel ``(*window, in, out)`` multiplies
+    both by the window's size (every input position feeds that many weights)."""
+    dims = [int(d) for d in shape]
+    if len(dims) < 2:
+        n = dims[0] if dims else 1
+        return n, n
+    window = math.prod(dims[:-2])
+    return dims[-2] * window, dims[-1] * window
 
 
 def _dtype(dtype):
@@ -233,21 +225,18 @@ class VarianceScaling(RandomInitializer):
     def __call__(self, shape, dtype="float32"):
         shape, dt = _shape(shape), _dtype(dtype)
         fan_in, fan_out = compute_fans(shape)
-        scale = float(self.scale)
-        if self.mode == "fan_in":
-            scale /= max(1.0, fan_in)
-        elif self.mode == "fan_out":
-            scale /= max(1.0, fan_out)
-        else:
-            scale /= max(1.0, (fan_in + fan_out) / 2.0)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = float(self.scale) / max(1.0, fan)  # the variance every weight should have
         rng = self._rng()
-        if self.distribution == "truncated_normal":
-            out = _truncated_normal(rng, shape, 0.0, math.sqrt(scale) / _TRUNC_STD)
-        elif self.distribution == "untruncated_normal":
-            out = rng.standard_normal(shape) * math.sqrt(scale)
+        if self.distribution == "uniform":  # U(-a, a) has variance a^2 / 3
+            a = math.sqrt(3.0 * variance)
+            out = rng.uniform(-a, a, shape)
         else:
-            limit = math.sqrt(3.0 * scale)
-            out = rng.uniform(-limit, limit, shape)
+            std = math.sqrt(variance)
+            if self.distribution == "truncated_normal":  # widen so the truncated draw keeps the variance
+                out = _truncated_normal(rng, shape, 0.0, std / _TRUNC_STD)
+            else:
+                out = rng.standard_normal(shape) * std
         return out.astype(dt)
 
     def get_config(self):

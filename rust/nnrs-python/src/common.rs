@@ -196,12 +196,10 @@ pub fn try_read<'py, T: Element>(kernel: &str, arg: &str, dtype: &str, a: &Bound
     borrow_ro(kernel, arg, arr)
 }
 
-/// Runs `f` on the elements of `y`, a new C-contiguous array, borrowed mutably through the
-/// fallible borrow (a conflict or a non-contiguous array is an error, not a panic).
+/// Runs `f` on the elements of `y`, a new C-contiguous array (borrowed with [`fresh_rw`]).
 pub fn with_out<T: Element, R>(kernel: &str, y: &Bound<'_, PyArrayDyn<T>>, f: impl FnOnce(&mut [T]) -> PyResult<R>) -> PyResult<R> {
-    let mut w = y.try_readwrite().map_err(|e| PyValueError::new_err(format!("{kernel}: cannot write the output: {e}")))?;
-    let s = w.as_slice_mut().map_err(|_| PyRuntimeError::new_err(format!("{kernel}: the new output array is not contiguous")))?;
-    f(s)
+    let mut w = fresh_rw(y).map_err(|e| PyRuntimeError::new_err(format!("{kernel}: {e}")))?;
+    f(out_slice(&mut w)?)
 }
 
 /// Like [`run_kernel`] for kernels whose errors already name the kernel: the message is

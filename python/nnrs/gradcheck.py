@@ -28,13 +28,14 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     element is checked. Returns True, or raises ``GradcheckError`` naming the input,
     the worst element and both values.
     """
-    b = _backend.current()
+    # the backend of the first Tensor given (inputs or wrt), else the active one
+    b = next((t.backend for t in (*inputs, *(wrt or [])) if isinstance(t, Tensor)), None) or _backend.current()
     leaves = []
     for x in inputs:
         arr = x.data if isinstance(x, Tensor) else b.asarray(np.asarray(x, dtype=np.float64))
         if arr.dtype != np.float64:
             arr = b.asarray(b.to_numpy(arr).astype(np.float64))
-        leaves.append(Tensor(arr, requires_grad=True))
+        leaves.append(Tensor(arr, requires_grad=True, backend=b))
     extra = list(wrt or [])
     for v in extra:
         if v.dtype != np.float64:

@@ -8,6 +8,8 @@ those plus the ``val_`` ones.
 
 from __future__ import annotations
 
+import csv
+
 import inspect
 import math
 import os
@@ -19,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "Callback", "CallbackList", "History", "EarlyStopping", "LearningRateScheduler",
-    "ReduceLROnPlateau", "ModelCheckpoint", "TerminateOnNaN", "ProgbarLogger", "LambdaCallback",
+    "ReduceLROnPlateau", "ModelCheckpoint", "TerminateOnNaN", "ProgbarLogger", "LambdaCallback", "CSVLogger",
 ]
 
 
@@ -662,6 +664,47 @@ class LambdaCallback(Callback):
         for k, f in hooks.items():
             if f is not None:
                 setattr(self, k, f)
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row per epoch: ``epoch`` then the epoch's logs in sorted key order,
+    as Keras' CSVLogger. ``append=True`` continues an existing file (no second header)."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self._file = None
+        self._keys = None
+
+    def on_train_begin(self, logs=None):
+        resume = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115 - closed in on_train_end
+        self._keys = None
+        self._header_written = resume
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self._keys is None:
+            self._keys = sorted(logs)
+        writer = csv.writer(self._file, delimiter=self.sep)
+        if not self._header_written:
+            writer.writerow(["epoch", *self._keys])
+            self._header_written = True
+        writer.writerow([epoch, *(_csv_value(logs.get(k, "NA")) for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _csv_value(v):
+    if isinstance(v, (np.ndarray, np.generic)) and np.ndim(v) == 0:
+        return float(v)
+    return v
 
 
 def _fmt(v):

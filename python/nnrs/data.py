@@ -254,3 +254,124 @@ def _iter_batches(x, y, batch_size, order):
         else:
             sel = order[start : start + batch_size]
         yield x[sel], (None if y is None else y[sel])
+
+
+# ---- batch sources: what fit / evaluate / predict accept besides arrays ------------------
+class PyDataset:
+    """Keras' ``PyDataset``: subclass it, define ``__len__`` (the number of batches) and
+    ``__getitem__(index)`` returning one batch ``(x, y)`` or ``(x, y, sample_weight)``
+    (``x`` alone for predict); ``on_epoch_begin``/``on_epoch_end`` run around each epoch.
+
+    Batches are produced in the calling thread, in index order: ``workers`` > 1 and
+    ``use_multiprocessing=True`` are not supported (an error says so).
+    """
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        if workers not in (None, 1):
+            raise ValueError(f"PyDataset: workers={workers} is not supported; nnrs loads batches in the calling thread")
+        if use_multiprocessing:
+            raise ValueError("PyDataset: use_multiprocessing=True is not supported; nnrs loads batches in the calling thread")
+        self.workers, self.use_multiprocessing, self.max_queue_size = 1, False, max_queue_size
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__}: a PyDataset defines __getitem__(index) returning one batch")
+
+    def __len__(self):
+        n = self.num_batches
+        if n is None:
+            raise TypeError(f"{type(self).__name__}: define __len__ (or num_batches) to give the number of batches")
+        return n
+
+    @property
+    def num_batches(self):
+        """The number of batches (``__len__`` by default)."""
+        if type(self).__len__ is PyDataset.__len__:
+            return None
+        return len(self)
+
+    def on_epoch_begin(self):
+        """Called before each epoch."""
+
+    def on_epoch_end(self):
+        """Called after each epoch (shuffle your data here)."""
+
+
+def is_batch_source(x) -> bool:
+    """True when ``x`` yields whole batches (a PyDataset, a generator or another iterator,
+    or an iterable that is not array data) rather than being the data itself."""
+    if isinstance(x, PyDataset) or hasattr(x, "__next__"):
+        return True
+    if isinstance(x, (np.ndarray, list, tuple, dict, str, bytes)) or hasattr(x, "__array__") or hasattr(x, "shape"):
+        return False
+    return hasattr(x, "__iter__")
+
+
+def unpack_batch(batch, who):
+    """``(x, y, sample_weight)`` of one batch from a source (missing parts are None)."""
+    if isinstance(batch, tuple):
+        if not 1 <= len(batch) <= 3:
+            raise ValueError(f"{who}: a batch must be x, (x,), (x, y) or (x, y, sample_weight), got a tuple of {len(batch)}")
+        return tuple(batch) + (None,) * (3 - len(batch))
+    return batch, None, None
+
+
+class BatchSource:
+    """Iterates the batches of a source epoch after epoch: a PyDataset restarts at index 0
+    each epoch; an iterator continues where the last epoch stopped (like Keras, an epoch of
+    ``steps`` batches, or until the iterator ends when ``steps`` is None); any other
+    iterable is iterated afresh each epoch."""
+
+    def __init__(self, source, steps=None):
+        self.source = source
+        self.steps = None if steps is None else int(steps)
+        self._it = source if hasattr(source, "__next__") else None
+        self._peeked = []
+        self.exhausted = False
+
+    @property
+    def known_steps(self):
+        if self.steps is not None:
+            return self.steps
+        if isinstance(self.source, PyDataset):
+            return len(self.source)
+        return None
+
+    def peek(self):
+        """The first batch (kept, and given again by the first epoch)."""
+        if not self._peeked:
+            if isinstance(self.source, PyDataset):
+                self._peeked.append(self.source[0])
+            else:
+                if self._it is None:
+                    self._it = iter(self.source)
+                try:
+                    self._peeked.append(next(self._it))
+                except StopIteration:
+                    return None
+        return self._peeked[0]
+
+    def epoch(self):
+        src = self.source
+        if isinstance(src, PyDataset):
+            src.on_epoch_begin()
+            n = len(src) if self.steps is None else min(self.steps, len(src))
+            self._peeked = []
+            for i in range(n):
+                yield src[i]
+            src.on_epoch_end()
+            return
+        if self._it is None or not hasattr(src, "__next__") and not self._peeked:
+            self._it = iter(src)
+        done = 0
+        while self.steps is None or done < self.steps:
+            if self._peeked:
+                batch = self._peeked.pop(0)
+            else:
+                try:
+                    batch = next(self._it)
+                except StopIteration:
+                    self.exhausted = True
+                    self._it = None if not hasattr(src, "__next__") else self._it
+                    return
+            done += 1
+            yield batch

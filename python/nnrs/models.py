@@ -9,9 +9,12 @@ work in Python is a handful of calls per layer, so small models stay fast.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import callbacks as callbacks_module
+from . import data as _data_module
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
@@ -54,6 +57,16 @@ def _targets(y, who):
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{who}: y must be numeric, got dtype {a.dtype}")
     return a
+
+
+def _validate_now(freq, epoch):
+    """Whether validation runs after ``epoch`` (0-based): every ``freq`` epochs, or at the
+    epochs (counted from 1) listed in ``freq``."""
+    if isinstance(freq, int):
+        if freq < 1:
+            raise ValueError(f"fit: validation_freq must be at least 1, got {freq}")
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in set(freq)
 
 
 class Model(Layer):
@@ -246,33 +259,73 @@ class Model(Layer):
     # ---- fit --------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_batch_size=None, validation_freq=1):
-        """Train for ``epochs`` epochs; returns a ``History``."""
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns a ``History``.
+
+        ``x`` is array data (with ``y``), or a source of whole batches: a
+        ``nnrs.utils.PyDataset``, a generator or any iterable of ``(x, y)`` /
+        ``(x, y, sample_weight)`` (then ``y`` is None). ``validation_freq`` is an int (every
+        that many epochs) or a collection of epoch numbers counted from 1, as in Keras.
+        """
         who = f"{type(self).__name__} {self.name!r}: fit"
         self._need_compiled("fit")
-        xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
-        if validation_data is None and validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ValueError(f"{who}: validation_split must be in (0, 1), got {validation_split}")
-            cut = int(len(xh) * (1.0 - validation_split))
-            validation_data = (xh[cut:], yh[cut:]) if sw is None else (xh[cut:], yh[cut:], sw[cut:])
-            xh, yh = xh[:cut], yh[:cut]
-            sw = None if sw is None else sw[:cut]
-        if len(xh) == 0:
-            raise ValueError(f"{who}: no training samples")
         batch_size = int(batch_size or 32)
         if batch_size <= 0:
             raise ValueError(f"{who}: batch_size must be positive, got {batch_size}")
-        self._ensure_built(xh)
-        self._check_model_input(xh, "fit")
-        self._prepare_training()
+        if _data_module.is_batch_source(x):
+            if y is not None or sample_weight is not None or validation_split:
+                raise ValueError(f"{who}: when x yields batches, y, sample_weight and validation_split must not be given "
+                                 "(put them in the batches)")
+            source = _data_module.BatchSource(x, steps_per_epoch)
+            first = source.peek()
+            if first is None:
+                raise ValueError(f"{who}: the data source gave no batches")
+            fx = _features(_data_module.unpack_batch(first, who)[0], self.dtype, who)
+            self._ensure_built(fx)
+            self._check_model_input(fx, "fit")
+            steps = source.known_steps
 
-        b = self._bk
-        xd = b.asarray(xh)
-        n = len(xh)
-        steps = (n + batch_size - 1) // batch_size
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+            def epoch_batches():
+                for batch in source.epoch():
+                    bx, by, bw = _data_module.unpack_batch(batch, who)
+                    if by is None:
+                        raise ValueError(f"{who}: a training batch needs targets: (x, y) or (x, y, sample_weight)")
+                    xh, yh, sw = self._data(bx, by, bw, class_weight, who)
+                    self._check_model_input(xh, "fit")
+                    yield self._bk.asarray(xh), yh, sw, len(xh)
+        else:
+            xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
+            if validation_data is None and validation_split:
+                if not 0.0 < validation_split < 1.0:
+                    raise ValueError(f"{who}: validation_split must be in (0, 1), got {validation_split}")
+                cut = int(len(xh) * (1.0 - validation_split))
+                validation_data = (xh[cut:], yh[cut:]) if sw is None else (xh[cut:], yh[cut:], sw[cut:])
+                xh, yh = xh[:cut], yh[:cut]
+                sw = None if sw is None else sw[:cut]
+            if len(xh) == 0:
+                raise ValueError(f"{who}: no training samples")
+            self._ensure_built(xh)
+            self._check_model_input(xh, "fit")
+            n = len(xh)
+            steps = (n + batch_size - 1) // batch_size
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
+            arrays = [None]
+
+            def epoch_batches():
+                if arrays[0] is None:
+                    arrays[0] = self._bk.asarray(xh)
+                xd = arrays[0]
+                order = _random.generator().permutation(n) if shuffle else None
+                for step in range(steps):
+                    lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
+                    if order is None:
+                        yield xd[lo:hi], yh[lo:hi], None if sw is None else sw[lo:hi], hi - lo
+                    else:
+                        idx = order[lo:hi]
+                        yield xd[idx], yh[idx], None if sw is None else sw[idx], hi - lo
+
+        self._prepare_training()
         verbose = 1 if verbose == "auto" else int(verbose)
         history = callbacks_module.History()
         cbs = list(callbacks or [])
@@ -285,26 +338,17 @@ class Model(Layer):
         self.history = history
         ms = self._metrics
         cbl.on_train_begin()
-        logs = {}
+        logs, epoch_logs = {}, {}
         for epoch in range(initial_epoch, epochs):
             for m in ms:
                 m.reset_state()
             cbl.on_epoch_begin(epoch)
-            order = _random.generator().permutation(n) if shuffle else None
-            total, seen = 0.0, 0
-            for step in range(steps):
-                lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                if order is None:
-                    xb, yb = xd[lo:hi], yh[lo:hi]
-                    wb = None if sw is None else sw[lo:hi]
-                else:
-                    idx = order[lo:hi]
-                    xb, yb = xd[idx], yh[idx]
-                    wb = None if sw is None else sw[idx]
+            total, seen, step = 0.0, 0, -1
+            for step, (xb, yb, wb, nb) in enumerate(epoch_batches()):
                 cbl.on_train_batch_begin(step)
                 lv, out = self._train_batch(xb, yb, wb)
-                total += float(lv) * (hi - lo)  # the loss reaches the host here, for the logs
-                seen += hi - lo
+                total += float(lv) * nb  # the loss reaches the host here, for the logs
+                seen += nb
                 self._update_metrics(ms, yb, out, wb)
                 del out
                 logs = {"loss": total / seen}
@@ -313,17 +357,28 @@ class Model(Layer):
                 cbl.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            if step < 0:  # an iterator that has run dry: nothing left to train on
+                warnings.warn(f"{who}: the data source ran out of batches at epoch {epoch + 1}; stopping "
+                              "(give steps_per_epoch, or a source that can repeat)", stacklevel=2)
+                break
             epoch_logs = dict(logs)
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                vx, vy, *vw = validation_data
-                val = self.evaluate(vx, vy, batch_size=validation_batch_size or batch_size, verbose=0,
-                                    sample_weight=vw[0] if vw else None, return_dict=True)
+            if validation_data is not None and _validate_now(validation_freq, epoch):
+                val = self._validate(validation_data, validation_batch_size or batch_size, validation_steps, who)
                 epoch_logs.update({f"val_{k}": v for k, v in val.items()})
             cbl.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
-        cbl.on_train_end(epoch_logs if epochs > initial_epoch else {})
+        cbl.on_train_end(epoch_logs)
         return history
+
+    def _validate(self, validation_data, batch_size, steps, who):
+        if _data_module.is_batch_source(validation_data):
+            return self.evaluate(validation_data, batch_size=batch_size, steps=steps, verbose=0, return_dict=True)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(f"{who}: validation_data must be (x, y), (x, y, sample_weight) or a source of batches")
+        vx, vy, *vw = validation_data
+        return self.evaluate(vx, vy, batch_size=batch_size, steps=steps, verbose=0,
+                             sample_weight=vw[0] if vw else None, return_dict=True)
 
     def _data(self, x, y, sample_weight, class_weight, who):
         """Host arrays (x in the model dtype, y, per-sample weights or None), checked."""
@@ -348,51 +403,95 @@ class Model(Layer):
     # ---- evaluate / predict -----------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
-        """Loss (plus regularization penalties) and metrics over the data."""
+        """Loss (plus regularization penalties) and metrics over the data (arrays, or a
+        source of batches as ``fit`` takes; ``steps`` limits the batches)."""
         who = f"{type(self).__name__} {self.name!r}: evaluate"
         self._need_compiled("evaluate")
-        xh, yh, sw = self._data(x, y, sample_weight, None, who)
-        self._ensure_built(xh)
-        self._check_model_input(xh, "evaluate")
         batch_size = int(batch_size or 32)
-        b = self.home_backend()
+        if _data_module.is_batch_source(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(f"{who}: when x yields batches, y and sample_weight must not be given")
+            source = _data_module.BatchSource(x, steps)
+
+            def batches():
+                for batch in source.epoch():
+                    bx, by, bw = _data_module.unpack_batch(batch, who)
+                    if by is None:
+                        raise ValueError(f"{who}: an evaluation batch needs targets: (x, y) or (x, y, sample_weight)")
+                    yield self._data(bx, by, bw, None, who)
+        else:
+            xh, yh, sw = self._data(x, y, sample_weight, None, who)
+            n = len(xh)
+            limit = n if steps is None else min(n, int(steps) * batch_size)
+
+            def batches():
+                for lo in range(0, limit, batch_size):
+                    hi = min(limit, lo + batch_size)
+                    yield xh[lo:hi], yh[lo:hi], None if sw is None else sw[lo:hi]
+        cbl = callbacks_module.CallbackList(list(callbacks or []), model=self)
         ms = self._metrics
         for m in ms:
             m.reset_state()
-        total, n = 0.0, len(xh)
+        total, n = 0.0, 0
         penalized = self._has_penalties()
+        b = None
+        cbl.on_test_begin()
         with no_grad():
-            for lo in range(0, n, batch_size):
-                hi = min(n, lo + batch_size)
-                out = self.call(Tensor.wrap(b.asarray(xh[lo:hi]), b), training=False)
-                wb = None if sw is None else sw[lo:hi]
-                lv = self.loss(yh[lo:hi], out, wb)
+            for step, (xb, yb, wb) in enumerate(batches()):
+                if b is None:
+                    self._ensure_built(xb)
+                    b = self.home_backend()
+                self._check_model_input(xb, "evaluate")
+                cbl.on_test_batch_begin(step)
+                out = self.call(Tensor.wrap(b.asarray(xb), b), training=False)
+                lv = self.loss(yb, out, wb)
                 if penalized:
                     for p in self._penalties():
                         lv = lv + p
-                total += float(lv.data) * (hi - lo)
-                self._update_metrics(ms, yh[lo:hi], out, wb)
+                total += float(lv.data) * len(xb)
+                n += len(xb)
+                self._update_metrics(ms, yb, out, wb)
+                cbl.on_test_batch_end(step, {"loss": total / n})
         res = {"loss": total / max(n, 1)}
         for m in ms:
             res[m.name] = m.result()
+        cbl.on_test_end(res)
         if return_dict:
             return res
         vals = list(res.values())
         return vals[0] if len(vals) == 1 else vals
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` as a numpy array, computed in batches of ``batch_size`` (32)."""
+        """Outputs for ``x`` as a numpy array, computed in batches of ``batch_size`` (32);
+        ``x`` may also be a source of batches (of x, or of (x, ...) tuples whose x is used)."""
         who = f"{type(self).__name__} {self.name!r}: predict"
-        xh = _features(x, self.dtype, who)
-        self._ensure_built(xh)
-        self._check_model_input(xh, "predict")
         batch_size = int(batch_size or 32)
-        b = self.home_backend()
+        if _data_module.is_batch_source(x):
+            source = _data_module.BatchSource(x, steps)
+            xh = None
+            pieces = (_features(_data_module.unpack_batch(bt, who)[0], self.dtype, who) for bt in source.epoch())
+        else:
+            xh = _features(x, self.dtype, who)
+            limit = len(xh) if steps is None else min(len(xh), int(steps) * batch_size)
+            pieces = (xh[lo:lo + batch_size] for lo in range(0, limit, batch_size))
+        cbl = callbacks_module.CallbackList(list(callbacks or []), model=self)
         outs = []
+        b = None
+        cbl.on_predict_begin()
         with no_grad():
-            for lo in range(0, len(xh), batch_size):
-                outs.append(self.call(Tensor.wrap(b.asarray(xh[lo:lo + batch_size]), b), training=False).numpy())
+            for step, xb in enumerate(pieces):
+                if b is None:
+                    self._ensure_built(xb)
+                    b = self.home_backend()
+                self._check_model_input(xb, "predict")
+                cbl.on_predict_batch_begin(step)
+                outs.append(self.call(Tensor.wrap(b.asarray(xb), b), training=False).numpy())
+                cbl.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cbl.on_predict_end()
         if not outs:
+            if xh is None:
+                raise ValueError(f"{who}: the data source gave no batches")
+            self._ensure_built(xh)
             shape = self.compute_output_shape((0,) + tuple(xh.shape[1:]))
             return np.zeros((0,) + tuple(shape[1:]), dtype=self.dtype)
         return np.concatenate(outs, axis=0)

@@ -9,7 +9,6 @@ those plus the ``val_`` ones.
 from __future__ import annotations
 
 import csv
-
 import inspect
 import math
 import os

@@ -120,6 +120,10 @@ class Model(Layer):
         for o in outs:
             visit(o)
         self._nodes = order
+        for t in ins:  # Keras 3 lists a functional model's InputLayers first
+            il = getattr(t, "input_layer", None)
+            if il is not None and il not in self._layers:
+                self._layers.append(il)
         for t in order:
             if t.layer not in self._layers:
                 self._layers.append(t.layer)

@@ -11,20 +11,36 @@ from ..tensor import Tensor, _grad
 from .base import KerasTensor, Layer, shape_str
 
 
-def Input(shape, batch_size=None, dtype="float32", name=None):
-    """A symbolic input of per-sample ``shape`` (the batch dimension is left out)."""
-    return KerasTensor((batch_size,) + tuple(shape), dtype, name=name)
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None, optional=False):
+    """A symbolic input of per-sample ``shape`` (the batch dimension left out), or of the
+    full ``batch_shape``, as Keras 3's ``keras.Input``; ``dtype`` defaults to floatx. The
+    tensor remembers its ``InputLayer``, which a functional model lists first in ``layers``."""
+    for arg, val in (("sparse", sparse), ("tensor", tensor)):
+        if val:
+            raise ValueError(f"Input: {arg}={val!r} is not supported by nnrs")
+    if optional:
+        raise ValueError("Input: optional=True is not supported by nnrs")
+    if (shape is None) == (batch_shape is None):
+        raise ValueError(f"Input: give exactly one of shape and batch_shape, got shape={shape!r}, batch_shape={batch_shape!r}")
+    full = tuple(batch_shape) if batch_shape is not None else (batch_size,) + tuple(shape)
+    layer = InputLayer(batch_shape=full, dtype=dtype, name=name)
+    t = KerasTensor(full, layer.dtype, name=layer.name)
+    t.input_layer = layer
+    return t
 
 
 class InputLayer(Layer):
     """Declares the input shape of a Sequential model (what ``nnrs.Input`` does in a list)."""
 
-    def __init__(self, shape=None, batch_size=None, dtype="float32", name=None, input_shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None, batch_shape=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         shape = shape if shape is not None else input_shape
-        if shape is None:
-            raise ValueError("InputLayer: shape is required")
-        self.shape = (batch_size,) + tuple(shape)
+        if batch_shape is not None:
+            self.shape = tuple(batch_shape)
+        elif shape is not None:
+            self.shape = (batch_size,) + tuple(shape)
+        else:
+            raise ValueError("InputLayer: shape (or batch_shape) is required")
         self.built = True
         self.input_shape = self.output_shape = self.shape
 
@@ -32,7 +48,7 @@ class InputLayer(Layer):
         return x
 
     def get_config(self):
-        return {"name": self.name, "shape": self.shape[1:], "dtype": self.dtype}
+        return {"name": self.name, "batch_shape": self.shape, "dtype": self.dtype}
 
 
 class Dense(Layer):

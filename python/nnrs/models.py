@@ -45,6 +45,34 @@ def _features(x, dtype, who):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+class _Batched:
+    """The arrays of a model with several inputs, which share their batch axis: indexing
+    and slicing apply to every array, ``len`` is the batch size."""
+
+    def __init__(self, arrays):
+        self.arrays = list(arrays)
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __getitem__(self, idx):
+        return _Batched([a[idx] for a in self.arrays])
+
+    @property
+    def shape(self):
+        return self.arrays[0].shape
+
+
+def _to_backend(b, x):
+    """Host input data (an array or ``_Batched``) as the backend's arrays, same structure."""
+    return _Batched([b.asarray(a) for a in x.arrays]) if isinstance(x, _Batched) else b.asarray(x)
+
+
+def _wrap(x, b):
+    """Backend input data as the model's call argument: a Tensor, or a list of them."""
+    return [Tensor.wrap(a, b) for a in x.arrays] if isinstance(x, _Batched) else Tensor.wrap(x, b)
+
+
 def _check_lengths(xh, yh, sw, who):
     if len(xh) != len(yh):
         raise ValueError(f"{who}: x and y have different lengths: x has {len(xh)} samples, y has {len(yh)}")
@@ -237,7 +265,7 @@ class Model(Layer):
         tw = self._trainable_cache
         for v in tw:
             v.grad = None
-        out = self.call(Tensor.wrap(xb, self._bk), training=True)
+        out = self.call(_wrap(xb, self._bk), training=True)
         loss = self.loss(yb, out, wb)
         if self._penalized:
             for p in self._penalties():
@@ -284,7 +312,7 @@ class Model(Layer):
             first = source.peek()
             if first is None:
                 raise ValueError(f"{who}: the data source gave no batches")
-            fx = _features(_data_module.unpack_batch(first, who)[0], self.dtype, who)
+            fx = self._host_x(_data_module.unpack_batch(first, who)[0], who)
             self._ensure_built(fx)
             self._check_model_input(fx, "fit")
             steps = source.known_steps
@@ -296,7 +324,7 @@ class Model(Layer):
                         raise ValueError(f"{who}: a training batch needs targets: (x, y) or (x, y, sample_weight)")
                     xh, yh, sw = self._data(bx, by, bw, class_weight, who)
                     self._check_model_input(xh, "fit")
-                    yield self._bk.asarray(xh), yh, sw, len(xh)
+                    yield _to_backend(self._bk, xh), yh, sw, len(xh)
         else:
             xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
             if validation_data is None and validation_split:
@@ -318,7 +346,7 @@ class Model(Layer):
 
             def epoch_batches():
                 if arrays[0] is None:
-                    arrays[0] = self._bk.asarray(xh)
+                    arrays[0] = _to_backend(self._bk, xh)
                 xd = arrays[0]
                 order = _random.generator().permutation(n) if shuffle else None
                 for step in range(steps):
@@ -384,11 +412,32 @@ class Model(Layer):
         return self.evaluate(vx, vy, batch_size=batch_size, steps=steps, verbose=0,
                              sample_weight=vw[0] if vw else None, return_dict=True)
 
+    def _host_x(self, x, who):
+        """Input data as host arrays in the model dtype: one array, or for a model with
+        several inputs a ``_Batched`` of one array per input (given as a list in the order
+        of ``inputs``, or as a dict keyed by the inputs' names)."""
+        ins = getattr(self, "_inputs", None)
+        if self._nodes is None or len(ins) == 1:
+            if isinstance(x, dict) and ins is not None and len(x) == 1:
+                x = next(iter(x.values()))
+            return _features(x, self.dtype, who)
+        if isinstance(x, dict):
+            missing = [t.name for t in ins if t.name not in x]
+            if missing:
+                raise ValueError(f"{who}: the input dict lacks {missing}; the model's inputs are {[t.name for t in ins]}")
+            x = [x[t.name] for t in ins]
+        if not isinstance(x, (list, tuple)) or len(x) != len(ins):
+            raise ValueError(f"{who}: the model has {len(ins)} inputs; give a list of {len(ins)} arrays or a dict by name")
+        arrays = [_features(a, t.dtype, who) for a, t in zip(x, ins)]
+        if len({len(a) for a in arrays}) > 1:
+            raise ValueError(f"{who}: the inputs have different numbers of samples: {[len(a) for a in arrays]}")
+        return _Batched(arrays)
+
     def _data(self, x, y, sample_weight, class_weight, who):
         """Host arrays (x in the model dtype, y, per-sample weights or None), checked."""
         if x is None or y is None:
             raise ValueError(f"{who}: x and y are required")
-        xh, yh = _features(x, self.dtype, who), _targets(y, who)
+        xh, yh = self._host_x(x, who), _targets(y, who)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
         _check_lengths(xh, yh, sw, who)
         if class_weight is not None:
@@ -447,7 +496,7 @@ class Model(Layer):
                     b = self.home_backend()
                 self._check_model_input(xb, "evaluate")
                 cbl.on_test_batch_begin(step)
-                out = self.call(Tensor.wrap(b.asarray(xb), b), training=False)
+                out = self.call(_wrap(_to_backend(b, xb), b), training=False)
                 lv = self.loss(yb, out, wb)
                 if penalized:
                     for p in self._penalties():
@@ -473,9 +522,9 @@ class Model(Layer):
         if _data_module.is_batch_source(x):
             source = _data_module.BatchSource(x, steps)
             xh = None
-            pieces = (_features(_data_module.unpack_batch(bt, who)[0], self.dtype, who) for bt in source.epoch())
+            pieces = (self._host_x(_data_module.unpack_batch(bt, who)[0], who) for bt in source.epoch())
         else:
-            xh = _features(x, self.dtype, who)
+            xh = self._host_x(x, who)
             limit = len(xh) if steps is None else min(len(xh), int(steps) * batch_size)
             pieces = (xh[lo:lo + batch_size] for lo in range(0, limit, batch_size))
         cbl = callbacks_module.CallbackList(list(callbacks or []), model=self)
@@ -489,7 +538,7 @@ class Model(Layer):
                     b = self.home_backend()
                 self._check_model_input(xb, "predict")
                 cbl.on_predict_batch_begin(step)
-                outs.append(self.call(Tensor.wrap(b.asarray(xb), b), training=False).numpy())
+                outs.append(self.call(_wrap(_to_backend(b, xb), b), training=False).numpy())
                 cbl.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbl.on_predict_end()
         if not outs:
@@ -508,13 +557,13 @@ class Model(Layer):
             if self.built:
                 self._bk = b
         if not (isinstance(x, np.ndarray) and x.dtype == self._np_dtype and self.built):
-            x = _features(x, self.dtype, f"{type(self).__name__} {self.name!r}: predict_on_batch")
+            x = self._host_x(x, f"{type(self).__name__} {self.name!r}: predict_on_batch")
             self._ensure_built(x)
         self._check_model_input(x, "predict_on_batch")
         g = _grad_state
         prev, g.enabled = g.enabled, False  # no_grad(), without building a context object per call
         try:
-            return b.to_numpy(self.call(Tensor.wrap(b.asarray(x), b), training=False).data)
+            return b.to_numpy(self.call(_wrap(_to_backend(b, x), b), training=False).data)
         finally:
             g.enabled = prev
 
@@ -528,7 +577,7 @@ class Model(Layer):
         if self._step_cache is None or self._bk is None:
             self._prepare_training()
             self._step_cache = (self._bk,)
-        lv, out = self._train_batch(self._bk.asarray(xh), yh, sw)
+        lv, out = self._train_batch(_to_backend(self._bk, xh), yh, sw)
         self._update_metrics(self._metrics, yh, out, sw)
         return self._result(float(lv), return_dict)
 

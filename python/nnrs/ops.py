@@ -406,3 +406,9 @@ def moments(x, axes, keepdims=False, synchronized=False):
 def var(x, axis=None, keepdims=False):
     """Population variance of x over ``axis`` (all axes when None)."""
     return moments(x, axis, keepdims)[1]
+
+
+# ---- symbolic use: every op above also builds functional-model graph nodes ---------------
+from .layers.symbolic import install as _install_symbolic  # noqa: E402
+
+_install_symbolic(globals(), __all__)

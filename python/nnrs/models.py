@@ -619,22 +619,44 @@ class Model(Layer):
 
         io.load_weights(self, filepath)
 
+    def _summary_rows(self):
+        """(layer (type), output shape, params, connected to) per row: one per layer, or for
+        a functional model one per input and per call in the graph, with the layers each
+        call reads from."""
+        if self._nodes is None:
+            return [(f"{l.name} ({type(l).__name__})", shape_str(l.output_shape) if l.output_shape is not None else "?",
+                     f"{l.count_params():,}", None) for l in self._layers if not isinstance(l, InputLayer)]
+
+        def producer(t):
+            il = getattr(t, "input_layer", None)
+            return (il.name if il is not None else t.name) if t.layer is None else t.layer.name
+
+        rows = [(f"{producer(t)} (InputLayer)", shape_str(t.shape), "0", "-") for t in self._inputs]
+        for kt in self._nodes:
+            rows.append((f"{kt.layer.name} ({type(kt.layer).__name__})", shape_str(kt.shape), f"{kt.layer.count_params():,}",
+                         ", ".join(producer(p) for p in kt.inputs)))
+        return rows
+
     def summary(self, print_fn=None):
-        """Prints each layer with its output shape and parameter count, then the totals."""
+        """Prints each layer with its output shape and parameter count (and, for a
+        functional model, the layers it is connected to), then the totals."""
         pf = print_fn or print
-        rows = [(f"{l.name} ({type(l).__name__})", shape_str(l.output_shape) if l.output_shape is not None else "?",
-                 f"{l.count_params():,}") for l in self._layers if not isinstance(l, InputLayer)]
-        w1 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 2
-        w2 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 2
-        w3 = max([len("Param #")] + [len(r[2]) for r in rows])
-        line = "-" * (w1 + w2 + w3)
+        rows = self._summary_rows()
+        heads = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if self._nodes is not None else [])
+        cols = [[r[i] for r in rows] for i in range(len(heads))]
+        widths = [max([len(h)] + [len(c) for c in col]) + 2 for h, col in zip(heads, cols)]
+
+        def fmt(cells):
+            return "".join(f"{c:>{w - 2}}  " if i == 2 else f"{c:<{w}}" for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+        line = "-" * sum(widths)
         pf(f'Model: "{self.name}"')
         pf(line)
-        pf(f"{'Layer (type)':<{w1}}{'Output Shape':<{w2}}{'Param #':>{w3}}")
-        pf("=" * (w1 + w2 + w3))
+        pf(fmt(heads))
+        pf("=" * sum(widths))
         for r in rows:
-            pf(f"{r[0]:<{w1}}{r[1]:<{w2}}{r[2]:>{w3}}")
-        pf("=" * (w1 + w2 + w3))
+            pf(fmt(r[:len(heads)]))
+        pf("=" * sum(widths))
         total = self.count_params()
         trainable = int(sum(int(np.prod(w.shape)) for w in self.trainable_weights))
         pf(f"Total params: {total:,}")

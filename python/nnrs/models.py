@@ -87,6 +87,90 @@ def _targets(y, who):
     return a
 
 
+def _per_output(value, names, arg, who, listy=False):
+    """``value`` given once, as a list in output order, or as a dict by output name, spread
+    to one entry per output (``listy``: entries are lists, a flat list applies to each)."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"{who}: {arg} names {unknown}, which are not outputs; the outputs are {names}")
+        return [value.get(n, [] if listy else None) for n in names]
+    if listy:
+        value = list(value)
+        if value and all(isinstance(v, (list, tuple)) for v in value):
+            if len(value) != len(names):
+                raise ValueError(f"{who}: {arg} has {len(value)} lists for {len(names)} outputs")
+            return [list(v) for v in value]
+        return [value for _ in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"{who}: {arg} has {len(value)} entries for {len(names)} outputs {names}")
+        return list(value)
+    return [value for _ in names]
+
+
+class _MultiOutputLoss:
+    """The loss of a model with several outputs: ``sum_i weight_i * loss_i(y_i, out_i)``,
+    keeping each output's last loss for the ``<output>_loss`` logs."""
+
+    def __init__(self, model, losses, weights):
+        self.losses = [losses_module.get(lo) if lo is not None else None for lo in losses]
+        self.weights = [1.0 if w is None else float(w) for w in weights]
+        self.names = model.output_names
+        self.name = "loss"
+        self.last = [None] * len(self.losses)
+        self.trackers = [_OutputLossTracker(self, i, n) for i, n in enumerate(self.names) if self.losses[i] is not None]
+
+    def __call__(self, y, out, sample_weight=None):
+        from . import ops
+
+        total = None
+        for i, (lo, w) in enumerate(zip(self.losses, self.weights)):
+            if lo is None:
+                continue
+            li = lo(y.arrays[i], out[i], sample_weight)
+            self.last[i] = li
+            term = li if w == 1.0 else ops.multiply(li, w)
+            total = term if total is None else ops.add(total, term)
+        return total
+
+
+class _OutputLossTracker:
+    """A metric-like running mean of one output's loss (read from the model's loss)."""
+
+    def __init__(self, owner, index, output_name):
+        self.owner, self.index, self.name = owner, index, f"{output_name}_loss"
+        self.reset_state()
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        n = len(y_true.arrays[self.index]) if isinstance(y_true, _Batched) else len(y_true)
+        self.total += float(self.owner.last[self.index].data) * n
+        self.count += n
+
+    def result(self):
+        return self.total / max(self.count, 1)
+
+
+class _OutputMetric:
+    """A metric of one output of a model with several: it sees that output's targets and
+    predictions, and reports as ``<output>_<metric>``."""
+
+    def __init__(self, metric, index, output_name):
+        self.metric, self.index, self.name = metric, index, f"{output_name}_{metric.name}"
+
+    def reset_state(self):
+        self.metric.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.metric.update_state(y_true.arrays[self.index], y_pred[self.index], sample_weight=sample_weight)
+
+    def result(self):
+        return self.metric.result()
+
+
 def _validate_now(freq, epoch):
     """Whether validation runs after ``epoch`` (0-based): every ``freq`` epochs, or at the
     epochs (counted from 1) listed in ``freq``."""
@@ -219,18 +303,48 @@ class Model(Layer):
     # ---- compile ----------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
-        """Configure training: optimizer and loss by name or object, metrics by name or object."""
-        if loss_weights is not None:
-            raise ValueError(f"{self.name}: loss_weights is only meaningful for several outputs, which nnrs does not train yet")
+        """Configure training: optimizer and loss by name or object, metrics by name or object.
+
+        A model with several outputs takes one loss for all of them, or a list (in output
+        order) or dict (by output name) of losses, ``loss_weights`` likewise, and metrics
+        as a list of lists or a dict of lists per output (a flat list applies to each).
+        """
+        who = f"{type(self).__name__} {self.name!r}: compile"
         self.optimizer = optimizers_module.get(optimizer)
         if loss is None:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: compile() needs a loss, e.g. loss='mse'")
-        self.loss = losses_module.get(loss)
-        loss_name = self.loss.name if not isinstance(loss, str) else loss
-        self._metrics = [metrics_module.get(m, loss=loss_name) for m in (metrics or [])]
-        self._weighted_metrics = [metrics_module.get(m, loss=loss_name) for m in (weighted_metrics or [])]
+            raise ValueError(f"{who} needs a loss, e.g. loss='mse'")
+        names = self.output_names
+        if len(names) > 1:
+            self.loss = _MultiOutputLoss(self, _per_output(loss, names, "loss", who),
+                                         _per_output(1.0 if loss_weights is None else loss_weights, names, "loss_weights", who))
+            self._metrics = list(self.loss.trackers)
+            per = _per_output(metrics or [], names, "metrics", who, listy=True)
+            for i, (name, ms) in enumerate(zip(names, per)):
+                lname = self.loss.losses[i].name
+                self._metrics += [_OutputMetric(metrics_module.get(m, loss=lname), i, name) for m in ms]
+            wper = _per_output(weighted_metrics or [], names, "weighted_metrics", who, listy=True)
+            self._weighted_metrics = [_OutputMetric(metrics_module.get(m), i, name)
+                                      for i, (name, ms) in enumerate(zip(names, wper)) for m in ms]
+        else:
+            if loss_weights is not None:
+                lw = _per_output(loss_weights, names, "loss_weights", who)[0]
+                if float(lw) != 1.0:
+                    raise ValueError(f"{who}: loss_weights={loss_weights!r} for a model with one output; weigh the loss "
+                                     "itself (nnrs does not scale a single output's loss)")
+            self.loss = losses_module.get(loss)
+            loss_name = self.loss.name if not isinstance(loss, str) else loss
+            self._metrics = [metrics_module.get(m, loss=loss_name) for m in (metrics or [])]
+            self._weighted_metrics = [metrics_module.get(m, loss=loss_name) for m in (weighted_metrics or [])]
         self.compiled = True
         self._step_cache = None
+
+    @property
+    def output_names(self):
+        """The names of the outputs: the layers that produce them (one name for one output)."""
+        outs = getattr(self, "_outputs", None)
+        if not outs:
+            return ["output"]
+        return [o.layer.name if o.layer is not None else (o.name or f"output_{i}") for i, o in enumerate(outs)]
 
     @property
     def metrics_names(self):
@@ -272,7 +386,7 @@ class Model(Layer):
                 loss = loss + p
         loss.backward()  # releases the graph's saved arrays as it goes
         self.optimizer.apply_gradients([(v.grad, v) for v in tw])
-        return loss.data, out.detach()
+        return loss.data, ([o.detach() for o in out] if isinstance(out, list) else out.detach())
 
     def _prepare_training(self):
         if not self.built:
@@ -284,7 +398,10 @@ class Model(Layer):
     def _update_metrics(self, ms, y_host, out, w_host):
         if not ms:
             return
-        p = out.numpy() if isinstance(out, Tensor) else np.asarray(out)
+        if isinstance(out, list):
+            p = [o.numpy() for o in out]
+        else:
+            p = out.numpy() if isinstance(out, Tensor) else np.asarray(out)
         for m in ms:
             m.update_state(y_host, p, sample_weight=w_host)
 
@@ -433,14 +550,31 @@ class Model(Layer):
             raise ValueError(f"{who}: the inputs have different numbers of samples: {[len(a) for a in arrays]}")
         return _Batched(arrays)
 
+    def _host_y(self, y, who):
+        """Targets as host arrays: one array, or for several outputs a ``_Batched`` of one
+        per output (a list in output order, or a dict by output name)."""
+        names = self.output_names if self._nodes is not None else ["output"]
+        if len(names) == 1:
+            return _targets(y, who)
+        if isinstance(y, dict):
+            missing = [n for n in names if n not in y]
+            if missing:
+                raise ValueError(f"{who}: the targets dict lacks {missing}; the outputs are {names}")
+            y = [y[n] for n in names]
+        if not isinstance(y, (list, tuple)) or len(y) != len(names):
+            raise ValueError(f"{who}: the model has {len(names)} outputs {names}; give y as a list or dict of {len(names)}")
+        return _Batched([_targets(a, who) for a in y])
+
     def _data(self, x, y, sample_weight, class_weight, who):
         """Host arrays (x in the model dtype, y, per-sample weights or None), checked."""
         if x is None or y is None:
             raise ValueError(f"{who}: x and y are required")
-        xh, yh = self._host_x(x, who), _targets(y, who)
+        xh, yh = self._host_x(x, who), self._host_y(y, who)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
         _check_lengths(xh, yh, sw, who)
         if class_weight is not None:
+            if isinstance(yh, _Batched):
+                raise ValueError(f"{who}: class_weight applies to a model with one output; use sample_weight")
             cw = self._class_weights(class_weight, yh)
             sw = cw if sw is None else sw * cw
         return xh, yh, sw
@@ -538,7 +672,8 @@ class Model(Layer):
                     b = self.home_backend()
                 self._check_model_input(xb, "predict")
                 cbl.on_predict_batch_begin(step)
-                outs.append(self.call(_wrap(_to_backend(b, xb), b), training=False).numpy())
+                o = self.call(_wrap(_to_backend(b, xb), b), training=False)
+                outs.append([t.numpy() for t in o] if isinstance(o, list) else o.numpy())
                 cbl.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbl.on_predict_end()
         if not outs:
@@ -547,6 +682,8 @@ class Model(Layer):
             self._ensure_built(xh)
             shape = self.compute_output_shape((0,) + tuple(xh.shape[1:]))
             return np.zeros((0,) + tuple(shape[1:]), dtype=self.dtype)
+        if isinstance(outs[0], list):
+            return [np.concatenate(part, axis=0) for part in zip(*outs)]
         return np.concatenate(outs, axis=0)
 
     def predict_on_batch(self, x):

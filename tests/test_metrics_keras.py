@@ -209,3 +209,38 @@ def test_builtin_metrics_report_in_fit(backend):
     ref = M.AUC()
     ref.update_state(y, model.predict(x, verbose=0))
     assert abs(res["auc"] - ref.result()) < 1e-9
+
+
+# losses as metrics: (class, targets, after one update, after a second weighted update), Keras 3.15.1 on torch
+LOSS_METRICS = [
+    (M.BinaryCrossentropy, Y, 0.72006595, 0.71416205),
+    (M.CategoricalCrossentropy, Y, 1.20645738, 1.22769845),
+    (M.SparseCategoricalCrossentropy, np.argmax(Y, 1), 1.20645738, 1.22769845),
+    (M.KLDivergence, Y, 1.2064544, 1.22769547),
+    (M.Poisson, Y, 0.73548567, 0.74256605),
+    (M.LogCoshError, Y, 0.12343979, 0.12055477),
+    (M.CosineSimilarity, Y, 0.50162303, 0.50273764),
+    (M.Hinge, Y, 1.11999989, 1.11733329),
+    (M.SquaredHinge, Y, 1.38433337, 1.37546659),
+    (M.CategoricalHinge, Y, 1.18999994, 1.15600002),
+]
+
+
+@pytest.mark.parametrize("cls,targets,first,second", LOSS_METRICS)
+def test_loss_metrics_match_keras(backend, cls, targets, first, second):
+    m = cls()
+    m.update_state(targets, P)
+    assert abs(m.result() - first) < 1e-6
+    m.update_state(targets, P[::-1], sample_weight=SW5)
+    assert abs(m.result() - second) < 1e-6
+
+
+def test_loss_metric_names_and_config():
+    for name, cls in [("binary_crossentropy", M.BinaryCrossentropy), ("kl_divergence", M.KLDivergence),
+                      ("log_cosh_error", M.LogCoshError), ("categorical_hinge", M.CategoricalHinge)]:
+        assert type(M.get(name)) is cls
+    assert M.LogCoshError().name == "logcosh"
+    assert M.BinaryCrossentropy(from_logits=True).get_config() == {"name": "binary_crossentropy", "dtype": "float32",
+                                                                   "from_logits": True, "label_smoothing": 0}
+    with pytest.raises(TypeError, match="axis"):
+        M.Poisson(axis=0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import initializers as _initializers
+from . import losses as _losses
 from ._util import snake_case, to_host
 from .tensor import Tensor, Variable
 
@@ -29,6 +30,8 @@ __all__ = [
     "Precision", "Recall", "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
     "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "R2Score", "AUC", "F1Score", "FBetaScore",
     "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson",
+    "LogCoshError", "CosineSimilarity", "Hinge", "SquaredHinge", "CategoricalHinge",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
     "mean_squared_error", "mean_absolute_error", "get", "serialize", "deserialize",
@@ -489,6 +492,45 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
 
 
+# ---- losses as metrics: the mean over samples of a loss function of nnrs.losses --------------
+
+def _cosine(y_true, y_pred, axis=-1):
+    """Cosine similarity along ``axis`` (the loss is its negative)."""
+    return -np.asarray(to_host(_losses.cosine_similarity(y_true, y_pred, axis=axis)))
+
+
+def _loss_metric(cls_name, fn, default_name, direction="down", params=()):
+    """A MeanMetricWrapper class over ``fn`` whose keyword arguments ``params`` (name, default) follow name and dtype."""
+    names = [k for k, _ in params]
+    defaults = dict(params)
+
+    def __init__(self, name=default_name, dtype=None, **kwargs):
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise TypeError(f"{cls_name}: unexpected argument(s) {', '.join(sorted(unknown))}")
+        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
+
+    doc = f"Mean over samples of ``{getattr(fn, '__name__', cls_name)}``."
+    return type(cls_name, (MeanMetricWrapper,), {"__init__": __init__, "_direction": direction, "__doc__": doc,
+                                                 "__module__": __name__})
+
+
+BinaryCrossentropy = _loss_metric("BinaryCrossentropy", _losses.binary_crossentropy, "binary_crossentropy",
+                                  params=(("from_logits", False), ("label_smoothing", 0)))
+CategoricalCrossentropy = _loss_metric("CategoricalCrossentropy", _losses.categorical_crossentropy, "categorical_crossentropy",
+                                       params=(("from_logits", False), ("label_smoothing", 0), ("axis", -1)))
+SparseCategoricalCrossentropy = _loss_metric("SparseCategoricalCrossentropy", _losses.sparse_categorical_crossentropy,
+                                             "sparse_categorical_crossentropy",
+                                             params=(("from_logits", False), ("ignore_class", None), ("axis", -1)))
+KLDivergence = _loss_metric("KLDivergence", _losses.kl_divergence, "kl_divergence")
+Poisson = _loss_metric("Poisson", _losses.poisson, "poisson")
+LogCoshError = _loss_metric("LogCoshError", _losses.log_cosh, "logcosh")
+CosineSimilarity = _loss_metric("CosineSimilarity", _cosine, "cosine_similarity", direction="up", params=(("axis", -1),))
+Hinge = _loss_metric("Hinge", _losses.hinge, "hinge")
+SquaredHinge = _loss_metric("SquaredHinge", _losses.squared_hinge, "squared_hinge")
+CategoricalHinge = _loss_metric("CategoricalHinge", _losses.categorical_hinge, "categorical_hinge")
+
+
 def _float_pred(y_pred):
     """Predictions on the host in their own float dtype (float64 for other dtypes)."""
     p = np.asarray(to_host(y_pred))
@@ -729,7 +771,9 @@ _CLASSES = {
         Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
         TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, Precision, Recall,
         MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError,
-        MeanSquaredLogarithmicError, R2Score, AUC, F1Score, FBetaScore,
+        MeanSquaredLogarithmicError, R2Score, AUC, F1Score, FBetaScore, BinaryCrossentropy, CategoricalCrossentropy,
+        SparseCategoricalCrossentropy, KLDivergence, Poisson, LogCoshError, CosineSimilarity, Hinge, SquaredHinge,
+        CategoricalHinge,
     )
 }
 
@@ -748,6 +792,10 @@ _NAMES = {
     "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
     "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
     "auc": AUC, "f1_score": F1Score, "fbeta_score": FBetaScore, "r2_score": R2Score,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "kl_divergence": KLDivergence, "poisson": Poisson,
+    "log_cosh_error": LogCoshError, "logcosh": LogCoshError, "cosine_similarity": CosineSimilarity, "hinge": Hinge,
+    "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
 }
 
 

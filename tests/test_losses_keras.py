@@ -47,6 +47,12 @@ FUNCTIONS = [
     (lambda: L.categorical_focal_crossentropy(YT, YP), [0.00802519, 0.0433217, 0.02043302]),
     (lambda: L.categorical_focal_crossentropy(YT, Z, alpha=0.5, gamma=1.5, from_logits=True, label_smoothing=0.1),
      [1.57284081, 0.17926465, 0.1191922]),
+    (lambda: L.binary_focal_crossentropy(YT, YP), [0.0140267, 0.07143776, 0.03829548]),
+    (lambda: L.binary_focal_crossentropy(YT, Z, from_logits=True, gamma=1.5), [1.01914608, 0.17433089, 0.45765582]),
+    (lambda: L.binary_focal_crossentropy(YT, YP, apply_class_balancing=True, alpha=0.4, label_smoothing=0.2),
+     [0.01390815, 0.03885339, 0.02551811]),
+    (lambda: L.binary_focal_crossentropy(YT, Z, apply_class_balancing=True, from_logits=True, label_smoothing=0.1),
+     [0.37036553, 0.07381529, 0.26155087]),
 ]
 
 
@@ -80,6 +86,7 @@ OBJECTS = [
     (lambda: L.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")(LAB, Z, sample_weight=SW),
      1.26908112),
     (lambda: L.CategoricalFocalCrossentropy()(YT, YP, sample_weight=SW), 0.02310808),
+    (lambda: L.BinaryFocalCrossentropy(apply_class_balancing=True)(YT, YP, sample_weight=SW), 0.0168229),
     (lambda: L.MeanSquaredError()(np.arange(24, dtype="float32").reshape(2, 3, 4) / 10,
                                   np.cos(np.arange(24, dtype="float32")).reshape(2, 3, 4)), 2.52701545),
 ]
@@ -147,6 +154,9 @@ def test_config_round_trip_and_names():
     assert L.CategoricalFocalCrossentropy.from_config(cfg).get_config() == cfg
     assert L.BinaryCrossentropy().get_config() == {"name": "binary_crossentropy", "reduction": "sum_over_batch_size",
                                                    "from_logits": False, "label_smoothing": 0.0, "axis": -1}
+    assert L.BinaryFocalCrossentropy().get_config() == {
+        "name": "binary_focal_crossentropy", "reduction": "sum_over_batch_size", "from_logits": False, "label_smoothing": 0.0,
+        "axis": -1, "apply_class_balancing": False, "alpha": 0.25, "gamma": 2.0}
     assert L.Huber().name == "huber_loss"
     assert L.get("huber").delta == 1.0
     for name, cls in [("kld", L.KLDivergence), ("log_cosh", L.LogCosh), ("poisson", L.Poisson), ("hinge", L.Hinge),

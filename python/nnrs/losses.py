@@ -319,6 +319,22 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     return ops.sum(ops.multiply(factor, ce), axis=axis)
 
 
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                              label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy with each term scaled by ``(1 - p_t) ** gamma`` (p_t: the probability given to the
+    true label) and, with ``apply_class_balancing``, by ``alpha`` for positives and ``1 - alpha`` for negatives."""
+    t, p = _pair(y_true, y_pred)
+    t = _smooth_binary(t, label_smoothing)
+    bce = _bce_values(t, p, from_logits)
+    prob = ops.sigmoid(p) if from_logits else p
+    p_t = ops.add(ops.multiply(t, prob), ops.multiply(ops.subtract(1.0, t), ops.subtract(1.0, prob)))
+    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), float(gamma)), bce)
+    if apply_class_balancing:
+        a = float(alpha)
+        focal = ops.multiply(ops.add(ops.multiply(t, 2 * a - 1.0), 1.0 - a), focal)  # alpha t + (1 - alpha)(1 - t)
+    return ops.mean(focal, axis=axis)
+
+
 # Keras' short names
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -567,7 +583,22 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         self.axis = axis
 
 
-for _cls in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, CategoricalFocalCrossentropy):
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary cross-entropy down-weighting well-classified examples by ``(1 - p_t) ** gamma``."""
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="binary_focal_crossentropy", dtype=None):
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=float(label_smoothing), axis=axis, apply_class_balancing=bool(apply_class_balancing),
+                         alpha=float(alpha), gamma=float(gamma))
+        self.apply_class_balancing, self.alpha, self.gamma = bool(apply_class_balancing), float(alpha), float(gamma)
+        self.from_logits = from_logits
+        self.label_smoothing = float(label_smoothing)
+        self.axis = axis
+
+
+for _cls in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, CategoricalFocalCrossentropy,
+             BinaryFocalCrossentropy):
     _cls.from_config = classmethod(lambda cls, config: cls(**config))
 
 
@@ -585,6 +616,7 @@ _NAMES = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
 }
 _CLASSES = {c.__name__: c for c in set(_NAMES.values())}
 

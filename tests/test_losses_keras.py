@@ -219,3 +219,24 @@ def test_custom_loss_sees_class_weights():
     m.compile(optimizer="sgd", loss=WeightedSquare(scale=1.0))
     assert abs(m.evaluate(x, y, verbose=0) - 0.5) < 1e-6
     assert abs(m.train_on_batch(x, y, class_weight={0: 1.0, 1: 0.25}) - 0.125) < 1e-6
+
+
+@pytest.mark.parametrize("make", [
+    lambda: WeightedSquare(), lambda: L.LogCosh(reduction="mean_with_sample_weight"), lambda: L.CosineSimilarity(reduction="sum"),
+    lambda: L.CategoricalFocalCrossentropy(from_logits=True, label_smoothing=0.1), lambda: L.BinaryFocalCrossentropy(from_logits=True),
+    lambda: L.KLDivergence(), lambda: L.Poisson(), lambda: L.Hinge(), lambda: L.BinaryCrossentropy(label_smoothing=0.2),
+    lambda: L.Huber(delta=0.1, reduction="sum"), lambda: L.SquaredHinge(), lambda: L.CategoricalHinge(),
+    lambda: L.CategoricalCrossentropy(reduction="none"), lambda: L.MeanSquaredError(reduction="sum"),
+])
+def test_composed_losses_have_right_gradients_in_float64(backend, make):
+    loss = make()
+    y = np.array([[0.1, 0.7, 0.2], [0.3, 0.3, 0.4]])
+    p = np.array([[0.25, 0.55, 0.2], [0.35, 0.15, 0.5]])
+    assert keras.gradcheck(lambda q: loss(y, q, sample_weight=np.array([0.5, 2.0])), p)
+
+
+def test_msle_and_mape_have_right_gradients(backend):
+    y = np.array([[0.1, 0.7, 0.2], [0.3, 0.3, 0.4]])
+    p = np.array([[0.25, 0.55, 0.2], [0.35, 0.15, 0.5]])
+    assert keras.gradcheck(lambda q: L.MeanSquaredLogarithmicError()(y, q), p)
+    assert keras.gradcheck(lambda q: L.MeanAbsolutePercentageError()(y, q), p + 0.01)

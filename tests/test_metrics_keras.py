@@ -244,3 +244,19 @@ def test_loss_metric_names_and_config():
                                                                    "from_logits": True, "label_smoothing": 0}
     with pytest.raises(TypeError, match="axis"):
         M.Poisson(axis=0)
+
+
+def test_subclass_of_a_builtin_metric_keeps_its_state():
+    class Halved(M.Mean):
+        def reset_state(self):
+            super().reset_state()
+            self.resets = getattr(self, "resets", 0) + 1
+
+        def update_state(self, values, sample_weight=None):
+            super().update_state(np.asarray(values) / 2, sample_weight)
+
+    m = Halved()
+    m.update_state([2.0, 4.0])
+    assert m.result() == 1.5
+    m.reset_state()
+    assert m.result() == 0.0 and m.resets == 1

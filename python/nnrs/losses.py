@@ -123,6 +123,11 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     return ops.divide(total, float(max(values.size, 1)))
 
 
+def _floor(x, lo):
+    """``max(x, lo)`` for a number ``lo``, differentiable in x (gradient 1 above the floor, 0 below)."""
+    return ops.clip(x, lo, math.inf)
+
+
 def _check_reduction(owner, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{owner}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}; got {reduction!r}")
@@ -145,15 +150,15 @@ def mean_absolute_error(y_true, y_pred):
 def mean_absolute_percentage_error(y_true, y_pred):
     """``100 *`` the mean over the last axis of ``|y_true - y_pred| / max(|y_true|, eps)``."""
     t, p = _pair(y_true, y_pred)
-    rel = ops.divide(ops.abs(ops.subtract(t, p)), ops.maximum(ops.abs(t), _EPS))
+    rel = ops.divide(ops.abs(ops.subtract(t, p)), _floor(ops.abs(t), _EPS))
     return ops.multiply(ops.mean(rel, axis=-1), 100.0)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """Mean over the last axis of ``(log(1 + y_pred) - log(1 + y_true)) ** 2`` (both floored at eps)."""
     t, p = _pair(y_true, y_pred)
-    lp = ops.log(ops.add(ops.maximum(p, _EPS), 1.0))
-    lt = ops.log(ops.add(ops.maximum(t, _EPS), 1.0))
+    lp = ops.log(ops.add(_floor(p, _EPS), 1.0))
+    lt = ops.log(ops.add(_floor(t, _EPS), 1.0))
     return ops.mean(ops.square(ops.subtract(lp, lt)), axis=-1)
 
 
@@ -188,7 +193,7 @@ def poisson(y_true, y_pred):
 
 
 def _l2_normalize(x, axis):
-    return ops.multiply(x, ops.reciprocal(ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), 1e-12))))
+    return ops.multiply(x, ops.reciprocal(ops.sqrt(_floor(ops.sum(ops.square(x), axis=axis, keepdims=True), 1e-12))))
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):

@@ -117,8 +117,14 @@ class Metric:
         self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
         self._variables = []
-        if getattr(type(self).reset_state, "__module__", None) == __name__:
-            self.reset_state()  # the built-in metrics keep their state in plain attributes
+        # the built-in metrics keep their state in plain attributes, set up by their own
+        # reset_state (also under a user's subclass that overrides reset_state)
+        for klass in type(self).__mro__:
+            if klass is Metric:
+                break
+            if klass.__module__ == __name__ and "reset_state" in klass.__dict__:
+                klass.reset_state(self)
+                break
 
     @property
     def variables(self):

@@ -240,3 +240,30 @@ def test_msle_and_mape_have_right_gradients(backend):
     p = np.array([[0.25, 0.55, 0.2], [0.35, 0.15, 0.5]])
     assert keras.gradcheck(lambda q: L.MeanSquaredLogarithmicError()(y, q), p)
     assert keras.gradcheck(lambda q: L.MeanAbsolutePercentageError()(y, q), p + 0.01)
+
+
+def test_sequence_targets_and_per_step_weights(backend):
+    # (batch, time, classes) logits, (batch, time) labels and weights: Keras 3.15.1 on torch
+    z = np.sin(np.arange(24, dtype="float32") * 1.3).reshape(2, 3, 4).astype("float32")
+    lab = np.array([[0, 3, 1], [2, 2, 0]])
+    w = np.array([[1., 0., 2.], [0.5, 1., 1.]], "float32")
+    loss = L.SparseCategoricalCrossentropy(from_logits=True)
+    near(loss(lab, z), 1.82841933)
+    near(loss(lab, z, sample_weight=w), 1.82552993)
+    near(L.SparseCategoricalCrossentropy(from_logits=True, reduction=None)(lab, z, sample_weight=w),
+         [[1.7575444, 0.0, 4.78578472], [0.98124599, 2.48177433, 0.94682997]])
+
+
+def test_default_losses_of_fit_take_the_fused_kernel():
+    # the one-kernel path is what keeps train_on_batch fast: its graph node is functions.Loss
+    from nnrs import functions as F
+    z = Tensor(Z, requires_grad=True)
+    assert isinstance(L.SparseCategoricalCrossentropy(from_logits=True)(LAB, z, sample_weight=SW)._ctx, F.Loss)
+    assert isinstance(L.CategoricalCrossentropy(from_logits=True)(YT, z)._ctx, F.Loss)
+    assert isinstance(L.BinaryCrossentropy(from_logits=True)(YT, z)._ctx, F.Loss)
+    assert isinstance(L.MeanSquaredError()(YT, z, sample_weight=SW[:, None])._ctx, F.Loss)
+    assert isinstance(L.get("huber")(YT, z)._ctx, F.Loss)
+    assert isinstance(L.get("mae")(YT, z)._ctx, F.Loss)
+    # where the kernel would compute something else, the composed ops run instead
+    assert not isinstance(L.MeanSquaredError(reduction="sum")(YT, z)._ctx, F.Loss)
+    assert not isinstance(L.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)(YT, z)._ctx, F.Loss)

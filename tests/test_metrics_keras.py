@@ -260,3 +260,10 @@ def test_subclass_of_a_builtin_metric_keeps_its_state():
     assert m.result() == 1.5
     m.reset_state()
     assert m.result() == 0.0 and m.resets == 1
+
+
+def test_metric_functions_return_per_sample_numpy():
+    got = M.binary_crossentropy(Y, P)
+    assert isinstance(got, np.ndarray) and got.shape == (5,)
+    np.testing.assert_allclose(M.categorical_crossentropy(Y, P), M.sparse_categorical_crossentropy(np.argmax(Y, 1), P), rtol=1e-6)
+    assert M.huber(Y, P, delta=0.5).shape == (5,)

@@ -32,6 +32,9 @@ __all__ = [
     "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson",
     "LogCoshError", "CosineSimilarity", "Hinge", "SquaredHinge", "CategoricalHinge",
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "sparse_categorical_crossentropy", "kl_divergence", "poisson", "log_cosh", "huber", "hinge", "squared_hinge",
+    "categorical_hinge",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
     "mean_squared_error", "mean_absolute_error", "get", "serialize", "deserialize",
@@ -519,6 +522,29 @@ def _loss_metric(cls_name, fn, default_name, direction="down", params=()):
     doc = f"Mean over samples of ``{getattr(fn, '__name__', cls_name)}``."
     return type(cls_name, (MeanMetricWrapper,), {"__init__": __init__, "_direction": direction, "__doc__": doc,
                                                  "__module__": __name__})
+
+
+def _host_fn(fn):
+    def f(y_true, y_pred, **kwargs):
+        return np.asarray(to_host(fn(y_true, y_pred, **kwargs)))
+
+    f.__name__ = fn.__name__
+    f.__doc__ = f"``nnrs.losses.{fn.__name__}`` per sample, as a numpy array (a metric function)."
+    return f
+
+
+binary_crossentropy = _host_fn(_losses.binary_crossentropy)
+binary_focal_crossentropy = _host_fn(_losses.binary_focal_crossentropy)
+categorical_crossentropy = _host_fn(_losses.categorical_crossentropy)
+categorical_focal_crossentropy = _host_fn(_losses.categorical_focal_crossentropy)
+sparse_categorical_crossentropy = _host_fn(_losses.sparse_categorical_crossentropy)
+kl_divergence = _host_fn(_losses.kl_divergence)
+poisson = _host_fn(_losses.poisson)
+log_cosh = _host_fn(_losses.log_cosh)
+huber = _host_fn(_losses.huber)
+hinge = _host_fn(_losses.hinge)
+squared_hinge = _host_fn(_losses.squared_hinge)
+categorical_hinge = _host_fn(_losses.categorical_hinge)
 
 
 BinaryCrossentropy = _loss_metric("BinaryCrossentropy", _losses.binary_crossentropy, "binary_crossentropy",

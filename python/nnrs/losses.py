@@ -436,7 +436,7 @@ class _Regression(LossFunctionWrapper):
         if self._kernel is None or y_pred.ndim == 0:
             return None
         n = y_pred.shape[0]
-        w = _per_sample_weight(sample_weight, n, y_pred.dtype, y_pred.backend)
+        w = None if sample_weight is None else _per_sample_weight(sample_weight, n, y_pred.dtype, y_pred.backend)
         t = None if w is False else _host_target(y_true, y_pred)
         if t is None:
             return None
@@ -512,7 +512,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
         z = y_pred if self.from_logits else _logits_of(y_pred, "sigmoid")
         if z is None:
             return None
-        w = _per_sample_weight(sample_weight, y_pred.shape[0], y_pred.dtype, y_pred.backend)
+        w = None if sample_weight is None else _per_sample_weight(sample_weight, y_pred.shape[0], y_pred.dtype, y_pred.backend)
         t = None if w is False else _host_target(y_true, y_pred)
         return None if t is None else F.Loss.apply(z, t, w, "binary_crossentropy_logits", 1.0)
 
@@ -534,7 +534,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         z = y_pred if self.from_logits else _logits_of(y_pred, "softmax")
         if z is None:
             return None
-        w = _per_sample_weight(sample_weight, y_pred.shape[0], y_pred.dtype, y_pred.backend)
+        w = None if sample_weight is None else _per_sample_weight(sample_weight, y_pred.shape[0], y_pred.dtype, y_pred.backend)
         t = None if w is False else _host_target(y_true, y_pred)
         return None if t is None else F.Loss.apply(z, t, w, "softmax_crossentropy", 1.0)
 
@@ -568,7 +568,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         z = y_pred if self.from_logits else _logits_of(y_pred, "softmax")
         if z is None:
             return None
-        w = _per_sample_weight(sample_weight, y_pred.shape[0], y_pred.dtype, y_pred.backend)
+        w = None if sample_weight is None else _per_sample_weight(sample_weight, y_pred.shape[0], y_pred.dtype, y_pred.backend)
         if w is False:
             return None
         t = _sparse_labels(y_true, y_pred, self.name)

@@ -142,6 +142,8 @@ def test_bad_reduction_and_unsupported_argument_are_errors():
         L.MeanSquaredError(reduction="auto")
     with pytest.raises(ValueError, match="ignore_class"):
         L.SparseCategoricalCrossentropy(ignore_class=0)
+    with pytest.raises(TypeError, match="delta"):
+        L.MeanSquaredError(delta=2.0)
     with pytest.raises(ValueError, match="sample_weight"):
         L.LogCosh()(YT, YP, sample_weight=np.ones(4))
 

@@ -428,8 +428,12 @@ class LossFunctionWrapper(Loss):
 class _Regression(LossFunctionWrapper):
     _kernel = None
     _function = None
+    _params = ()  # keyword arguments of the loss function a subclass passes on
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        unknown = set(kwargs) - set(self._params)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {', '.join(sorted(unknown))}")
         super().__init__(type(self)._function, reduction=reduction, name=name or self._default_name, dtype=dtype, **kwargs)
 
     def _fused(self, y_true, y_pred, sample_weight):
@@ -476,6 +480,7 @@ class Huber(_Regression):
     """Quadratic for errors up to ``delta``, linear beyond."""
     _kernel = "huber"
     _function = staticmethod(huber)
+    _params = ("delta",)
     _default_name = "huber_loss"
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
@@ -489,6 +494,7 @@ class Huber(_Regression):
 class CosineSimilarity(_Regression):
     """Minus the cosine similarity along ``axis`` (so that minimising aligns the vectors)."""
     _function = staticmethod(cosine_similarity)
+    _params = ("axis",)
     _default_name = "cosine_similarity"
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):

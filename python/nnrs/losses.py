@@ -204,8 +204,8 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 def _hinge_labels(t: Tensor) -> Tensor:
     """Labels in {0, 1} become {-1, 1}; other labels are kept (Keras' rule)."""
-    h = to_host(t)
-    if np.all((h == 0) | (h == 1)):
+    off = ops.sum(ops.abs(ops.multiply(t, ops.subtract(t, 1.0))))  # 0 exactly when every label is 0 or 1
+    if off.item() == 0:
         return ops.subtract(ops.multiply(t, 2.0), 1.0)
     return t
 

@@ -56,12 +56,37 @@ def test_auc_on_a_longer_example(kw, plain, weighted):
     assert abs(m.result() - weighted) < 1e-6
 
 
+I40 = np.arange(40, dtype="float32")
+YP2 = np.stack([(np.sin(I40 * 1.7) + 1) / 2, (np.cos(I40 * 2.3) + 1) / 2], 1).astype("float32")
+YT2 = np.stack([np.cos(I40 * 0.9) + 0.3 * np.sin(I40 * 1.7) > 0, np.sin(I40 * 0.7) + 0.5 * np.cos(I40 * 2.3) > 0],
+               1).astype("float32")
+W40 = (1 + (I40 % 3)).astype("float32")
+
+# (kw, one update, then a weighted update with the rows reversed): Keras 3.15.1 on torch
+AUC_MULTI = [
+    ({"multi_label": True}, 0.63313133, 0.57871729),
+    ({"multi_label": True, "curve": "PR"}, 0.70511574, 0.61159456),
+    ({"multi_label": True, "label_weights": [0.2, 0.8]}, 0.63725257, 0.55304891),
+    ({"multi_label": False}, 0.63126564, 0.57720041),
+    ({"multi_label": True, "num_labels": 2, "summation_method": "majoring"}, 0.63439393, 0.58499205),
+]
+
+
+@pytest.mark.parametrize("kw,first,second", AUC_MULTI)
+def test_multi_label_auc_matches_keras(kw, first, second):
+    m = M.AUC(**kw)
+    m.update_state(YT2, YP2)
+    assert abs(m.result() - first) < 1e-6
+    m.update_state(YT2, YP2[::-1], sample_weight=W40)
+    assert abs(m.result() - second) < 1e-6
+
+
 def test_auc_config_and_unsupported_arguments():
     assert M.AUC().get_config() == {"name": "auc", "dtype": "float32", "num_thresholds": 200, "curve": "ROC",
                                     "summation_method": "interpolation", "multi_label": False, "num_labels": None,
                                     "label_weights": None, "from_logits": False}
-    with pytest.raises(ValueError, match="multi_label"):
-        M.AUC(multi_label=True)
+    with pytest.raises(ValueError, match="label_weights"):
+        M.AUC(label_weights=[0.5, 0.5])
     with pytest.raises(ValueError, match="curve"):
         M.AUC(curve="DET")
 

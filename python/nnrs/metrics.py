@@ -634,19 +634,21 @@ class AUC(Metric):
     """Area under the ROC or precision-recall curve, from confusion counts at
     ``num_thresholds`` thresholds evenly spaced in [0, 1] (plus one just below 0 and one
     just above 1), summed with ``summation_method``: "interpolation" (trapezoids for ROC,
-    the interpolated precision of Davis & Goadrich for PR), "minoring" or "majoring"."""
+    the interpolated precision of Davis & Goadrich for PR), "minoring" or "majoring".
+    With ``multi_label=True`` each column of (samples, labels) data has its own curve and
+    the result is their mean, weighted by ``label_weights`` when given."""
 
     _direction = "up"
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
                  thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
-        if multi_label or num_labels is not None or label_weights is not None:
-            raise ValueError("AUC: multi_label, num_labels and label_weights are not supported by nnrs")
         curve = str(curve).upper()
         if curve not in ("ROC", "PR"):
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(f"AUC: summation_method must be 'interpolation', 'minoring' or 'majoring', got {summation_method!r}")
+        if label_weights is not None and not multi_label:
+            raise ValueError("AUC: label_weights is supported with multi_label=True only")
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
             num_thresholds = len(inner) + 2
@@ -660,14 +662,17 @@ class AUC(Metric):
         self.num_thresholds = num_thresholds
         self.curve = curve
         self.summation_method = summation_method
-        self.multi_label = False
+        self.multi_label = bool(multi_label)
+        self.num_labels = None if num_labels is None else int(num_labels)
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, dtype=np.float64)
         self.from_logits = from_logits
         super().__init__(name=name or "auc", dtype=dtype)
 
     def reset_state(self):
-        k = len(self.thresholds)
-        self.true_positives, self.false_positives = np.zeros(k), np.zeros(k)
-        self.true_negatives, self.false_negatives = np.zeros(k), np.zeros(k)
+        shape = (len(self.thresholds),) if not self.multi_label or self.num_labels is None else \
+            (len(self.thresholds), self.num_labels)
+        self.true_positives, self.false_positives = np.zeros(shape), np.zeros(shape)
+        self.true_negatives, self.false_negatives = np.zeros(shape), np.zeros(shape)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = np.asarray(to_host(y_true), dtype=np.float64)
@@ -680,16 +685,28 @@ class AUC(Metric):
             sw = np.asarray(to_host(sample_weight), dtype=np.float64)
             sw = sw.reshape(sw.shape + (1,) * (y_true.ndim - sw.ndim)) if sw.ndim < y_true.ndim else sw
             w = np.broadcast_to(sw, y_true.shape)
-        pos, p, w = y_true.ravel() != 0, y_pred.ravel(), w.ravel()
-        above = p[None, :] > self.thresholds.astype(p.dtype)[:, None]  # (thresholds, samples), in the predictions' dtype
-        self.true_positives += (above & pos) @ w
-        self.false_positives += (above & ~pos) @ w
-        self.false_negatives += (~above & pos) @ w
-        self.true_negatives += (~above & ~pos) @ w
+        if self.multi_label:
+            if y_true.ndim != 2:
+                raise ValueError(f"{self.name}: multi_label data has the shape (samples, labels), got {y_true.shape}")
+            k = y_true.shape[1]
+            if self.true_positives.ndim == 1:  # the number of labels is known now
+                self.num_labels = k
+                self.reset_state()
+            elif self.true_positives.shape[1] != k:
+                raise ValueError(f"{self.name}: expected {self.true_positives.shape[1]} labels, got {k}")
+            pos, p = y_true != 0, y_pred
+        else:
+            pos, p, w = y_true.ravel() != 0, y_pred.ravel(), w.ravel()
+        th = self.thresholds.astype(p.dtype).reshape((-1,) + (1,) * p.ndim)
+        above = p[None] > th  # (thresholds, *data), compared in the predictions' dtype
+        self.true_positives += ((above & pos) * w).sum(axis=1)
+        self.false_positives += ((above & ~pos) * w).sum(axis=1)
+        self.false_negatives += ((~above & pos) * w).sum(axis=1)
+        self.true_negatives += ((~above & ~pos) * w).sum(axis=1)
 
     @staticmethod
     def _ratio(a, b):
-        return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+        return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b != 0)
 
     def _heights(self, y):
         if self.summation_method == "minoring":
@@ -698,7 +715,8 @@ class AUC(Metric):
             return np.maximum(y[:-1], y[1:])
         return (y[:-1] + y[1:]) / 2
 
-    def result(self):
+    def _areas(self):
+        """The area under each curve: a scalar, or one per label (summed over the threshold axis 0)."""
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
         if self.curve == "PR" and self.summation_method == "interpolation":
             # precision is interpolated linearly in tp between neighbouring thresholds, integrated over recall
@@ -709,19 +727,28 @@ class AUC(Metric):
             intercept = tp[1:] - slope * pred_pos[1:]
             both = (pred_pos[:-1] > 0) & (pred_pos[1:] > 0)
             ratio = np.where(both, self._ratio(pred_pos[:-1], np.maximum(pred_pos[1:], 0)), 1.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_ratio = np.where(both, np.log(np.where(both, ratio, 1.0)), 0.0)
-            return float(self._ratio(slope * (d_tp + intercept * log_ratio), np.maximum(tp[1:] + fn[1:], 0)).sum())
+            log_ratio = np.where(both, np.log(np.where(both, ratio, 1.0)), 0.0)
+            return self._ratio(slope * (d_tp + intercept * log_ratio), np.maximum(tp[1:] + fn[1:], 0)).sum(axis=0)
         recall = self._ratio(tp, tp + fn)
         if self.curve == "ROC":
             x, y = self._ratio(fp, fp + tn), recall
         else:
             x, y = recall, self._ratio(tp, tp + fp)
-        return float(((x[:-1] - x[1:]) * self._heights(y)).sum())
+        return ((x[:-1] - x[1:]) * self._heights(y)).sum(axis=0)
+
+    def result(self):
+        area = self._areas()
+        if np.ndim(area) == 0:
+            return float(area)
+        if self.label_weights is not None:
+            lw = self.label_weights
+            return float((area * lw).sum() / lw.sum()) if lw.sum() else 0.0
+        return float(area.mean())
 
     def get_config(self):
         c = {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
-             "summation_method": self.summation_method, "multi_label": False, "num_labels": None, "label_weights": None,
+             "summation_method": self.summation_method, "multi_label": self.multi_label, "num_labels": self.num_labels,
+             "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
              "from_logits": self.from_logits}
         if self._thresholds_given:
             c["thresholds"] = [float(t) for t in self.thresholds[1:-1]]

@@ -196,6 +196,8 @@ class Model(Layer):
         self.stop_training = False
         self.history = None
         self._metrics = []
+        self._weighted_metrics = []
+        self._weighted_ids = set()
         self._nodes = None
         self._step_cache = self._bk = None
         self._np_dtype = np.dtype(self.dtype)
@@ -335,6 +337,15 @@ class Model(Layer):
             loss_name = self.loss.name if not isinstance(loss, str) else loss
             self._metrics = [metrics_module.get(m, loss=loss_name) for m in (metrics or [])]
             self._weighted_metrics = [metrics_module.get(m, loss=loss_name) for m in (weighted_metrics or [])]
+        # Keras: `metrics` see no sample weights, `weighted_metrics` do; both are logged, a
+        # weighted one whose name is taken gets the prefix "weighted_".
+        taken = {m.name for m in self._metrics}
+        for m in self._weighted_metrics:
+            if m.name in taken:
+                m.name = f"weighted_{m.name}"
+            taken.add(m.name)
+        self._weighted_ids = {id(m) for m in self._weighted_metrics}
+        self._metrics = self._metrics + self._weighted_metrics
         self.compiled = True
         self._step_cache = None
 
@@ -402,8 +413,9 @@ class Model(Layer):
             p = [o.numpy() for o in out]
         else:
             p = out.numpy() if isinstance(out, Tensor) else np.asarray(out)
+        weighted = self._weighted_ids
         for m in ms:
-            m.update_state(y_host, p, sample_weight=w_host)
+            m.update_state(y_host, p, sample_weight=w_host if id(m) in weighted else None)
 
     # ---- fit --------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,

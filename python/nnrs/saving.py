@@ -1,0 +1,552 @@
+"""Keras 3 files: whole models as ``.keras`` archives, weights as ``.weights.h5``.
+
+A ``.keras`` file is an uncompressed zip of three members:
+
+- ``metadata.json``: the Keras version of the format and the date;
+- ``config.json``: the model's architecture as nested ``{"module", "class_name",
+  "config", "registered_name", "build_config", "compile_config"}`` records;
+- ``model.weights.h5``: every layer's variables, one HDF5 group per layer at
+  ``layers/<name>/vars/<index>``, where ``<name>`` is the snake-case class name with a
+  counter (``dense``, ``dense_1``, ...) in the order Keras lists the model's layers,
+  and nested models add their own ``layers/`` level.
+
+nnrs writes and reads exactly that layout, so files move between nnrs and Keras 3.
+
+Loading never runs code from a file: classes are looked up by name among nnrs' layers,
+the classes registered with :func:`register_keras_serializable` and ``custom_objects``
+(nothing is imported by module name, nothing is unpickled), and a config that asks for
+a ``Lambda`` layer or a serialized Python function is refused while ``safe_mode`` is on.
+
+Every write goes to a temporary file in the target's folder, is flushed to disk and then
+renamed over the target, so a failed save leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io as _pyio
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+
+import numpy as np
+
+from ._util import snake_case
+
+__all__ = [
+    "register_keras_serializable", "get_registered_name", "get_registered_object", "save_model", "load_model",
+    "save_weights", "load_weights", "serialize_keras_object", "deserialize_keras_object", "clone_model",
+]
+
+FORMAT_VERSION = "3.15.1"  # the Keras release whose layout these files follow (checked with it)
+_CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+
+# ---- registration --------------------------------------------------------------------------
+
+_REGISTERED: dict = {}  # "Package>Name" -> class
+_REGISTERED_NAMES: dict = {}  # class -> "Package>Name"
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Class decorator: makes a custom layer (or any class with ``get_config``) loadable
+    from saved files under the key ``"<package>>"<name or class name>"``."""
+
+    def decorate(cls):
+        key = f"{package}>{name or cls.__name__}"
+        if not hasattr(cls, "get_config"):
+            raise TypeError(f"register_keras_serializable: {cls.__name__} has no get_config(), so it cannot be saved")
+        if key in _REGISTERED and _REGISTERED[key] is not cls and _REGISTERED[key].__qualname__ != cls.__qualname__:
+            raise ValueError(f"register_keras_serializable: {key!r} is already registered to {_REGISTERED[key]!r}")
+        _REGISTERED[key] = cls
+        _REGISTERED_NAMES[cls] = key
+        return cls
+
+    return decorate
+
+
+def get_registered_name(obj):
+    """The name ``obj`` (a class or an instance) is saved under."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return _REGISTERED_NAMES.get(cls, cls.__name__)
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The class registered (or passed in ``custom_objects``) under ``name``, else None."""
+    for table in (custom_objects or {}, _REGISTERED, module_objects or {}):
+        if name in table:
+            return table[name]
+    return None
+
+
+def _builtins():
+    from . import layers, models
+
+    return {
+        "InputLayer": layers.InputLayer, "Dense": layers.Dense, "Activation": layers.Activation,
+        "Dropout": layers.Dropout, "Flatten": layers.Flatten, "Reshape": layers.Reshape,
+        "Sequential": models.Sequential, "Functional": models.Model, "Model": models.Model,
+    }
+
+
+def _refuse_code(config, safe_mode, where):
+    """Raise if ``config`` (any nesting) asks for a Lambda layer or a serialized function."""
+    if isinstance(config, dict):
+        cls = config.get("class_name")
+        if cls in ("Lambda", "__lambda__", "function") and ("config" in config or "module" in config):
+            what = "a Lambda layer" if cls == "Lambda" else "a serialized Python function"
+            if safe_mode:
+                raise ValueError(f"{where}: the file asks for {what} ({config.get('config', {}).get('name', '?')!r}), "
+                                 "whose code would run on load; refused because safe_mode=True. Pass safe_mode=False "
+                                 "only for files you trust.")
+            raise ValueError(f"{where}: the file asks for {what}; nnrs never loads code from a file, even with safe_mode=False")
+        for v in config.values():
+            _refuse_code(v, safe_mode, where)
+    elif isinstance(config, list):
+        for v in config:
+            _refuse_code(v, safe_mode, where)
+
+
+def _resolve_class(entry, custom_objects):
+    name, reg = entry.get("class_name"), entry.get("registered_name")
+    for key in (reg, name):
+        if key:
+            cls = get_registered_object(key, custom_objects)
+            if cls is not None:
+                return cls
+    cls = _builtins().get(name)
+    if cls is not None:
+        return cls
+    raise ValueError(f"Unknown layer class {name!r} (registered name {reg!r}, module {entry.get('module')!r}). "
+                     "Decorate the class with @nnrs.saving.register_keras_serializable() or pass it in "
+                     "custom_objects={...} to load_model.")
+
+
+# ---- configs -------------------------------------------------------------------------------
+
+
+def dtype_policy(name):
+    """Keras' record of a layer dtype (``DTypePolicy``)."""
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": str(name)}, "registered_name": None}
+
+
+def keras_record(module, obj_config):
+    """``{"class_name", "config"}`` of an initializer/regularizer/optimizer as Keras writes it."""
+    if obj_config is None:
+        return None
+    return {"module": module, "class_name": obj_config["class_name"], "config": obj_config["config"], "registered_name": None}
+
+
+# Keras arguments nnrs does not take, dropped on load when they hold Keras' default value
+_KERAS_ONLY_DEFAULTS = {
+    "input_axes": None, "output_axes": None, "quantization_config": None, "use_ema": False, "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None, "loss_scale_factor": None, "gradient_accumulation_steps": None,
+    "kernel_constraint": None, "bias_constraint": None, "noise_shape": None, "data_format": "channels_last",
+    "sparse": False, "ragged": False, "optional": False,
+}
+
+
+def plain_config(config):
+    """A Keras config made ready for nnrs constructors: dtype policies become dtype names
+    and Keras-only arguments holding their default value are dropped (recursively in
+    nested records)."""
+    out = {}
+    for k, v in config.items():
+        if k in _KERAS_ONLY_DEFAULTS and v == _KERAS_ONLY_DEFAULTS[k]:
+            continue
+        if k == "dtype" and isinstance(v, dict):
+            v = (v.get("config") or {}).get("name", "float32")
+        elif isinstance(v, dict) and "class_name" in v and isinstance(v.get("config"), dict):
+            v = {"class_name": v["class_name"], "config": plain_config(v["config"])}
+        out[k] = v
+    return out
+
+
+def _is_model(layer):
+    from .models import Model
+
+    return isinstance(layer, Model)
+
+
+_NO_BUILD_CONFIG = ("InputLayer", "Dropout", "Activation", "Reshape")  # Keras builds these in __init__
+
+
+def _module_of(layer):
+    from . import layers as L
+    from .models import Model, Sequential
+
+    cls = type(layer)
+    if cls in (L.InputLayer, L.Dense, L.Activation, L.Dropout, L.Flatten, L.Reshape):
+        return "keras.layers", cls.__name__, None
+    if cls is Sequential:
+        return "keras", "Sequential", None
+    if cls is Model:
+        return "keras.src.models.functional", "Functional", "Functional"
+    return cls.__module__, cls.__name__, get_registered_name(cls)
+
+
+def serialize_keras_object(layer):
+    """The record of ``layer`` as it appears in ``config.json``."""
+    module, class_name, registered = _module_of(layer)
+    rec = {"module": module, "class_name": class_name, "config": layer.get_config(), "registered_name": registered}
+    if class_name not in _NO_BUILD_CONFIG and layer.built and layer.input_shape is not None:
+        shape = layer.input_shape
+        if isinstance(shape, list):  # several inputs: Keras stores no single input shape
+            rec["build_config"] = {"input_shape": None}
+        else:
+            rec["build_config"] = {"input_shape": list(shape)}
+    return rec
+
+
+def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
+    """A layer (or model) from its ``config.json`` record, built if the record says how."""
+    if not isinstance(record, dict) or "class_name" not in record:
+        raise ValueError(f"a layer record must be a dict with 'class_name' and 'config', got {record!r}")
+    _refuse_code(record, safe_mode, "load_model")
+    cls = _resolve_class(record, custom_objects)
+    config = record.get("config") or {}
+    if _is_model_class(cls):
+        layer = cls.from_config(config, custom_objects=custom_objects)
+    else:
+        layer = cls.from_config(plain_config(config))
+    shape = (record.get("build_config") or {}).get("input_shape")
+    if shape is not None and not layer.built:
+        if _is_model_class(cls):
+            layer.build(tuple(shape))
+        else:
+            layer._maybe_build(tuple(shape))
+    return layer
+
+
+def _is_model_class(cls):
+    from .models import Model
+
+    return isinstance(cls, type) and issubclass(cls, Model)
+
+
+# ---- layer order and the h5 layout ---------------------------------------------------------
+
+
+class InputRef:
+    """An input of a functional model as Keras lists it: a layer without variables."""
+
+    def __init__(self, tensor, name):
+        self.tensor, self.name = tensor, name
+        self._weights, self._layers = [], []
+
+
+def functional_order(model):
+    """The layers of a functional ``model`` (inputs first, as ``InputRef``) in the order
+    Keras lists them: deepest first (depth = longest path to an output), ties in the
+    order a depth-first walk from the outputs meets them."""
+    inputs, outputs = model._inputs, model._outputs
+    names, taken = {}, {l.name for l in model._layers}
+    for kt in inputs:
+        base = kt.name or "input_layer"
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        names[id(kt)] = InputRef(kt, name)
+    index, depth, nodes_of = {}, {}, {}
+
+    def key(kt):
+        return id(kt) if id(kt) in names else id(kt.layer)
+
+    def walk(kt):
+        k = key(kt)
+        if k not in index:
+            index[k] = len(index)
+        if id(kt) in names:
+            return
+        nodes_of.setdefault(id(kt.layer), set()).add(id(kt))
+        for p in kt.inputs:
+            walk(p)
+
+    for o in outputs:
+        walk(o)
+    for k, ids in nodes_of.items():
+        if len(ids) > 1:
+            layer = next(l for l in model._layers if id(l) == k)
+            raise ValueError(f"save: layer {layer.name!r} is called at {len(ids)} places of model {model.name!r}; "
+                             "saving shared layers is not supported yet")
+    tdepth = {}
+    for kt in reversed(model._nodes):
+        d = tdepth.get(id(kt), 0)
+        depth[key(kt)] = max(depth.get(key(kt), 0), d)
+        for p in kt.inputs:
+            tdepth[id(p)] = max(tdepth.get(id(p), 0), d + 1)
+    for kt in inputs:
+        k = key(kt)
+        depth[k] = max(depth.get(k, 0), tdepth.get(id(kt), 0))
+        index.setdefault(k, -1)
+    objs = {id(kt): names[id(kt)] for kt in inputs}
+    objs.update({id(l): l for l in model._layers})
+    order = sorted(depth, key=lambda k: (-depth[k], index[k]))
+    return [objs[k] for k in order], names
+
+
+def _children(layer):
+    """The sub-layers saved under ``layer``'s ``layers/`` group, in Keras' order."""
+    from .models import Sequential
+
+    if _is_model(layer) and getattr(layer, "_nodes", None) is not None:
+        return functional_order(layer)[0]
+    if isinstance(layer, Sequential):
+        return list(layer._layers)
+    return list(getattr(layer, "_layers", []))
+
+
+def _child_names(children):
+    used, out = {}, []
+    for c in children:
+        base = "input_layer" if isinstance(c, InputRef) else snake_case(type(c).__name__)
+        n = used.get(base, 0)
+        used[base] = n + 1
+        out.append(base if n == 0 else f"{base}_{n}")
+    return out
+
+
+def _write_h5(group, layer):
+    vs = group.create_group("vars")
+    vs.attrs["name"] = layer.name
+    for i, v in enumerate(layer._weights):
+        vs.create_dataset(str(i), data=np.ascontiguousarray(v.numpy()))
+    kids = _children(layer)
+    if kids or _is_model(layer):
+        lg = group.create_group("layers")
+        for name, c in zip(_child_names(kids), kids):
+            _write_h5(lg.create_group(name), c)
+
+
+def _collect_h5(group, layer, path, out):
+    """Check ``group`` against ``layer`` and append (variable, array) pairs to ``out``."""
+    own = layer._weights
+    vs = group.get("vars") if group is not None else None
+    stored = [] if vs is None else sorted((k for k in vs.keys()), key=lambda s: int(s) if s.isdigit() else -1)
+    if len(stored) != len(own):
+        who = f"{type(layer).__name__} {layer.name!r}" if not isinstance(layer, InputRef) else f"input {layer.name!r}"
+        raise ValueError(f"load_weights: {who} has {len(own)} variable(s) but the file holds {len(stored)} at "
+                         f"{path or '/'}vars (is the file from a different model?)")
+    for v, k in zip(own, stored):
+        ds = vs[k]
+        if tuple(ds.shape) != tuple(v.shape):
+            raise ValueError(f"load_weights: {path}vars/{k} in the file has shape {tuple(ds.shape)}, "
+                             f"variable {getattr(v, 'path', v.name)!r} of layer {layer.name!r} expects {tuple(v.shape)}")
+        out.append((v, np.asarray(ds[()])))
+    kids = _children(layer)
+    lg = group.get("layers") if group is not None else None
+    for name, c in zip(_child_names(kids), kids):
+        sub = lg.get(name) if lg is not None else None
+        if sub is None and (c._weights or _children(c)) and _count(c):
+            raise ValueError(f"load_weights: the file has no group {path}layers/{name} for layer {c.name!r} "
+                             "(is the file from a different model?)")
+        _collect_h5(sub, c, f"{path}layers/{name}/", out)
+
+
+def _count(layer):
+    return len(layer._weights) + sum(_count(c) for c in _children(layer))
+
+
+def _write_weights_file(model, fileobj):
+    import h5py
+
+    with h5py.File(fileobj, "w") as f:
+        _write_h5(f, model)
+
+
+def _read_weights_file(model, fileobj, where):
+    import h5py
+
+    try:
+        f = h5py.File(fileobj, "r")
+    except OSError as e:
+        raise ValueError(f"{where}: not a readable HDF5 weights file ({e})") from None
+    with f:
+        pairs = []
+        _collect_h5(f, model, "", pairs)
+    for v, a in pairs:  # every shape checked before anything is assigned
+        v.assign(a.astype(v.dtype, copy=False))
+
+
+# ---- atomic writes -------------------------------------------------------------------------
+
+
+def _atomic_write(filepath, write):
+    """Run ``write(tmp_path)`` on a temporary file beside ``filepath``, fsync it, then
+    rename it over ``filepath``; on any failure the temporary file is removed and the
+    old file stays."""
+    filepath = os.fspath(filepath)
+    folder = os.path.dirname(os.path.abspath(filepath))
+    fd, tmp = tempfile.mkstemp(prefix=".nnrs-save-", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def _check_overwrite(filepath, overwrite, who):
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{who}: {os.fspath(filepath)!r} exists and overwrite=False")
+
+
+# ---- weights files -------------------------------------------------------------------------
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Write ``model``'s weights to ``filepath`` (must end in ``.weights.h5``) in Keras 3's layout."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"save_weights: the filename must end in '.weights.h5' (as in Keras 3), got {filepath!r}")
+    _check_overwrite(filepath, overwrite, "save_weights")
+    _atomic_write(filepath, lambda tmp: _write_weights_file(model, tmp))
+
+
+def load_weights(model, filepath):
+    """Set ``model``'s weights from a ``.weights.h5`` file (or the weights of a ``.keras`` archive)."""
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".keras"):
+        with _open_archive(filepath, "load_weights") as z:
+            _read_weights_file(model, _pyio.BytesIO(z.read(_WEIGHTS)), f"load_weights: {filepath!r}")
+        return
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"load_weights: the filename must end in '.weights.h5' or '.keras', got {filepath!r}")
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"load_weights: no such file {filepath!r}")
+    _read_weights_file(model, filepath, f"load_weights: {filepath!r}")
+
+
+# ---- whole models --------------------------------------------------------------------------
+
+
+def _compile_config(model):
+    if not getattr(model, "compiled", False):
+        return {}
+    from . import losses, metrics, optimizers
+
+    def metric_entry(m):
+        try:
+            same = type(metrics.get(m.name, loss=model.loss.name)) is type(m)
+        except (ValueError, TypeError):
+            same = False
+        return m.name if same else keras_record("keras.metrics", metrics.serialize(m))
+
+    return {
+        "optimizer": keras_record("keras.optimizers", optimizers.serialize(model.optimizer)),
+        "loss": keras_record("keras.losses", losses.serialize(model.loss)),
+        "loss_weights": None,
+        "metrics": [metric_entry(m) for m in model._metrics] or None,
+        "weighted_metrics": [metric_entry(m) for m in getattr(model, "_weighted_metrics", [])] or None,
+        "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
+    }
+
+
+def _compile_from_config(model, cc):
+    from . import optimizers
+
+    def plain(rec):
+        return {"class_name": rec["class_name"], "config": plain_config(rec.get("config") or {})} if isinstance(rec, dict) else rec
+
+    opt = cc.get("optimizer")
+    opt = optimizers.deserialize(plain(opt)) if isinstance(opt, dict) else opt
+    metrics = [plain(m) for m in cc.get("metrics") or []]
+    weighted = [plain(m) for m in cc.get("weighted_metrics") or []]
+    model.compile(optimizer=opt or "rmsprop", loss=plain(cc.get("loss")), metrics=metrics or None,
+                  weighted_metrics=weighted or None)
+
+
+def model_to_config(model):
+    """The ``config.json`` record of ``model`` (with ``compile_config``)."""
+    rec = serialize_keras_object(model)
+    rec["compile_config"] = _compile_config(model)
+    return rec
+
+
+def save_model(model, filepath, overwrite=True, zipped=True):
+    """Write ``model`` as a Keras 3 ``.keras`` archive (architecture, compile settings, weights)."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".keras"):
+        raise ValueError(f"save: the filename must end in '.keras' (as in Keras 3), got {filepath!r}")
+    if not zipped:
+        raise ValueError("save: only zipped .keras archives are supported (zipped=True)")
+    _check_overwrite(filepath, overwrite, "save")
+    from . import __version__
+
+    config = json.dumps(model_to_config(model), indent=None)
+    meta = json.dumps({"keras_version": FORMAT_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                       "saved_by": f"nnrs {__version__}"})
+    buf = _pyio.BytesIO()
+    _write_weights_file(model, buf)
+
+    def write(tmp):
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
+            z.writestr(_METADATA, meta)
+            z.writestr(_CONFIG, config)
+            z.writestr(_WEIGHTS, buf.getvalue())
+
+    _atomic_write(filepath, write)
+
+
+def _open_archive(filepath, who):
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"{who}: no such file {filepath!r}")
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"{who}: {filepath!r} is not a .keras archive (a zip of {_CONFIG}, {_METADATA} and {_WEIGHTS})")
+    z = zipfile.ZipFile(filepath)
+    missing = [m for m in (_CONFIG, _WEIGHTS) if m not in z.namelist()]
+    if missing:
+        z.close()
+        raise ValueError(f"{who}: {filepath!r} has no {', '.join(missing)} (members: {z.namelist()}); not a Keras 3 archive")
+    return z
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model from a ``.keras`` archive written by nnrs or Keras 3.
+
+    Classes come from nnrs, from ``@register_keras_serializable`` and from
+    ``custom_objects``; nothing in the file is executed (see the module docstring)."""
+    filepath = os.fspath(filepath)
+    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
+        raise ValueError(f"load_model: {filepath!r} looks like a legacy Keras 2 HDF5 model, which nnrs does not read; "
+                         "resave it with Keras 3 as a .keras file")
+    with _open_archive(filepath, "load_model") as z:
+        try:
+            record = json.loads(z.read(_CONFIG).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"load_model: {_CONFIG} in {filepath!r} is not valid JSON ({e})") from None
+        weights = z.read(_WEIGHTS)
+    model = deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=safe_mode)
+    _read_weights_file(model, _pyio.BytesIO(weights), f"load_model: {_WEIGHTS} of {filepath!r}")
+    cc = record.get("compile_config")
+    if compile and cc:
+        try:
+            _compile_from_config(model, cc)
+        except (ValueError, TypeError, KeyError) as e:
+            warnings.warn(f"load_model: the model was not compiled; its compile settings could not be restored ({e}). "
+                          "Call compile() yourself.", stacklevel=2)
+    return model
+
+
+def clone_model(model, custom_objects=None):
+    """A new model with ``model``'s config and freshly initialised weights."""
+    record = serialize_keras_object(model)
+    return deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=True)

@@ -163,6 +163,24 @@ def test_keras_functional_two_in_two_out_loads_with_the_same_predictions():
         np.testing.assert_allclose(got.numpy(), w, atol=1e-6, rtol=0)
 
 
+def test_keras_functional_with_a_nested_sequential_loads():
+    n = nnrs.models.load_model(FIX / "nested.keras")
+    assert type(n.get_layer("inner")) is nnrs.Sequential
+    np.testing.assert_allclose(n.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "nested_pred.npy"), atol=1e-6, rtol=0)
+
+
+def test_nested_model_groups_match_keras(tmp_path):
+    nnrs.random.seed(0)
+    inner = nnrs.Sequential([L.Dense(4, activation="relu", name="inner_dense"), L.Dense(2, name="inner_out")], name="inner")
+    a = nnrs.Input((8,), name="x")
+    n = nnrs.Model(a, inner(L.Dense(5, activation="swish", name="pre")(a)), name="nested")
+    n.save(tmp_path / "n.keras")
+    ours = zipfile.ZipFile(tmp_path / "n.keras").read("model.weights.h5")
+    assert h5_paths(ours) == h5_paths(zipfile.ZipFile(FIX / "nested.keras").read("model.weights.h5"))
+    back = nnrs.models.load_model(tmp_path / "n.keras")
+    np.testing.assert_array_equal(back.predict(x8(), verbose=0), n.predict(x8(), verbose=0))
+
+
 def test_committed_nnrs_files_still_load():
     """The nnrs-written files that Keras 3 was checked against (make_fixtures.py --check-nnrs)."""
     m = nnrs.models.load_model(FIX / "nnrs_mlp.keras")
@@ -170,6 +188,8 @@ def test_committed_nnrs_files_still_load():
     f = nnrs.models.load_model(FIX / "nnrs_fn.keras")
     got = f([np.load(FIX / "x_a.npy"), np.load(FIX / "x_b.npy")])
     np.testing.assert_allclose(got[1].numpy(), np.load(FIX / "nnrs_fn_pred_b.npy"), atol=1e-6, rtol=0)
+    n = nnrs.models.load_model(FIX / "nnrs_nested.keras")
+    np.testing.assert_allclose(n.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "nnrs_nested_pred.npy"), atol=1e-6, rtol=0)
 
 
 # ---- get_config / from_config ------------------------------------------------------------------

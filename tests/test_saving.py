@@ -124,8 +124,7 @@ def test_h5_groups_match_the_ones_keras_writes(tmp_path):
     m, f = mlp(), two_in_two_out()
     m.save_weights(tmp_path / "m.weights.h5")
     f.save_weights(tmp_path / "f.weights.h5")
-    keep = lambda paths: [p for p in paths if not p[0].startswith("optimizer")]  # noqa: E731  (nnrs saves no optimizer state)
-    assert h5_paths(str(tmp_path / "m.weights.h5")) == keep(h5_paths(str(FIX / "mlp.weights.h5")))
+    assert h5_paths(str(tmp_path / "m.weights.h5")) == h5_paths(str(FIX / "mlp.weights.h5"))  # with optimizer/vars/0 and 1
     assert h5_paths(str(tmp_path / "f.weights.h5")) == h5_paths(str(FIX / "fn.weights.h5"))
 
 
@@ -190,6 +189,76 @@ def test_committed_nnrs_files_still_load():
     np.testing.assert_allclose(got[1].numpy(), np.load(FIX / "nnrs_fn_pred_b.npy"), atol=1e-6, rtol=0)
     n = nnrs.models.load_model(FIX / "nnrs_nested.keras")
     np.testing.assert_allclose(n.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "nnrs_nested_pred.npy"), atol=1e-6, rtol=0)
+
+
+# ---- optimizer state ----------------------------------------------------------------------------
+
+OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_keras_optimizer_state_continues_training_in_nnrs(name):
+    """Keras trained 3 steps and saved; one more nnrs step from the loaded state gives Keras' 4th step."""
+    tx, ty = np.load(FIX / "train_x.npy"), np.load(FIX / "train_y.npy")
+    m = nnrs.models.load_model(FIX / f"opt_{name}.keras")
+    assert m.compiled and m.optimizer.iterations == 3
+    m.train_on_batch(tx, ty)
+    np.testing.assert_allclose(m.predict(tx, verbose=0), np.load(FIX / f"opt_{name}_next.npy"), atol=1e-5, rtol=0)
+
+
+def test_the_optimizer_fixture_needs_the_state(monkeypatch):
+    """Control: starting the optimizer fresh misses Keras' 4th step by far more than the tolerance."""
+    monkeypatch.setattr(saving, "_read_optimizer", lambda *a: None)
+    tx, ty = np.load(FIX / "train_x.npy"), np.load(FIX / "train_y.npy")
+    m = nnrs.models.load_model(FIX / "opt_adam.keras")
+    m.train_on_batch(tx, ty)
+    assert np.abs(m.predict(tx, verbose=0) - np.load(FIX / "opt_adam_next.npy")).max() > 1e-4
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_committed_nnrs_optimizer_files_still_load(name):
+    tx, ty = np.load(FIX / "train_x.npy"), np.load(FIX / "train_y.npy")
+    m = nnrs.models.load_model(FIX / f"nnrs_opt_{name}.keras")
+    m.train_on_batch(tx, ty)
+    np.testing.assert_allclose(m.predict(tx, verbose=0), np.load(FIX / f"nnrs_opt_{name}_next.npy"), atol=1e-6, rtol=0)
+
+
+def test_optimizer_state_round_trip_and_weights_file(tmp_path, backend):
+    tx, ty = np.load(FIX / "train_x.npy"), np.load(FIX / "train_y.npy")
+    nnrs.random.seed(0)
+    m = nnrs.Sequential([nnrs.Input((3,)), L.Dense(4, activation="tanh"), L.Dense(2)])
+    m.compile(optimizer=nnrs.optimizers.Adam(0.01), loss="mse")
+    for _ in range(2):
+        m.train_on_batch(tx, ty)
+    m.optimizer.learning_rate = 0.003  # as ReduceLROnPlateau would
+    m.save(tmp_path / "m.keras")
+    m.save_weights(tmp_path / "m.weights.h5")
+    back = nnrs.models.load_model(tmp_path / "m.keras")
+    other = nnrs.models.clone_model(m)
+    other.compile(optimizer=nnrs.optimizers.Adam(0.01), loss="mse")
+    other.load_weights(tmp_path / "m.weights.h5")
+    assert back.optimizer.iterations == other.optimizer.iterations == 2
+    assert back.optimizer.learning_rate == pytest.approx(0.003)
+    for a, b in zip(back.optimizer.variables, m.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for model in (m, back, other):
+        model.train_on_batch(tx, ty)
+    np.testing.assert_array_equal(back.predict(tx, verbose=0), m.predict(tx, verbose=0))
+    np.testing.assert_array_equal(other.predict(tx, verbose=0), m.predict(tx, verbose=0))
+
+
+def test_optimizer_state_of_another_model_is_skipped_with_a_warning(tmp_path):
+    tx, ty = np.load(FIX / "train_x.npy"), np.load(FIX / "train_y.npy")
+    m = nnrs.Sequential([nnrs.Input((3,)), L.Dense(4), L.Dense(2)])
+    m.compile(optimizer="adam", loss="mse")
+    m.train_on_batch(tx, ty)
+    m.save_weights(tmp_path / "m.weights.h5")
+    other = nnrs.Sequential([nnrs.Input((3,)), L.Dense(4), L.Dense(2)])
+    other.compile(optimizer="sgd", loss="mse")  # no slots: the file's Adam state does not fit
+    with pytest.warns(UserWarning, match="skipping the optimizer state"):
+        other.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_array_equal(other.get_weights()[0], m.get_weights()[0])
+    other.train_on_batch(tx, ty)  # and it still trains
 
 
 # ---- get_config / from_config ------------------------------------------------------------------

@@ -350,11 +350,92 @@ def _count(layer):
     return len(layer._weights) + sum(_count(c) for c in _children(layer))
 
 
+# ---- optimizer state ------------------------------------------------------------------------
+#
+# Keras lists an optimizer's variables as ``iteration``, ``learning_rate``, then its slots
+# over the model's trainable variables (in the model's order): "interleaved" slots go
+# variable by variable (Adam: m0, v0, m1, v1, ...), "grouped" ones slot by slot
+# (RMSprop: every velocity, then every momentum). nnrs keeps the same arrays per variable.
+_OPTIMIZER_SLOTS = {"Adam": "interleaved", "AdamW": "interleaved", "SGD": "grouped", "RMSprop": "grouped", "Adagrad": "grouped"}
+
+
+def _trainable_in_keras_order(layer):
+    out = [v for v in layer._weights if v.trainable] if getattr(layer, "trainable", True) else []
+    if not getattr(layer, "trainable", True):
+        return out
+    for c in _children(layer):
+        out.extend(_trainable_in_keras_order(c))
+    return out
+
+
+def _slot_arrays(opt, variables):
+    """Keras' list of ``opt``'s slot arrays for ``variables``, or None when nnrs has no state yet."""
+    recs = [opt._slots.get(id(v)) for v in variables]
+    if not variables or any(r is None for r in recs):
+        return None
+    per_var = [[a for a in r[1:-1] if a is not None] for r in recs]
+    if _OPTIMIZER_SLOTS[type(opt).__name__] == "interleaved":
+        return [a for slots in per_var for a in slots]
+    return [slots[k] for k in range(len(per_var[0])) for slots in per_var]
+
+
+def _saved_optimizer(model):
+    opt = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
+    return opt if opt is not None and type(opt).__name__ in _OPTIMIZER_SLOTS else None
+
+
+def _write_optimizer(f, model):
+    opt = _saved_optimizer(model)
+    if opt is None:
+        return
+    vs = f.create_group("optimizer").create_group("vars")
+    vs.attrs["name"] = opt.name
+    vs.create_dataset("0", data=np.int32(opt.iterations))
+    vs.create_dataset("1", data=np.float32(opt.learning_rate))
+    arrays = _slot_arrays(opt, _trainable_in_keras_order(model)) or []
+    for i, a in enumerate(arrays, start=2):
+        vs.create_dataset(str(i), data=np.ascontiguousarray(opt_to_host(a)))
+
+
+def opt_to_host(a):
+    from ._util import to_host
+
+    return to_host(a)
+
+
+def _read_optimizer(f, model, where):
+    """Restore the optimizer state saved beside the weights; like Keras, a state that does
+    not fit the optimizer is skipped with a warning and the optimizer starts fresh."""
+    opt = _saved_optimizer(model)
+    vs = f.get("optimizer/vars")
+    if opt is None or vs is None:
+        return
+    keys = sorted(vs.keys(), key=lambda k: int(k) if k.isdigit() else -1)
+    stored = [np.asarray(vs[k][()]) for k in keys]
+    variables = _trainable_in_keras_order(model)
+    if len(stored) > 2:
+        opt.build(variables)
+        arrays = _slot_arrays(opt, variables)
+        if arrays is None or len(arrays) != len(stored) - 2 or any(a.shape != b.shape for a, b in zip(arrays, stored[2:])):
+            warnings.warn(f"{where}: skipping the optimizer state of {opt.name!r}: the file holds {len(stored)} variables, "
+                          f"the optimizer has {2 + len(arrays or [])}", stacklevel=3)
+            opt._slots.clear()
+            opt._built_vars = None
+            return
+        for a, b in zip(arrays, stored[2:]):
+            a[...] = variables[0].backend.asarray(b.astype(a.dtype, copy=False)) if not isinstance(a, np.ndarray) else b
+    if len(stored) >= 2:
+        opt.iterations = int(stored[0])
+        if opt._schedule is None and np.float32(opt.learning_rate) != np.float32(stored[1]):
+            opt.learning_rate = float(stored[1])  # changed since compile (e.g. by ReduceLROnPlateau)
+
+
 def _write_weights_file(model, fileobj):
     import h5py
 
     with h5py.File(fileobj, "w") as f:
         _write_h5(f, model)
+        _write_optimizer(f, model)
 
 
 def _read_weights_file(model, fileobj, where):
@@ -367,8 +448,9 @@ def _read_weights_file(model, fileobj, where):
     with f:
         pairs = []
         _collect_h5(f, model, "", pairs)
-    for v, a in pairs:  # every shape checked before anything is assigned
-        v.assign(a.astype(v.dtype, copy=False))
+        for v, a in pairs:  # every shape checked before anything is assigned
+            v.assign(a.astype(v.dtype, copy=False))
+        _read_optimizer(f, model, where)
 
 
 # ---- atomic writes -------------------------------------------------------------------------
@@ -535,14 +617,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             raise ValueError(f"load_model: {_CONFIG} in {filepath!r} is not valid JSON ({e})") from None
         weights = z.read(_WEIGHTS)
     model = deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=safe_mode)
-    _read_weights_file(model, _pyio.BytesIO(weights), f"load_model: {_WEIGHTS} of {filepath!r}")
     cc = record.get("compile_config")
-    if compile and cc:
+    if compile and cc:  # compiled first, so the optimizer state saved with the weights is restored
         try:
             _compile_from_config(model, cc)
-        except (ValueError, TypeError, KeyError) as e:
+        except (ValueError, TypeError, KeyError, NotImplementedError) as e:
             warnings.warn(f"load_model: the model was not compiled; its compile settings could not be restored ({e}). "
                           "Call compile() yourself.", stacklevel=2)
+    _read_weights_file(model, _pyio.BytesIO(weights), f"load_model: {_WEIGHTS} of {filepath!r}")
     return model
 
 

@@ -487,3 +487,42 @@ def test_weights_of_another_model_are_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="has 1 variable.*holds 2"):
         small.load_weights(tmp_path / "m.weights.h5")
     np.testing.assert_array_equal(other.get_weights()[0], before[0])
+
+
+def test_clone_model_with_clone_function_and_input_tensors():
+    m = mlp()
+    shared = m.layers[0]
+    c = nnrs.models.clone_model(m, clone_function=lambda l: l if l is shared else type(l).from_config(l.get_config()))
+    assert c.layers[0] is shared and c.layers[2] is not m.layers[2] and c.get_config() == m.get_config()
+    f = two_in_two_out()
+    a, b = nnrs.Input((6,), name="new_a"), nnrs.Input((4,), name="new_b")
+    g = nnrs.models.clone_model(f, input_tensors=[a, b])
+    assert [l["name"] for l in g.get_config()["layers"] if l["class_name"] == "InputLayer"] == ["new_a", "new_b"]
+    assert [w.shape for w in g.weights] == [w.shape for w in f.weights]
+    with pytest.raises(ValueError, match="has 2 inputs, got 1"):
+        nnrs.models.clone_model(f, input_tensors=[a])
+    with pytest.raises(NotImplementedError, match="call_function"):
+        nnrs.models.clone_model(f, call_function=lambda *a: None)
+
+
+def test_custom_object_scope_and_get_custom_objects(tmp_path):
+    m = nnrs.Sequential([nnrs.Input((3,)), Unregistered(name="u")])
+    m.save(tmp_path / "u.keras")
+    with saving.custom_object_scope({"Unregistered": Unregistered}):
+        assert type(nnrs.models.load_model(tmp_path / "u.keras").layers[0]) is Unregistered
+    with pytest.raises(ValueError, match="Unknown layer class 'Unregistered'"):
+        nnrs.models.load_model(tmp_path / "u.keras")  # the scope has ended
+    saving.get_custom_objects()["Unregistered"] = Unregistered
+    try:
+        assert type(nnrs.models.load_model(tmp_path / "u.keras").layers[0]) is Unregistered
+    finally:
+        del saving.get_custom_objects()["Unregistered"]
+
+
+def test_unsupported_weights_options_are_refused(tmp_path):
+    m = mlp()
+    with pytest.raises(NotImplementedError, match="max_shard_size"):
+        m.save_weights(tmp_path / "m.weights.h5", max_shard_size=1)
+    m.save_weights(tmp_path / "m.weights.h5")
+    with pytest.raises(NotImplementedError, match="skip_mismatch"):
+        m.load_weights(tmp_path / "m.weights.h5", skip_mismatch=True)

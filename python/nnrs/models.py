@@ -451,18 +451,24 @@ class Model(Layer):
         return super().__call__(x, training=training, **kwargs)
 
     # ---- weights and summary ------------------------------------------------------------
-    def save_weights(self, filepath, overwrite=True):
-        """Save the weights in Keras 3's ``.weights.h5`` layout (atomically: a failed save
-        keeps the old file); a ``.safetensors`` path writes nnrs' safetensors file instead."""
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights (and the optimizer state, once compiled) in Keras 3's ``.weights.h5``
+        layout, atomically: a failed save keeps the old file. A ``.safetensors`` path writes
+        nnrs' safetensors file of the weights instead."""
         from . import io
 
+        if max_shard_size is not None:
+            raise NotImplementedError("save_weights: sharded weights files (max_shard_size) are not supported by nnrs yet")
         io.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath):
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Load weights from a ``.weights.h5`` file (nnrs' or Keras 3's), a ``.keras`` archive or
         a ``.safetensors`` file; no code in the file is executed (HDF5 or safetensors, never pickle)."""
         from . import io
 
+        if skip_mismatch or kwargs:
+            raise NotImplementedError(f"load_weights: {'skip_mismatch=True' if skip_mismatch else sorted(kwargs)} "
+                                      "is not supported by nnrs yet; every weight must match")
         io.load_weights(self, filepath)
 
     def summary(self, print_fn=None):
@@ -718,8 +724,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
-def clone_model(model, custom_objects=None):
-    """A new model with the same config as ``model`` and freshly initialised weights."""
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):
+    """A new model with the same structure as ``model`` and freshly initialised weights
+    (see ``nnrs.saving.clone_model``)."""
     from . import saving
 
-    return saving.clone_model(model, custom_objects=custom_objects)
+    return saving.clone_model(model, input_tensors=input_tensors, clone_function=clone_function,
+                              call_function=call_function, recursive=recursive, **kwargs)

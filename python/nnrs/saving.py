@@ -38,6 +38,7 @@ from ._util import snake_case
 __all__ = [
     "register_keras_serializable", "get_registered_name", "get_registered_object", "save_model", "load_model",
     "save_weights", "load_weights", "serialize_keras_object", "deserialize_keras_object", "clone_model",
+    "custom_object_scope", "CustomObjectScope", "get_custom_objects",
 ]
 
 FORMAT_VERSION = "3.15.1"  # the Keras release whose layout these files follow (checked with it)
@@ -72,9 +73,41 @@ def get_registered_name(obj):
     return _REGISTERED_NAMES.get(cls, cls.__name__)
 
 
+_GLOBAL_CUSTOM: dict = {}  # get_custom_objects()
+_SCOPES: list = []  # dicts of the active custom_object_scope blocks, innermost last
+
+
+def get_custom_objects():
+    """The process-wide dict of custom classes consulted on load (name -> class); edit it in place."""
+    return _GLOBAL_CUSTOM
+
+
+class CustomObjectScope:
+    """``with custom_object_scope({"MyLayer": MyLayer}):`` makes those classes known to
+    ``load_model`` and ``from_config`` inside the block."""
+
+    def __init__(self, *custom_objects):
+        self.custom_objects = {}
+        for d in custom_objects:
+            self.custom_objects.update(d or {})
+
+    def __enter__(self):
+        _SCOPES.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc):
+        _SCOPES.remove(self.custom_objects)
+        return False
+
+
+custom_object_scope = CustomObjectScope
+
+
 def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The class registered (or passed in ``custom_objects``) under ``name``, else None."""
-    for table in (custom_objects or {}, _REGISTERED, module_objects or {}):
+    """The class passed in ``custom_objects``, in an active ``custom_object_scope``, in
+    ``get_custom_objects()`` or registered under ``name``; else None."""
+    tables = [custom_objects or {}, *reversed(_SCOPES), _GLOBAL_CUSTOM, _REGISTERED, module_objects or {}]
+    for table in tables:
         if name in table:
             return table[name]
     return None
@@ -628,7 +661,45 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return model
 
 
-def clone_model(model, custom_objects=None):
-    """A new model with ``model``'s config and freshly initialised weights."""
-    record = serialize_keras_object(model)
-    return deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=True)
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, custom_objects=None):
+    """A new model with ``model``'s structure and freshly initialised weights.
+
+    Each layer is rebuilt from its config, or by ``clone_function(layer)`` when given
+    (which may return the layer itself to share it); ``input_tensors`` (symbolic tensors
+    from ``nnrs.Input``) replace a functional model's inputs."""
+    from .models import Model, Sequential
+
+    if call_function is not None or recursive:
+        raise NotImplementedError("clone_model: call_function and recursive=True are not supported by nnrs yet")
+    if clone_function is None and input_tensors is None:
+        return deserialize_keras_object(serialize_keras_object(model), custom_objects=custom_objects, safe_mode=True)
+    fn = clone_function or (lambda layer: deserialize_keras_object(serialize_keras_object(layer), custom_objects=custom_objects))
+    if isinstance(model, Sequential):
+        if input_tensors is not None:
+            raise NotImplementedError("clone_model: input_tensors for a Sequential model are not supported by nnrs yet")
+        new = Sequential(name=model.name, trainable=model.trainable)
+        if model._input_spec is not None:
+            from .layers.core import InputLayer
+
+            new.add(InputLayer(shape=model._input_spec[1:], batch_size=model._input_spec[0], dtype=model.dtype))
+        for layer in model._layers:
+            new.add(fn(layer))
+        return new
+    if not isinstance(model, Model) or model._nodes is None:
+        raise ValueError(f"clone_model: expected a Sequential or functional model, got {type(model).__name__}")
+    from .layers.core import Input
+
+    given = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else None if input_tensors is None else [input_tensors]
+    if given is not None and len(given) != len(model._inputs):
+        raise ValueError(f"clone_model: model {model.name!r} has {len(model._inputs)} inputs, got {len(given)} input_tensors")
+    new_t = {}
+    for i, kt in enumerate(model._inputs):
+        new_t[id(kt)] = given[i] if given is not None else Input(kt.shape[1:], batch_size=kt.shape[0], dtype=kt.dtype, name=kt.name)
+    clones = {}
+    for kt in model._nodes:
+        layer = clones.setdefault(id(kt.layer), fn(kt.layer))
+        args = [new_t[id(p)] for p in kt.inputs]
+        new_t[id(kt)] = layer(args[0] if len(args) == 1 else args)
+    outs = [new_t[id(o)] for o in model._outputs]
+    ins = [new_t[id(i)] for i in model._inputs]
+    return Model(ins if len(ins) > 1 else ins[0], outs if len(outs) > 1 else outs[0], name=model.name, trainable=model.trainable)

@@ -526,3 +526,34 @@ def test_unsupported_weights_options_are_refused(tmp_path):
     m.save_weights(tmp_path / "m.weights.h5")
     with pytest.raises(NotImplementedError, match="skip_mismatch"):
         m.load_weights(tmp_path / "m.weights.h5", skip_mismatch=True)
+
+
+# ---- functions saved by name (activations, losses) -----------------------------------------------
+
+
+def _my_act(x):
+    return nnrs.ops.multiply(nnrs.ops.relu(x), 2.0)
+
+
+def test_keras_registered_activation_and_function_loss_load():
+    with pytest.raises(ValueError, match="unknown activation 'My>my_act'"):
+        nnrs.models.load_model(FIX / "act.keras")  # not registered in nnrs: a clear error, nothing run
+    m = nnrs.models.load_model(FIX / "act.keras", custom_objects={"My>my_act": _my_act})
+    assert m.layers[0]._act_fn is _my_act and m.compiled and type(m.loss).__name__ == "MeanSquaredError"
+    assert m.metrics_names == ["loss", "mean_absolute_error"]
+    np.testing.assert_allclose(m.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "act_pred.npy"), atol=1e-6, rtol=0)
+
+
+def test_registered_function_activation_round_trip(tmp_path):
+    act = saving.register_keras_serializable(package="NnrsTests", name="double_relu")(_my_act)
+    assert saving.get_registered_name(act) == "NnrsTests>double_relu"
+    nnrs.random.seed(0)
+    m = nnrs.Sequential([nnrs.Input((3,)), L.Dense(4, activation=act), L.Activation(act)])
+    assert m.layers[0].get_config()["activation"] == {"module": "builtins", "class_name": "function",
+                                                      "config": "NnrsTests>double_relu", "registered_name": "function"}
+    m.save(tmp_path / "a.keras")
+    back = nnrs.models.load_model(tmp_path / "a.keras")
+    x = np.linspace(-1, 1, 6, dtype="float32").reshape(2, 3)
+    np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+    np.testing.assert_allclose(nnrs.models.load_model(FIX / "nnrs_act.keras", custom_objects={"My>my_act": _my_act})
+                               .predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "nnrs_act_pred.npy"), atol=1e-6, rtol=0)

@@ -24,10 +24,12 @@ renamed over the target, so a failed save leaves the previous file intact.
 from __future__ import annotations
 
 import datetime
+import inspect
 import io as _pyio
 import json
 import os
 import tempfile
+import threading
 import warnings
 import zipfile
 
@@ -51,12 +53,12 @@ _REGISTERED_NAMES: dict = {}  # class -> "Package>Name"
 
 
 def register_keras_serializable(package="Custom", name=None):
-    """Class decorator: makes a custom layer (or any class with ``get_config``) loadable
-    from saved files under the key ``"<package>>"<name or class name>"``."""
+    """Decorator: makes a custom layer (or any class with ``get_config``, or a function such
+    as an activation) loadable from saved files under ``"<package>><name or __name__>"``."""
 
     def decorate(cls):
         key = f"{package}>{name or cls.__name__}"
-        if not hasattr(cls, "get_config"):
+        if isinstance(cls, type) and not hasattr(cls, "get_config"):
             raise TypeError(f"register_keras_serializable: {cls.__name__} has no get_config(), so it cannot be saved")
         if key in _REGISTERED and _REGISTERED[key] is not cls and _REGISTERED[key].__qualname__ != cls.__qualname__:
             raise ValueError(f"register_keras_serializable: {key!r} is already registered to {_REGISTERED[key]!r}")
@@ -68,13 +70,24 @@ def register_keras_serializable(package="Custom", name=None):
 
 
 def get_registered_name(obj):
-    """The name ``obj`` (a class or an instance) is saved under."""
-    cls = obj if isinstance(obj, type) else type(obj)
-    return _REGISTERED_NAMES.get(cls, cls.__name__)
+    """The name ``obj`` (a class, a function or an instance) is saved under."""
+    key = obj if isinstance(obj, type) or inspect.isfunction(obj) else type(obj)
+    return _REGISTERED_NAMES.get(key, key.__name__)
+
+
+def function_record(fn):
+    """Keras' record of a function argument (an activation, a loss): saved by its name."""
+    return {"module": "builtins", "class_name": "function", "config": get_registered_name(fn), "registered_name": "function"}
 
 
 _GLOBAL_CUSTOM: dict = {}  # get_custom_objects()
-_SCOPES: list = []  # dicts of the active custom_object_scope blocks, innermost last
+_local = threading.local()  # per thread (DESIGN rule 10): the dicts of the active custom_object_scope blocks
+
+
+def _scopes():
+    if not hasattr(_local, "scopes"):
+        _local.scopes = []
+    return _local.scopes
 
 
 def get_custom_objects():
@@ -84,7 +97,7 @@ def get_custom_objects():
 
 class CustomObjectScope:
     """``with custom_object_scope({"MyLayer": MyLayer}):`` makes those classes known to
-    ``load_model`` and ``from_config`` inside the block."""
+    ``load_model`` and ``from_config`` inside the block (in this thread)."""
 
     def __init__(self, *custom_objects):
         self.custom_objects = {}
@@ -92,11 +105,11 @@ class CustomObjectScope:
             self.custom_objects.update(d or {})
 
     def __enter__(self):
-        _SCOPES.append(self.custom_objects)
+        _scopes().append(self.custom_objects)
         return self
 
     def __exit__(self, *exc):
-        _SCOPES.remove(self.custom_objects)
+        _scopes().pop()
         return False
 
 
@@ -106,7 +119,7 @@ custom_object_scope = CustomObjectScope
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """The class passed in ``custom_objects``, in an active ``custom_object_scope``, in
     ``get_custom_objects()`` or registered under ``name``; else None."""
-    tables = [custom_objects or {}, *reversed(_SCOPES), _GLOBAL_CUSTOM, _REGISTERED, module_objects or {}]
+    tables = [custom_objects or {}, *reversed(_scopes()), _GLOBAL_CUSTOM, _REGISTERED, module_objects or {}]
     for table in tables:
         if name in table:
             return table[name]
@@ -127,13 +140,14 @@ def _refuse_code(config, safe_mode, where):
     """Raise if ``config`` (any nesting) asks for a Lambda layer or a serialized function."""
     if isinstance(config, dict):
         cls = config.get("class_name")
-        if cls in ("Lambda", "__lambda__", "function") and ("config" in config or "module" in config):
+        if cls in ("Lambda", "__lambda__") and ("config" in config or "module" in config):
             what = "a Lambda layer" if cls == "Lambda" else "a serialized Python function"
             if safe_mode:
                 raise ValueError(f"{where}: the file asks for {what} ({config.get('config', {}).get('name', '?')!r}), "
                                  "whose code would run on load; refused because safe_mode=True. Pass safe_mode=False "
                                  "only for files you trust.")
             raise ValueError(f"{where}: the file asks for {what}; nnrs never loads code from a file, even with safe_mode=False")
+        # {"class_name": "function", "config": "name"} only names a function (looked up, never run from the file)
         for v in config.values():
             _refuse_code(v, safe_mode, where)
     elif isinstance(config, list):
@@ -190,10 +204,23 @@ def plain_config(config):
             continue
         if k == "dtype" and isinstance(v, dict):
             v = (v.get("config") or {}).get("name", "float32")
+        elif _is_function_record(v):
+            v = _function_of(v)
         elif isinstance(v, dict) and "class_name" in v and isinstance(v.get("config"), dict):
             v = {"class_name": v["class_name"], "config": plain_config(v["config"])}
         out[k] = v
     return out
+
+
+def _is_function_record(v):
+    return isinstance(v, dict) and v.get("class_name") == "function" and isinstance(v.get("config"), str)
+
+
+def _function_of(record):
+    """The registered (or custom) function a record names, else its name (a built-in one)."""
+    name = record["config"]
+    found = get_registered_object(name)
+    return found if found is not None else name
 
 
 def _is_model(layer):
@@ -578,6 +605,8 @@ def _compile_from_config(model, cc):
     from . import optimizers
 
     def plain(rec):
+        if _is_function_record(rec):
+            return _function_of(rec)
         return {"class_name": rec["class_name"], "config": plain_config(rec.get("config") or {})} if isinstance(rec, dict) else rec
 
     opt = cc.get("optimizer")
@@ -649,14 +678,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"load_model: {_CONFIG} in {filepath!r} is not valid JSON ({e})") from None
         weights = z.read(_WEIGHTS)
-    model = deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=safe_mode)
-    cc = record.get("compile_config")
-    if compile and cc:  # compiled first, so the optimizer state saved with the weights is restored
-        try:
-            _compile_from_config(model, cc)
-        except (ValueError, TypeError, KeyError, NotImplementedError) as e:
-            warnings.warn(f"load_model: the model was not compiled; its compile settings could not be restored ({e}). "
-                          "Call compile() yourself.", stacklevel=2)
+    with CustomObjectScope(custom_objects):  # also seen by nested configs (activations, losses)
+        model = deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=safe_mode)
+        cc = record.get("compile_config")
+        if compile and cc:  # compiled first, so the optimizer state saved with the weights is restored
+            try:
+                _compile_from_config(model, cc)
+            except (ValueError, TypeError, KeyError, NotImplementedError) as e:
+                warnings.warn(f"load_model: the model was not compiled; its compile settings could not be restored ({e}). "
+                              "Call compile() yourself.", stacklevel=2)
     _read_weights_file(model, _pyio.BytesIO(weights), f"load_model: {_WEIGHTS} of {filepath!r}")
     return model
 
@@ -672,7 +702,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     if call_function is not None or recursive:
         raise NotImplementedError("clone_model: call_function and recursive=True are not supported by nnrs yet")
     if clone_function is None and input_tensors is None:
-        return deserialize_keras_object(serialize_keras_object(model), custom_objects=custom_objects, safe_mode=True)
+        with CustomObjectScope(custom_objects):
+            return deserialize_keras_object(serialize_keras_object(model), custom_objects=custom_objects, safe_mode=True)
     fn = clone_function or (lambda layer: deserialize_keras_object(serialize_keras_object(layer), custom_objects=custom_objects))
     if isinstance(model, Sequential):
         if input_tensors is not None:

@@ -22,6 +22,15 @@ def _keras_config(layer, **fields):
     return cfg
 
 
+def _activation_config(layer):
+    """A named activation by its Keras name; any other function as Keras' function record."""
+    if layer._act_fn is None:
+        return layer._act_name
+    from ..saving import function_record
+
+    return function_record(layer._act_fn)
+
+
 def _from_keras_config(cls, config):
     """The layer of a config from ``get_config`` (nnrs' or Keras 3's)."""
     from ..saving import plain_config
@@ -138,7 +147,7 @@ class Dense(Layer):
         def reg(r):
             return keras_record("keras.regularizers", regularizers.serialize(r))
 
-        return _keras_config(self, units=self.units, activation=self._act_name, use_bias=self.use_bias,
+        return _keras_config(self, units=self.units, activation=_activation_config(self), use_bias=self.use_bias,
                              kernel_initializer=init(self.kernel_initializer), bias_initializer=init(self.bias_initializer),
                              kernel_regularizer=reg(self.kernel_regularizer), bias_regularizer=reg(self.bias_regularizer),
                              kernel_constraint=None, bias_constraint=None, quantization_config=None)
@@ -163,7 +172,7 @@ class Activation(Layer):
         return y
 
     def get_config(self):
-        return _keras_config(self, activation=self._act_name)
+        return _keras_config(self, activation=_activation_config(self))
 
     from_config = classmethod(_from_keras_config)
 

@@ -557,3 +557,31 @@ def test_registered_function_activation_round_trip(tmp_path):
     np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
     np.testing.assert_allclose(nnrs.models.load_model(FIX / "nnrs_act.keras", custom_objects={"My>my_act": _my_act})
                                .predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "nnrs_act_pred.npy"), atol=1e-6, rtol=0)
+
+
+def test_to_json_and_model_from_json():
+    m = mlp()
+    text = m.to_json()
+    assert set(json.loads(text)) == {"module", "class_name", "config", "registered_name", "build_config", "compile_config"}
+    again = nnrs.models.model_from_json(text)
+    assert again.get_config() == m.get_config() and again.compiled  # as in Keras: the record's compile settings apply
+    with pytest.raises(ValueError, match="not valid JSON"):
+        nnrs.models.model_from_json("{")
+
+
+def test_unsupported_dtype_policy_is_named():
+    cfg = L.Dense(2).get_config()
+    cfg["dtype"]["config"]["name"] = "mixed_float16"
+    with pytest.raises(ValueError, match="dtype policy 'mixed_float16' is not supported"):
+        L.Dense.from_config(cfg)
+
+
+def test_compile_settings_nnrs_cannot_restore_warn_and_leave_the_model_uncompiled(tmp_path):
+    z = zipfile.ZipFile(FIX / "mlp.keras")
+    cfg = json.loads(z.read("config.json"))
+    cfg["compile_config"]["optimizer"]["class_name"] = "Lion"
+    _archive(tmp_path / "lion.keras", cfg, z.read("model.weights.h5"))
+    with pytest.warns(UserWarning, match="was not compiled.*Lion"):
+        m = nnrs.models.load_model(tmp_path / "lion.keras")
+    assert not m.compiled
+    np.testing.assert_allclose(m.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "mlp_pred.npy"), atol=1e-6, rtol=0)

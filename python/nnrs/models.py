@@ -21,7 +21,7 @@ from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
 from .tensor import _grad as _grad_state
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 
 def _as_numpy(x, who, arg):
@@ -502,6 +502,14 @@ class Model(Layer):
 
         saving.save_model(self, filepath, overwrite=overwrite, zipped=True if zipped is None else zipped)
 
+    def to_json(self, **kwargs):
+        """The architecture (Keras 3's config record, compile settings included) as JSON."""
+        import json
+
+        from .saving import model_to_config
+
+        return json.dumps(model_to_config(self), **kwargs)
+
     def get_config(self):
         """Keras 3's config of a functional model: its layers with their inbound nodes, and
         the names of the input and output layers."""
@@ -722,6 +730,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from . import saving
 
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model with new weights from ``model.to_json()``."""
+    from . import saving
+
+    return saving.model_from_json(json_string, custom_objects=custom_objects)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):

@@ -40,7 +40,7 @@ from ._util import snake_case
 __all__ = [
     "register_keras_serializable", "get_registered_name", "get_registered_object", "save_model", "load_model",
     "save_weights", "load_weights", "serialize_keras_object", "deserialize_keras_object", "clone_model",
-    "custom_object_scope", "CustomObjectScope", "get_custom_objects",
+    "custom_object_scope", "CustomObjectScope", "get_custom_objects", "model_from_json",
 ]
 
 FORMAT_VERSION = "3.15.1"  # the Keras release whose layout these files follow (checked with it)
@@ -204,6 +204,9 @@ def plain_config(config):
             continue
         if k == "dtype" and isinstance(v, dict):
             v = (v.get("config") or {}).get("name", "float32")
+            if v not in ("float16", "bfloat16", "float32", "float64"):
+                raise ValueError(f"layer {config.get('name')!r}: dtype policy {v!r} is not supported by nnrs "
+                                 "(a layer computes in one float dtype)")
         elif _is_function_record(v):
             v = _function_of(v)
         elif isinstance(v, dict) and "class_name" in v and isinstance(v.get("config"), dict):
@@ -276,6 +279,13 @@ def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
             layer.build(tuple(shape))
         else:
             layer._maybe_build(tuple(shape))
+    cc = record.get("compile_config")
+    if cc and _is_model_class(cls):  # as Keras: a record with compile settings gives a compiled model
+        try:
+            _compile_from_config(layer, cc)
+        except (ValueError, TypeError, KeyError, NotImplementedError) as e:
+            warnings.warn(f"the model {layer.name!r} was not compiled; its compile settings could not be restored ({e}). "
+                          "Call compile() yourself.", stacklevel=2)
     return layer
 
 
@@ -678,17 +688,23 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"load_model: {_CONFIG} in {filepath!r} is not valid JSON ({e})") from None
         weights = z.read(_WEIGHTS)
+    if not compile:
+        record = {k: v for k, v in record.items() if k != "compile_config"}
     with CustomObjectScope(custom_objects):  # also seen by nested configs (activations, losses)
+        # compiled here when the file says so, before the weights, so that the optimizer state is restored too
         model = deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=safe_mode)
-        cc = record.get("compile_config")
-        if compile and cc:  # compiled first, so the optimizer state saved with the weights is restored
-            try:
-                _compile_from_config(model, cc)
-            except (ValueError, TypeError, KeyError, NotImplementedError) as e:
-                warnings.warn(f"load_model: the model was not compiled; its compile settings could not be restored ({e}). "
-                              "Call compile() yourself.", stacklevel=2)
     _read_weights_file(model, _pyio.BytesIO(weights), f"load_model: {_WEIGHTS} of {filepath!r}")
     return model
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model (new weights) from ``model.to_json()``'s architecture string."""
+    try:
+        record = json.loads(json_string)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"model_from_json: not valid JSON ({e})") from None
+    with CustomObjectScope(custom_objects):
+        return deserialize_keras_object(record, custom_objects=custom_objects, safe_mode=True)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, custom_objects=None):

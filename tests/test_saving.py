@@ -585,3 +585,25 @@ def test_compile_settings_nnrs_cannot_restore_warn_and_leave_the_model_uncompile
         m = nnrs.models.load_model(tmp_path / "lion.keras")
     assert not m.compiled
     np.testing.assert_allclose(m.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "mlp_pred.npy"), atol=1e-6, rtol=0)
+
+
+@saving.register_keras_serializable(package="NnrsTests")
+class Framed(L.Layer):
+    """A custom layer whose arguments share names with Keras-only ones that nnrs' own layers drop."""
+
+    def __init__(self, data_format="channels_first", sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format, self.sparse = data_format, sparse
+
+    def call(self, x, training=False):
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "sparse": self.sparse}
+
+
+def test_custom_layer_config_is_passed_back_untouched(tmp_path):
+    m = nnrs.Sequential([nnrs.Input((3,)), Framed(data_format="channels_last", sparse=False, name="fr")])
+    m.save(tmp_path / "f.keras")
+    layer = nnrs.models.load_model(tmp_path / "f.keras").layers[0]
+    assert (layer.data_format, layer.sparse) == ("channels_last", False)

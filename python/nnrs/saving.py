@@ -14,8 +14,10 @@ nnrs writes and reads exactly that layout, so files move between nnrs and Keras 
 
 Loading never runs code from a file: classes are looked up by name among nnrs' layers,
 the classes registered with :func:`register_keras_serializable` and ``custom_objects``
-(nothing is imported by module name, nothing is unpickled), and a config that asks for
-a ``Lambda`` layer or a serialized Python function is refused while ``safe_mode`` is on.
+(nothing is imported by module name, nothing is unpickled), functions are found by the
+name they were saved under, and a config that asks for a ``Lambda`` layer or a function
+serialized as bytecode is refused: with ``safe_mode=True`` as Keras does, and with
+``safe_mode=False`` too, since nnrs never loads code.
 
 Every write goes to a temporary file in the target's folder, is flushed to disk and then
 renamed over the target, so a failed save leaves the previous file intact.
@@ -194,13 +196,14 @@ _KERAS_ONLY_DEFAULTS = {
 }
 
 
-def plain_config(config):
-    """A Keras config made ready for nnrs constructors: dtype policies become dtype names
-    and Keras-only arguments holding their default value are dropped (recursively in
-    nested records)."""
+def plain_config(config, strip=True):
+    """A Keras config made ready for nnrs constructors: dtype policies become dtype names,
+    function records the functions they name, and (``strip``, for nnrs' own classes)
+    Keras-only arguments holding their default value are dropped, recursively in nested
+    records. A custom class gets its own arguments untouched (``strip=False``)."""
     out = {}
     for k, v in config.items():
-        if k in _KERAS_ONLY_DEFAULTS and v == _KERAS_ONLY_DEFAULTS[k]:
+        if strip and k in _KERAS_ONLY_DEFAULTS and v == _KERAS_ONLY_DEFAULTS[k]:
             continue
         if k == "dtype" and isinstance(v, dict):
             v = (v.get("config") or {}).get("name", "float32")
@@ -209,7 +212,7 @@ def plain_config(config):
                                  "(a layer computes in one float dtype)")
         elif _is_function_record(v):
             v = _function_of(v)
-        elif isinstance(v, dict) and "class_name" in v and isinstance(v.get("config"), dict):
+        elif strip and isinstance(v, dict) and "class_name" in v and isinstance(v.get("config"), dict):
             v = {"class_name": v["class_name"], "config": plain_config(v["config"])}
         out[k] = v
     return out
@@ -271,8 +274,8 @@ def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
     config = record.get("config") or {}
     if _is_model_class(cls):
         layer = cls.from_config(config, custom_objects=custom_objects)
-    else:
-        layer = cls.from_config(plain_config(config))
+    else:  # nnrs' layers take Keras' configs in their from_config; a custom class gets its own config back
+        layer = cls.from_config(config if cls in _builtins().values() else plain_config(config, strip=False))
     shape = (record.get("build_config") or {}).get("input_shape")
     if shape is not None and not layer.built:
         if _is_model_class(cls):

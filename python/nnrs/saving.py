@@ -362,14 +362,10 @@ def functional_order(model):
 
 
 def _children(layer):
-    """The sub-layers saved under ``layer``'s ``layers/`` group, in Keras' order."""
-    from .models import Sequential
-
-    if _is_model(layer) and getattr(layer, "_nodes", None) is not None:
+    """The sub-layers of a Sequential or functional model, in the order Keras lists them."""
+    if getattr(layer, "_nodes", None) is not None:
         return functional_order(layer)[0]
-    if isinstance(layer, Sequential):
-        return list(layer._layers)
-    return list(getattr(layer, "_layers", []))
+    return list(layer._layers)
 
 
 def _child_names(children):
@@ -382,16 +378,48 @@ def _child_names(children):
     return out
 
 
+def _is_graph_model(layer):
+    """Sequential and functional models keep their sub-layers under a ``layers/`` group."""
+    from .models import Sequential
+
+    return isinstance(layer, Sequential) or (_is_model(layer) and getattr(layer, "_nodes", None) is not None)
+
+
+def _entries(layer):
+    """``(group path below layer's group, sub-layer)`` pairs, named as Keras names them:
+    ``layers/<class>_<n>`` in a Sequential or functional model; the attribute name in a
+    subclassed model or a layer that owns layers (``<attribute>/<class>_<n>`` for a list
+    attribute); sub-layers held by no public attribute go under ``layers/``."""
+    from .layers.base import Layer
+
+    if _is_graph_model(layer):
+        kids = _children(layer)
+        return [(f"layers/{n}", c) for n, c in zip(_child_names(kids), kids)]
+    out, seen = [], set()
+    for attr, v in vars(layer).items():
+        if attr.startswith("_"):
+            continue
+        if isinstance(v, Layer) and id(v) not in seen:
+            out.append((attr, v))
+            seen.add(id(v))
+        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Layer) for x in v):
+            fresh = [x for x in v if id(x) not in seen]
+            out.extend((f"{attr}/{n}", x) for n, x in zip(_child_names(fresh), fresh))
+            seen.update(id(x) for x in fresh)
+    rest = [c for c in getattr(layer, "_layers", []) if id(c) not in seen]
+    out.extend((f"layers/{n}", c) for n, c in zip(_child_names(rest), rest))
+    return out
+
+
 def _write_h5(group, layer):
     vs = group.create_group("vars")
     vs.attrs["name"] = layer.name
     for i, v in enumerate(layer._weights):
         vs.create_dataset(str(i), data=np.ascontiguousarray(v.numpy()))
-    kids = _children(layer)
-    if kids or _is_model(layer):
-        lg = group.create_group("layers")
-        for name, c in zip(_child_names(kids), kids):
-            _write_h5(lg.create_group(name), c)
+    if _is_graph_model(layer):
+        group.require_group("layers")
+    for rel, c in _entries(layer):
+        _write_h5(group.require_group(rel), c)
 
 
 def _collect_h5(group, layer, path, out):
@@ -409,18 +437,16 @@ def _collect_h5(group, layer, path, out):
             raise ValueError(f"load_weights: {path}vars/{k} in the file has shape {tuple(ds.shape)}, "
                              f"variable {getattr(v, 'path', v.name)!r} of layer {layer.name!r} expects {tuple(v.shape)}")
         out.append((v, np.asarray(ds[()])))
-    kids = _children(layer)
-    lg = group.get("layers") if group is not None else None
-    for name, c in zip(_child_names(kids), kids):
-        sub = lg.get(name) if lg is not None else None
-        if sub is None and (c._weights or _children(c)) and _count(c):
-            raise ValueError(f"load_weights: the file has no group {path}layers/{name} for layer {c.name!r} "
+    for rel, c in _entries(layer):
+        sub = group.get(rel) if group is not None else None
+        if sub is None and _count(c):
+            raise ValueError(f"load_weights: the file has no group {path}{rel} for layer {c.name!r} "
                              "(is the file from a different model?)")
-        _collect_h5(sub, c, f"{path}layers/{name}/", out)
+        _collect_h5(sub, c, f"{path}{rel}/", out)
 
 
 def _count(layer):
-    return len(layer._weights) + sum(_count(c) for c in _children(layer))
+    return len(layer._weights) + sum(_count(c) for _, c in _entries(layer))
 
 
 # ---- optimizer state ------------------------------------------------------------------------
@@ -436,7 +462,7 @@ def _trainable_in_keras_order(layer):
     out = [v for v in layer._weights if v.trainable] if getattr(layer, "trainable", True) else []
     if not getattr(layer, "trainable", True):
         return out
-    for c in _children(layer):
+    for _, c in _entries(layer):
         out.extend(_trainable_in_keras_order(c))
     return out
 

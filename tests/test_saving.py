@@ -661,6 +661,10 @@ def test_registered_subclassed_model_round_trip(tmp_path):
         def get_config(self):
             return {**super().get_config(), "hidden": self.hidden}
 
+        @classmethod
+        def from_config(cls, config):  # Keras' signature: no custom_objects argument
+            return cls(**config)
+
     m = Wide(hidden=7)
     x = np.ones((4, 3), "float32")
     m.compile(optimizer="adam", loss="mse")

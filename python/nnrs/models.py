@@ -556,8 +556,8 @@ class Model(Layer):
         from .layers.core import Input
         from .saving import deserialize_keras_object, plain_config
 
-        if "layers" not in config or "input_layers" not in config:
-            return cls(**plain_config(config))
+        if "layers" not in config or "input_layers" not in config:  # a subclassed model's own arguments
+            return cls(**plain_config(config, strip=False))
         tensors, pending = {}, []
         for rec in config["layers"]:
             name = rec.get("name") or (rec.get("config") or {}).get("name")

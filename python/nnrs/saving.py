@@ -272,10 +272,11 @@ def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
     _refuse_code(record, safe_mode, "load_model")
     cls = _resolve_class(record, custom_objects)
     config = record.get("config") or {}
-    if _is_model_class(cls):
+    builtin = cls in _builtins().values()
+    if builtin and _is_model_class(cls):
         layer = cls.from_config(config, custom_objects=custom_objects)
     else:  # nnrs' layers take Keras' configs in their from_config; a custom class gets its own config back
-        layer = cls.from_config(config if cls in _builtins().values() else plain_config(config, strip=False))
+        layer = cls.from_config(config if builtin else plain_config(config, strip=False))
     shape = (record.get("build_config") or {}).get("input_shape")
     if shape is not None and not layer.built:
         if _is_model_class(cls):

@@ -1,4 +1,4 @@
-"""Weights files: round trip, atomic save, clear errors, no code execution on load."""
+"""Weights files (safetensors here; .weights.h5 in test_saving.py): round trip, atomic save, clear errors, no code execution on load."""
 
 import os
 import pickle
@@ -70,3 +70,15 @@ def test_loading_a_pickle_never_runs_it(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="not a readable safetensors"):
         model().load_weights(path)
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_the_suffix_picks_the_format(tmp_path):
+    m = model()
+    with pytest.raises(ValueError, match=r"'\.weights\.h5' \(Keras 3's format\) or '\.safetensors'"):
+        m.save_weights(tmp_path / "m.bin")
+    with pytest.raises(ValueError, match=r"'\.weights\.h5' \(Keras 3's format\) or '\.safetensors'"):
+        m.load_weights(tmp_path / "m.bin")
+    m.save_weights(tmp_path / "m.weights.h5")
+    m.save_weights(tmp_path / "m.safetensors")
+    assert (tmp_path / "m.weights.h5").read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"  # HDF5, as Keras 3 writes
+    assert (tmp_path / "m.weights.h5").read_bytes() != (tmp_path / "m.safetensors").read_bytes()

@@ -20,10 +20,12 @@ from . import (
     layers,
     losses,
     metrics,
+    models,
     ops,
     optimizers,
     random,
     regularizers,
+    saving,
     utils,
 )
 from ._core import __version__, get_num_threads, set_num_threads
@@ -38,5 +40,5 @@ __all__ = [
     "__version__", "Function", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "Variable",
     "activations", "backend", "callbacks", "config", "data", "datasets", "enable_grad", "get_num_threads", "gradcheck",
     "initializers", "is_grad_enabled", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
-    "random", "regularizers", "set_backend", "set_num_threads", "utils",
+    "models", "random", "regularizers", "saving", "set_backend", "set_num_threads", "utils",
 ]

@@ -1,8 +1,11 @@
-"""Saving and loading weights in the safetensors format: plain tensors and a JSON header,
-so loading a file never executes code (no pickle).
+"""Weights files. ``model.save_weights`` / ``load_weights`` pick the format by suffix:
 
-A save writes a temporary file beside the target and renames it over the target only
-when complete, so a failed save leaves the previous file as it was.
+- ``.weights.h5`` (and ``.keras`` for loading): Keras 3's HDF5 layout, see ``nnrs.saving``;
+- ``.safetensors``: plain tensors and a JSON header, matched to the model's weights in order.
+
+Neither format can execute code on load (no pickle). A save writes a temporary file
+beside the target and renames it over the target only when complete, so a failed save
+leaves the previous file as it was.
 """
 
 from __future__ import annotations
@@ -17,11 +20,26 @@ def _key(i: int, var) -> str:
     return f"{i:04d}:{getattr(var, 'path', getattr(var, 'name', 'weight'))}"
 
 
-def save_weights(model, filepath) -> None:
-    """Write every weight of ``model`` (Keras order and shapes) to ``filepath``."""
+def _format(filepath, who):
+    if filepath.endswith(".safetensors"):
+        return "safetensors"
+    if filepath.endswith((".weights.h5", ".keras")):
+        return "keras"
+    raise ValueError(f"{who}: the filename must end in '.weights.h5' (Keras 3's format) or '.safetensors', got {filepath!r}")
+
+
+def save_weights(model, filepath, overwrite=True) -> None:
+    """Write every weight of ``model`` to ``filepath`` (``.weights.h5`` or ``.safetensors``)."""
+    filepath = os.fspath(filepath)
+    if _format(filepath, "save_weights") == "keras":
+        from . import saving
+
+        saving.save_weights(model, filepath, overwrite=overwrite)
+        return
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
     from safetensors.numpy import save_file
 
-    filepath = os.fspath(filepath)
     tensors = {_key(i, v): np.ascontiguousarray(v.numpy()) for i, v in enumerate(model.weights)}
     folder = os.path.dirname(os.path.abspath(filepath))
     fd, tmp = tempfile.mkstemp(prefix=".nnrs-save-", suffix=".tmp", dir=folder)
@@ -36,15 +54,21 @@ def save_weights(model, filepath) -> None:
 
 
 def load_weights(model, filepath) -> None:
-    """Set the weights of ``model`` from a file written by ``save_weights``.
+    """Set the weights of ``model`` from a file written by ``save_weights`` (or by Keras 3).
 
-    Weights are matched in order; the count and every shape must agree (a ValueError
-    names the first weight that does not).
+    Every shape is checked before any weight changes (a ValueError names the first one
+    that does not match). Safetensors weights are matched in order, HDF5 ones by Keras'
+    group layout.
     """
+    filepath = os.fspath(filepath)
+    if _format(filepath, "load_weights") == "keras":
+        from . import saving
+
+        saving.load_weights(model, filepath)
+        return
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    filepath = os.fspath(filepath)
     try:
         stored = load_file(filepath)
     except (SafetensorError, OSError, ValueError) as e:

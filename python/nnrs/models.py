@@ -24,7 +24,7 @@ from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
 from .tensor import _grad as _grad_state
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 
 def _as_numpy(x, who, arg):
@@ -752,20 +752,24 @@ class Model(Layer):
         return super().__call__(x, training=training, **kwargs)
 
     # ---- weights and summary ------------------------------------------------------------
-    def save_weights(self, filepath, overwrite=True):
-        """Save the weights to a safetensors file (atomically: a failed save keeps the old file)."""
-        import os
-
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights (and the optimizer state, once compiled) in Keras 3's ``.weights.h5``
+        layout, atomically: a failed save keeps the old file. A ``.safetensors`` path writes
+        nnrs' safetensors file of the weights instead."""
         from . import io
 
-        if not overwrite and os.path.exists(filepath):
-            raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
-        io.save_weights(self, filepath)
+        if max_shard_size is not None:
+            raise NotImplementedError("save_weights: sharded weights files (max_shard_size) are not supported by nnrs yet")
+        io.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath):
-        """Load weights saved by ``save_weights`` (no code is executed: safetensors, not pickle)."""
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a ``.weights.h5`` file (nnrs' or Keras 3's), a ``.keras`` archive or
+        a ``.safetensors`` file; no code in the file is executed (HDF5 or safetensors, never pickle)."""
         from . import io
 
+        if skip_mismatch or kwargs:
+            raise NotImplementedError(f"load_weights: {'skip_mismatch=True' if skip_mismatch else sorted(kwargs)} "
+                                      "is not supported by nnrs yet; every weight must match")
         io.load_weights(self, filepath)
 
     def _summary_rows(self):
@@ -813,6 +817,133 @@ class Model(Layer):
         pf(f"Non-trainable params: {total - trainable:,}")
         pf(line)
 
+
+    # ---- saving (Keras 3 .keras archives) -----------------------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save architecture, compile settings and weights as a Keras 3 ``.keras`` archive."""
+        from . import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, zipped=True if zipped is None else zipped)
+
+    def to_json(self, **kwargs):
+        """The architecture (Keras 3's config record, compile settings included) as JSON."""
+        import json
+
+        from .saving import model_to_config
+
+        return json.dumps(model_to_config(self), **kwargs)
+
+    def get_config(self):
+        """Keras 3's config of a functional model: its layers with their inbound nodes, and
+        the names of the input and output layers."""
+        from .saving import InputRef, dtype_policy, functional_order, serialize_keras_object
+
+        if self._nodes is None:
+            return {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype)}
+        order, input_refs = functional_order(self)
+        node_of = {id(kt.layer): kt for kt in self._nodes}
+
+        def producer(kt):
+            return input_refs[id(kt)].name if id(kt) in input_refs else kt.layer.name
+
+        def tensor_record(kt):
+            return {"class_name": "__keras_tensor__", "config": {"shape": list(kt.shape), "dtype": kt.dtype.name,
+                                                                  "keras_history": [producer(kt), 0, 0]}}
+
+        layers = []
+        for obj in order:
+            if isinstance(obj, InputRef):
+                kt = obj.tensor
+                layers.append({"module": "keras.layers", "class_name": "InputLayer",
+                               "config": {"batch_shape": list(kt.shape), "dtype": kt.dtype.name, "sparse": False, "ragged": False,
+                                          "name": obj.name, "optional": False},
+                               "registered_name": None, "name": obj.name, "inbound_nodes": []})
+                continue
+            rec = serialize_keras_object(obj)
+            kt = node_of[id(obj)]
+            args = [tensor_record(p) for p in kt.inputs]
+            rec["name"] = obj.name
+            rec["inbound_nodes"] = [{"args": args if len(args) == 1 else [args], "kwargs": {}}]
+            layers.append(rec)
+
+        def refs(kts):
+            out = [[producer(kt), 0, 0] for kt in kts]
+            return out[0] if len(out) == 1 else out
+
+        return {"name": self.name, "trainable": self.trainable, "layers": layers,
+                "input_layers": refs(self._inputs), "output_layers": refs(self._outputs)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional model from ``get_config()`` (nnrs' or Keras 3's ``Functional`` config)."""
+        from .layers.core import Input
+        from .saving import deserialize_keras_object, plain_config
+
+        if "layers" not in config or "input_layers" not in config:  # a subclassed model's own arguments
+            return cls(**plain_config(config, strip=False))
+        tensors, pending = {}, []
+        for rec in config["layers"]:
+            name = rec.get("name") or (rec.get("config") or {}).get("name")
+            if rec.get("class_name") == "InputLayer":
+                c = plain_config(rec.get("config") or {})
+                shape = c.get("batch_shape") or c.get("batch_input_shape")
+                if shape is None:
+                    raise ValueError(f"Model.from_config: input layer {name!r} has no batch_shape")
+                tensors[name] = Input(tuple(shape[1:]), batch_size=shape[0], dtype=c.get("dtype", "float32"), name=name)
+                continue
+            nodes = rec.get("inbound_nodes") or []
+            if len(nodes) > 1:
+                raise ValueError(f"Model.from_config: layer {name!r} is called {len(nodes)} times; shared layers are not supported yet")
+            pending.append((name, deserialize_keras_object(rec, custom_objects=custom_objects), nodes))
+
+        def resolve(arg):
+            if isinstance(arg, list):
+                return [resolve(a) for a in arg]
+            if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
+                layer_name, node_index, tensor_index = arg["config"]["keras_history"]
+                if node_index != 0 or tensor_index != 0:
+                    raise ValueError(f"Model.from_config: {layer_name!r} output {tensor_index} of call {node_index} is "
+                                     "not supported (nnrs layers have one call and one output)")
+                if layer_name not in tensors:
+                    raise KeyError(layer_name)
+                return tensors[layer_name]
+            raise ValueError(f"Model.from_config: unsupported call argument {arg!r}")
+
+        while pending:
+            progress = []
+            for item in pending:
+                name, layer, nodes = item
+                if not nodes:
+                    progress.append(item)
+                    continue
+                node = nodes[0]
+                extra = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None and k != "training"}
+                if extra:
+                    raise ValueError(f"Model.from_config: layer {name!r} is called with unsupported arguments {sorted(extra)}")
+                try:
+                    args = [resolve(a) for a in node.get("args") or []]
+                except KeyError:
+                    continue
+                if len(args) != 1:
+                    raise ValueError(f"Model.from_config: layer {name!r} is called with {len(args)} positional arguments; expected 1")
+                tensors[name] = layer(args[0])
+                progress.append(item)
+            if not progress:
+                missing = sorted(name for name, _, _ in pending)
+                raise ValueError(f"Model.from_config: the inputs of layers {missing} are never produced (broken graph in config)")
+            pending = [p for p in pending if p not in progress]
+
+        def refs(spec):
+            many = not (spec and isinstance(spec[0], str))
+            items = spec if many else [spec]
+            for item in items:
+                if item[0] not in tensors:
+                    raise ValueError(f"Model.from_config: input/output {item[0]!r} names no layer of the config")
+            out = [tensors[item[0]] for item in items]
+            return out if many else out[0]
+
+        return cls(inputs=refs(config["input_layers"]), outputs=refs(config["output_layers"]),
+                   name=config.get("name"), trainable=config.get("trainable", True))
 
 class Sequential(Model):
     """A plain stack of layers, each taking the previous one's output."""
@@ -881,4 +1012,60 @@ class Sequential(Model):
         return l
 
     def get_config(self):
-        return {"name": self.name, "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._layers]}
+        """Keras 3's config of a Sequential: its layers (an InputLayer first when the input
+        shape is known) and the shape it was built for."""
+        from .saving import dtype_policy, serialize_keras_object
+
+        layers = []
+        if self._input_spec is not None:
+            layers.append({"module": "keras.layers", "class_name": "InputLayer",
+                           "config": {"batch_shape": list(self._input_spec), "dtype": self.dtype, "sparse": False,
+                                      "ragged": False, "name": "input_layer", "optional": False},
+                           "registered_name": None})
+        layers.extend(serialize_keras_object(l) for l in self._layers)
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype), "layers": layers}
+        if self.built and isinstance(self.input_shape, tuple):
+            cfg["build_input_shape"] = list(self.input_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A Sequential from ``get_config()`` (nnrs' or Keras 3's)."""
+        from .saving import deserialize_keras_object
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for rec in config.get("layers") or []:
+            model.add(deserialize_keras_object(rec, custom_objects=custom_objects))
+        shape = config.get("build_input_shape")
+        if not model.built and shape is not None and model._layers:
+            model._input_spec = tuple(shape)
+            model.build(tuple(shape))
+        return model
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """``model.save(filepath)``: a Keras 3 ``.keras`` archive."""
+    model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model from a ``.keras`` archive (see ``nnrs.saving.load_model``)."""
+    from . import saving
+
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model with new weights from ``model.to_json()``."""
+    from . import saving
+
+    return saving.model_from_json(json_string, custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):
+    """A new model with the same structure as ``model`` and freshly initialised weights
+    (see ``nnrs.saving.clone_model``)."""
+    from . import saving
+
+    return saving.clone_model(model, input_tensors=input_tensors, clone_function=clone_function,
+                              call_function=call_function, recursive=recursive, **kwargs)

@@ -11,6 +11,33 @@ from ..tensor import Tensor, _grad
 from .base import KerasTensor, Layer, shape_str
 
 
+def _keras_config(layer, **fields):
+    """A layer's config as Keras 3 writes it: name, trainable, dtype policy, then ``fields``."""
+    from ..saving import dtype_policy, keras_record
+
+    cfg = {"name": layer.name, "trainable": layer.trainable, "dtype": dtype_policy(layer.dtype)}
+    if layer.activity_regularizer is not None:
+        cfg["activity_regularizer"] = keras_record("keras.regularizers", regularizers.serialize(layer.activity_regularizer))
+    cfg.update(fields)
+    return cfg
+
+
+def _activation_config(layer):
+    """A named activation by its Keras name; any other function as Keras' function record."""
+    if layer._act_fn is None:
+        return layer._act_name
+    from ..saving import function_record
+
+    return function_record(layer._act_fn)
+
+
+def _from_keras_config(cls, config):
+    """The layer of a config from ``get_config`` (nnrs' or Keras 3's)."""
+    from ..saving import plain_config
+
+    return cls(**plain_config(config))
+
+
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None, optional=False):
     """A symbolic input of per-sample ``shape`` (the batch dimension left out), or of the
     full ``batch_shape``, as Keras 3's ``keras.Input``; ``dtype`` defaults to floatx. The
@@ -48,7 +75,21 @@ class InputLayer(Layer):
         return x
 
     def get_config(self):
-        return {"name": self.name, "batch_shape": self.shape, "dtype": self.dtype}
+        return {"batch_shape": list(self.shape), "dtype": self.dtype, "sparse": False, "ragged": False,
+                "name": self.name, "optional": False}
+
+    @classmethod
+    def from_config(cls, config):
+        from ..saving import plain_config
+
+        config = plain_config(config)
+        for flag in ("sparse", "ragged", "optional"):
+            if config.pop(flag, False):
+                raise ValueError(f"InputLayer {config.get('name')!r}: {flag}=True inputs are not supported by nnrs")
+        batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
+        if batch_shape is not None:
+            config["shape"], config["batch_size"] = tuple(batch_shape[1:]), batch_shape[0]
+        return cls(**config)
 
 
 class Dense(Layer):
@@ -114,14 +155,20 @@ class Dense(Layer):
         return y
 
     def get_config(self):
-        cfg = super().get_config()
-        cfg.update(units=self.units, activation=self._act_name, use_bias=self.use_bias,
-                   kernel_initializer=initializers.serialize(self.kernel_initializer),
-                   bias_initializer=initializers.serialize(self.bias_initializer),
-                   kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                   bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                   activity_regularizer=regularizers.serialize(self.activity_regularizer))
-        return cfg
+        from ..saving import keras_record
+
+        def init(i):
+            return keras_record("keras.initializers", initializers.serialize(i))
+
+        def reg(r):
+            return keras_record("keras.regularizers", regularizers.serialize(r))
+
+        return _keras_config(self, units=self.units, activation=_activation_config(self), use_bias=self.use_bias,
+                             kernel_initializer=init(self.kernel_initializer), bias_initializer=init(self.bias_initializer),
+                             kernel_regularizer=reg(self.kernel_regularizer), bias_regularizer=reg(self.bias_regularizer),
+                             kernel_constraint=None, bias_constraint=None, quantization_config=None)
+
+    from_config = classmethod(_from_keras_config)
 
 
 class Activation(Layer):
@@ -141,9 +188,9 @@ class Activation(Layer):
         return y
 
     def get_config(self):
-        cfg = super().get_config()
-        cfg["activation"] = self._act_name
-        return cfg
+        return _keras_config(self, activation=_activation_config(self))
+
+    from_config = classmethod(_from_keras_config)
 
 
 class Dropout(Layer):
@@ -167,13 +214,23 @@ class Dropout(Layer):
         return ops.dropout(x, self.rate, seed)
 
     def get_config(self):
-        cfg = super().get_config()
-        cfg.update(rate=self.rate, seed=self.seed)
-        return cfg
+        return _keras_config(self, rate=self.rate, seed=self.seed, noise_shape=None)
+
+    from_config = classmethod(_from_keras_config)
 
 
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"Flatten {self.name!r}: only data_format='channels_last' is supported, got {data_format!r}")
+
+    def get_config(self):
+        return _keras_config(self, data_format="channels_last")
+
+    from_config = classmethod(_from_keras_config)
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -214,9 +271,9 @@ class Reshape(Layer):
         return ops.reshape(x, (x.data.shape[0],) + self.target_shape)
 
     def get_config(self):
-        cfg = super().get_config()
-        cfg["target_shape"] = self.target_shape
-        return cfg
+        return _keras_config(self, target_shape=list(self.target_shape))
+
+    from_config = classmethod(_from_keras_config)
 
 
 __all__ = ["Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Tensor"]

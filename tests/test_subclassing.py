@@ -473,3 +473,28 @@ def test_subclassed_list_model_matches_sequential_on_mnist(mnist_dir):
             m.fit(xtr, ytr, batch_size=64, epochs=3, verbose=0)
             accs.append(m.evaluate(xte, yte, verbose=0)[1])
     assert accs[0] > 0.9 and abs(accs[0] - accs[1]) <= 0.005
+
+
+def test_subclassed_model_with_two_inputs():
+    class Two(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(3), layers.Dense(3)
+
+        def call(self, inputs):
+            return ops.add(self.a(inputs[0]), self.b(inputs[1]))
+
+    m = Two()
+    y = m([X, X[:, :2]])
+    assert y.shape == (16, 3) and _shapes(m) == [(6, 3), (3,), (2, 3), (3,)]
+
+
+def test_functional_model_passes_training_to_custom_layers():
+    inp = keras.Input((6,))
+    out = layers.Dense(1)(Recorder()(inp))
+    m = keras.Model(inp, out)
+    m.compile(optimizer="sgd", loss="mse")
+    Recorder.seen.clear()
+    m.train_on_batch(X, X[:, :1])
+    m.predict(X, verbose=0)
+    assert Recorder.seen == [True, False]

@@ -164,10 +164,13 @@ class Model(Layer):
             raise ValueError(f"Model {self.name!r}: nothing to build")
         if not self.built:
             # subclassed model: trace once with zeros to create the weights
-            shape = tuple(1 if d is None else d for d in input_shape)
+            def zeros(shape):
+                return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=self.dtype))
+
+            several = isinstance(input_shape, list)  # a model of several inputs gets a list of shapes
             with no_grad():
-                self._forward(Tensor(np.zeros(shape, dtype=self.dtype)), False)
-            self.input_shape = tuple(input_shape)
+                self._forward([zeros(s) for s in input_shape] if several else zeros(input_shape), False)
+            self.input_shape = [tuple(s) for s in input_shape] if several else tuple(input_shape)
             self.built = True
 
     # ---- compile ----------------------------------------------------------------------
@@ -237,7 +240,7 @@ class Model(Layer):
             v.grad = None
         out = self._forward(Tensor.wrap(xb, self._bk), True)
         loss = self.loss(yb, out, wb)
-        if self._reg_weights or any(self._loss_cache[1]):
+        if self._reg_weights or self._loss_cache[2][0] != _loss_adds[0]:  # a regularizer, or add_loss ran
             loss = self._with_losses(loss, self._reg_weights)
         if loss.requires_grad:  # False when every weight is frozen: nothing to update
             loss.backward()  # releases the graph's saved arrays as it goes
@@ -526,7 +529,7 @@ class Sequential(Model):
         if not self._layers and layer._input_shape_arg is not None and self._input_spec is None:
             self._input_spec = layer._input_shape_arg
         self._layers.append(layer)
-        self.built = False
+        self.built = self._direct = False
         self._step_cache = self._bk = None  # the trainable weights change
         if self._input_spec is not None:
             self.build(self._input_spec)
@@ -547,10 +550,16 @@ class Sequential(Model):
         self.built = True
 
     def _forward(self, x, training):
-        if not (self.built and self._direct):
+        if not (self._direct and self.built):
             return super()._forward(x, training)
-        self._drop_losses()  # leaf layers only, called directly: no call context to set up
-        return self.call(x, training)
+        # leaf layers only, called directly: no call context to set up, losses dropped
+        # only when one was added since the last drop
+        c = self.__dict__.get("_loss_cache")
+        if c is None or c[0] != _generation[0] or c[2][0] != _loss_adds[0]:
+            self._drop_losses()
+        for call, takes_training, _ in self._direct_calls:  # training is True or False here
+            x = call(x, training=training) if takes_training else call(x)
+        return x
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
@@ -579,7 +588,7 @@ class Sequential(Model):
 
     def pop(self):
         l = self._layers.pop()
-        self.built = False
+        self.built = self._direct = False
         self._step_cache = self._bk = None
         if self._input_spec is not None and self._layers:
             self.build(self._input_spec)

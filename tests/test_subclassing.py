@@ -498,3 +498,17 @@ def test_functional_model_passes_training_to_custom_layers():
     m.train_on_batch(X, X[:, :1])
     m.predict(X, verbose=0)
     assert Recorder.seen == [True, False]
+
+
+def test_count_params_needs_a_built_layer():
+    with pytest.raises(ValueError, match="built"):
+        ListModel([4], 2).count_params()
+    m = ListModel([4], 2)
+    m.build((None, 6))
+    assert m.count_params() == 6 * 4 + 4 + 4 * 2 + 2
+
+
+def test_summary_of_an_unbuilt_subclassed_model():
+    lines = []
+    ListModel([4], 2).summary(print_fn=lines.append)
+    assert any("unbuilt" in line for line in lines) and "Total params: 0" in lines

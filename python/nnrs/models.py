@@ -485,7 +485,7 @@ class Model(Layer):
         """Prints each layer with its output shape and parameter count, then the totals."""
         pf = print_fn or print
         rows = [(f"{l.name} ({type(l).__name__})", shape_str(l.output_shape) if l.output_shape is not None else "?",
-                 f"{l.count_params():,}") for l in self.layers if not isinstance(l, InputLayer)]
+                 f"{l.count_params():,}" if l.built else "0 (unbuilt)") for l in self.layers if not isinstance(l, InputLayer)]
         w1 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 2
         w2 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 2
         w3 = max([len("Param #")] + [len(r[2]) for r in rows])
@@ -497,7 +497,7 @@ class Model(Layer):
         for r in rows:
             pf(f"{r[0]:<{w1}}{r[1]:<{w2}}{r[2]:>{w3}}")
         pf("=" * (w1 + w2 + w3))
-        total = self.count_params()
+        total = int(sum(int(np.prod(w.shape)) for w in self.weights))
         trainable = int(sum(int(np.prod(w.shape)) for w in self.trainable_weights))
         pf(f"Total params: {total:,}")
         pf(f"Trainable params: {trainable:,}")

@@ -314,6 +314,10 @@ class Layer:
             v.assign(np.asarray(a).astype(v.dtype, copy=False))
 
     def count_params(self) -> int:
+        """The number of scalars in the weights; the layer must be built (as in Keras)."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: count_params() needs a built layer; call it on "
+                             "data or call build(input_shape) first")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
     # ---- losses -----------------------------------------------------------------------

@@ -512,3 +512,11 @@ def test_summary_of_an_unbuilt_subclassed_model():
     lines = []
     ListModel([4], 2).summary(print_fn=lines.append)
     assert any("unbuilt" in line for line in lines) and "Total params: 0" in lines
+
+
+def test_build_by_hand_then_call_builds_once():
+    s = Scale()
+    s.build((None, 6))
+    assert s.built
+    s(X)
+    assert len(s.weights) == 2

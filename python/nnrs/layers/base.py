@@ -7,6 +7,7 @@ a functional ``nnrs.Model`` instead of computing.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections import defaultdict
@@ -121,6 +122,20 @@ class Layer:
     #: Attributes the base classes use for their own bookkeeping: never walked for tracking.
     _untracked = frozenset({"_layers", "_losses", "_own_trainable", "_own_non_trainable", "_tracked", "input_shape",
                             "output_shape", "_spec_axes", "_input_shape_arg", "_build_shapes"})
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own ``build`` marks the layer built when it returns (as Keras does),
+        so calling ``build`` by hand and then the layer does not build it twice."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("build")
+        if own is not None and not getattr(own, "_marks_built", False):
+            @functools.wraps(own)
+            def build(self, *args, **kw):
+                own(self, *args, **kw)
+                self.built = True
+
+            build._marks_built = True
+            cls.build = build
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  activity_regularizer=None, autocast=True, **kwargs):

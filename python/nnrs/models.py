@@ -76,6 +76,7 @@ class Model(Layer):
         self._metrics = []
         self._nodes = None
         self._step_cache = self._bk = None
+        self._loss_stamp = -1  # the value of _loss_adds when the layers' losses were last dropped
         self._np_dtype = np.dtype(self.dtype)
         if inputs is not None or outputs is not None:
             self._init_functional(inputs, outputs)
@@ -218,11 +219,10 @@ class Model(Layer):
         d = self.__dict__
         c = d.get("_loss_cache")
         if c is None or c[0] != _generation[0]:
-            c = d["_loss_cache"] = (_generation[0], [l._losses for l in self._flatten_layers()], [-1])
-        if c[2][0] != _loss_adds[0]:
-            for lst in c[1]:
-                lst.clear()
-            c[2][0] = _loss_adds[0]
+            c = d["_loss_cache"] = (_generation[0], [l._losses for l in self._flatten_layers()])
+        for lst in c[1]:
+            lst.clear()
+        d["_loss_stamp"] = _loss_adds[0]
 
     def _with_losses(self, loss, reg_weights):
         """``loss`` plus the regularizers of ``reg_weights`` and the losses added during the forward."""
@@ -240,7 +240,7 @@ class Model(Layer):
             v.grad = None
         out = self._forward(Tensor.wrap(xb, self._bk), True)
         loss = self.loss(yb, out, wb)
-        if self._reg_weights or self._loss_cache[2][0] != _loss_adds[0]:  # a regularizer, or add_loss ran
+        if self._reg_weights or self._loss_stamp != _loss_adds[0]:  # a regularizer, or add_loss ran
             loss = self._with_losses(loss, self._reg_weights)
         if loss.requires_grad:  # False when every weight is frozen: nothing to update
             loss.backward()  # releases the graph's saved arrays as it goes
@@ -550,12 +550,11 @@ class Sequential(Model):
         self.built = True
 
     def _forward(self, x, training):
-        if not (self._direct and self.built):
+        if not self._direct:  # cleared by add() and pop() until the next build()
             return super()._forward(x, training)
         # leaf layers only, called directly: no call context to set up, losses dropped
         # only when one was added since the last drop
-        c = self.__dict__.get("_loss_cache")
-        if c is None or c[0] != _generation[0] or c[2][0] != _loss_adds[0]:
+        if self._loss_stamp != _loss_adds[0]:
             self._drop_losses()
         for call, takes_training, _ in self._direct_calls:  # training is True or False here
             x = call(x, training=training) if takes_training else call(x)

@@ -65,13 +65,14 @@ _call_state = _CallState()
 _generation = [0]
 
 
+#: Counts losses added anywhere (``add_loss``, activity regularizers) and structure
+#: changes: a model skips clearing its layers' loss lists while it has not moved.
+_loss_adds = [0]
+
+
 def _bump():
     _generation[0] += 1
-
-
-#: Counts losses added anywhere (``add_loss``, activity regularizers): a model skips
-#: clearing its layers' loss lists when none was added since it last cleared them.
-_loss_adds = [0]
+    _loss_adds[0] += 1
 
 
 _call_specs: dict = {}

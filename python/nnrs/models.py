@@ -214,8 +214,8 @@ class Model(Layer):
             st.entry, st.training = prev
 
     def _drop_losses(self):
-        """Empty the loss lists of every layer of the model (skipped when no loss was added
-        anywhere since the last time)."""
+        """Empty the loss lists of every layer of the model and note ``_loss_adds`` (callers
+        on the fast path skip this while that counter has not moved)."""
         d = self.__dict__
         c = d.get("_loss_cache")
         if c is None or c[0] != _generation[0]:

@@ -520,3 +520,34 @@ def test_build_by_hand_then_call_builds_once():
     assert s.built
     s(X)
     assert len(s.weights) == 2
+
+
+def test_frozen_base_model_inside_sequential_transfer_learning():
+    keras.random.seed(0)
+    x, y = _mlp_data(64)
+    base = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu")])
+    base.trainable = False
+    model = keras.Sequential([keras.Input((6,)), base, layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    k = base.get_weights()
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+    model.fit(x, y, epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(k, base.get_weights()))
+
+
+def test_layer_made_frozen_creates_frozen_weights():
+    s = Scale(trainable=False)
+    s(X)
+    assert s.trainable_weights == [] and len(s.non_trainable_weights) == 2
+    s.trainable = True
+    assert [w.name for w in s.trainable_weights] == ["scale"]
+
+
+def test_sequential_passes_mask_to_a_first_layer_that_takes_it():
+    class Masked(layers.Layer):
+        def call(self, x, mask=None):
+            return x if mask is None else ops.multiply(x, ops.cast(mask, x.dtype))
+
+    m = np.array([[1, 0, 1, 1, 0, 1]] * 16, dtype=bool)
+    seq = keras.Sequential([keras.Input((6,)), Masked(), layers.Activation("linear")])
+    assert np.array_equal(seq(X, mask=m).numpy(), X * m) and np.array_equal(seq(X).numpy(), X)

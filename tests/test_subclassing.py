@@ -551,3 +551,20 @@ def test_sequential_passes_mask_to_a_first_layer_that_takes_it():
     m = np.array([[1, 0, 1, 1, 0, 1]] * 16, dtype=bool)
     seq = keras.Sequential([keras.Input((6,)), Masked(), layers.Activation("linear")])
     assert np.array_equal(seq(X, mask=m).numpy(), X * m) and np.array_equal(seq(X).numpy(), X)
+
+
+def test_functional_model_with_a_custom_layer_of_two_inputs():
+    class WeightedSum(layers.Layer):
+        def build(self, input_shape):
+            self.alpha = self.add_weight(shape=(), initializer="ones", name="alpha")
+
+        def call(self, inputs):
+            return ops.add(ops.multiply(inputs[0], self.alpha), inputs[1])
+
+    a, b = keras.Input((6,)), keras.Input((6,))
+    out = layers.Dense(2)(WeightedSum()([a, layers.Dense(6)(b)]))
+    m = keras.Model([a, b], out)
+    assert out.shape == (None, 2) and _shapes(m) == [(6, 6), (6,), (), (6, 2), (2,)]
+    k1, b1, alpha, k2, b2 = m.get_weights()
+    ref = (X * alpha + (X @ k1 + b1)) @ k2 + b2
+    assert np.allclose(m([X, X]).numpy(), ref, rtol=1e-5, atol=1e-5)

@@ -375,16 +375,21 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """By default the shape of ``call``'s output on one sample of zeros (the input shape
         where a size other than the batch is unknown); layers that know better override it."""
-        shape = tuple(input_shape)
-        if type(self).call is Layer.call or any(d is None for d in shape[1:]) or not shape:
-            return shape
+        several = isinstance(input_shape, list)  # several inputs: a list of shapes
+        shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
+        if type(self).call is Layer.call or any(not s or None in s[1:] for s in shapes):
+            return shapes if several else shapes[0]
         from ..tensor import no_grad
 
         takes_training = _call_spec(self)[0]
         with no_grad():
-            x = Tensor(np.zeros((1,) + shape[1:], dtype=self.dtype), backend=self.home_backend())
+            xs = [Tensor(np.zeros((1,) + s[1:], dtype=self.dtype), backend=self.home_backend()) for s in shapes]
+            x = xs if several else xs[0]
             y = self.call(x, training=False) if takes_training else self.call(x)
-        return (shape[0],) + tuple(y.data.shape[1:]) if isinstance(y, Tensor) else shape
+        if not isinstance(y, Tensor):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: call returned {type(y).__name__}, not one Tensor; "
+                             "define compute_output_shape for this layer")
+        return (shapes[0][0],) + tuple(y.data.shape[1:])
 
     def _set_spec(self, ndim=None, axes=None):
         """What ``__call__`` checks before calling: a minimum ndim and fixed axis sizes."""
@@ -433,6 +438,10 @@ class Layer:
             self._maybe_build(x.shape)
             self._check_input(x.shape)
             return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
+        if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
+            shapes = [t.shape for t in x]  # a layer of several symbolic inputs (functional API)
+            self._maybe_build(shapes)
+            return KerasTensor(self.compute_output_shape(shapes), x[0].dtype, layer=self, inputs=tuple(x))
         several = isinstance(x, (list, tuple))
         x = [self._as_input(v) for v in x] if several else self._as_input(x)
         st = _call_state

@@ -1,7 +1,8 @@
 """Layer and Model subclassing as in Keras 3: tracking of sub-layers and weights held in
 attributes (also in lists, tuples and dicts), add_weight's signature, training and mask
 reaching call only where it takes them, add_loss, freezing, get/set_weights, any-rank Dense.
-Each program is written Keras-style: ``import nnrs as keras``."""
+Each program is written Keras-style (``import nnrs as keras``); tests taking ``backend``
+run on every backend."""
 
 import nnrs as keras
 import numpy as np
@@ -193,7 +194,7 @@ def test_summary_counts_subclassed_model():
     assert "Total params: 83" in text and "Trainable params: 83" in text and "(None, 8)" in text and "(None, 3)" in text
 
 
-def test_subclassed_model_fit_trains_list_layers():
+def test_subclassed_model_fit_trains_list_layers(backend):
     keras.random.seed(0)
     x, y = _mlp_data()
     m = keras.Sequential([keras.Input((6,)), Block(), layers.Dense(1)])
@@ -204,7 +205,7 @@ def test_subclassed_model_fit_trains_list_layers():
     assert all(not np.allclose(a, b) for a, b in zip(before, m.get_weights()))
 
 
-def test_frozen_layer_is_not_updated_by_fit():
+def test_frozen_layer_is_not_updated_by_fit(backend):
     keras.random.seed(0)
     x, y = _mlp_data()
     m = ListModel([8, 8], 1, activation=None)
@@ -278,7 +279,7 @@ def test_add_loss_in_a_sub_layer_reaches_model_losses_and_training_loss():
     assert ev_pen > ev_plain
 
 
-def test_add_loss_value_enters_the_training_loss_exactly():
+def test_add_loss_value_enters_the_training_loss_exactly(backend):
     x, y = _mlp_data(32)
     keras.random.seed(3)
     m = keras.Sequential([keras.Input((6,)), Penalized(2.0)])
@@ -363,7 +364,7 @@ def test_call_without_training_argument_inside_fit():
     assert m.evaluate(x, y, verbose=0) > 0 and m.predict(x, verbose=0).shape == (64, 1)
 
 
-def test_training_flag_propagates_through_call_context_as_in_keras():
+def test_training_flag_propagates_through_call_context_as_in_keras(backend):
     class Takes(keras.Model):
         def __init__(self):
             super().__init__()
@@ -422,7 +423,7 @@ def test_compute_output_shape_default_traces_call():
     assert Halve().compute_output_shape((None, 6)) == (None, 3) and _shapes(seq) == [(3, 2), (2,)]
 
 
-def test_dense_on_3d_input_matches_numpy():
+def test_dense_on_3d_input_matches_numpy(backend):
     keras.random.seed(0)
     x = np.random.default_rng(1).normal(size=(4, 5, 6)).astype(np.float32)
     m = keras.Sequential([keras.Input((5, 6)), layers.Dense(3, activation="tanh"), layers.Dense(2)])

@@ -77,6 +77,7 @@ class Model(Layer):
         self._nodes = None
         self._step_cache = self._bk = None
         self._loss_stamp = -1  # the value of _loss_adds when the layers' losses were last dropped
+        self._loss_cache = None  # (generation, the loss list of every layer of the model)
         self._np_dtype = np.dtype(self.dtype)
         if inputs is not None or outputs is not None:
             self._init_functional(inputs, outputs)
@@ -216,13 +217,12 @@ class Model(Layer):
     def _drop_losses(self):
         """Empty the loss lists of every layer of the model and note ``_loss_adds`` (callers
         on the fast path skip this while that counter has not moved)."""
-        d = self.__dict__
-        c = d.get("_loss_cache")
+        c = self._loss_cache
         if c is None or c[0] != _generation[0]:
-            c = d["_loss_cache"] = (_generation[0], [l._losses for l in self._flatten_layers()])
+            c = self._loss_cache = (_generation[0], [l._losses for l in self._flatten_layers()])
         for lst in c[1]:
             lst.clear()
-        d["_loss_stamp"] = _loss_adds[0]
+        self._loss_stamp = _loss_adds[0]
 
     def _with_losses(self, loss, reg_weights):
         """``loss`` plus the regularizers of ``reg_weights`` and the losses added during the forward."""
@@ -415,7 +415,7 @@ class Model(Layer):
 
     def predict_on_batch(self, x):
         """Outputs for one batch as a numpy array (no batching, no graph)."""
-        b = self.__dict__.get("_bk")
+        b = self._bk
         if b is None:
             b = self.home_backend()
             if self.built:

@@ -118,10 +118,13 @@ class Layer:
     dicts, however nested) are tracked: their weights belong to this layer, in Keras 3's
     order (own trainable weights, own non-trainable weights, then each sub-layer's in the
     order they were assigned), each shared one once.
+
+    ``autocast`` is accepted as in Keras; nnrs has no mixed precision, so both values
+    compute the same.
     """
 
     #: Attributes the base classes use for their own bookkeeping: never walked for tracking.
-    _untracked = frozenset({"_layers", "_losses", "_own_trainable", "_own_non_trainable", "_tracked", "input_shape",
+    _untracked = frozenset({"_layers", "_losses", "_own", "_tracked", "input_shape",
                             "output_shape", "_spec_axes", "_input_shape_arg", "_build_shapes"})
 
     def __init_subclass__(cls, **kwargs):
@@ -142,16 +145,14 @@ class Layer:
                  activity_regularizer=None, autocast=True, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
-        d = self.__dict__
-        d.setdefault("_tracked", {})
-        d.setdefault("_own_trainable", [])
-        d.setdefault("_own_non_trainable", [])
-        d.setdefault("_losses", [])
-        d.setdefault("_layers", [])  # sub-layers listed explicitly (Sequential, functional models)
-        d["_trainable"] = bool(trainable)
+        # internal state is read and written through getattr/object.__setattr__, never through
+        # self.__dict__: on CPython 3.11+ touching __dict__ makes every attribute read slower
+        self._init_tracking()
+        if not hasattr(self, "_layers"):
+            object.__setattr__(self, "_layers", [])  # sub-layers listed explicitly (Sequential, functional)
+        object.__setattr__(self, "_trainable", bool(trainable))
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.dtype = np.dtype(dtype or _config.floatx()).name
-        self.autocast = bool(autocast)  # nnrs has no mixed precision: both values compute the same
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None:
             input_shape = (input_dim,)
@@ -165,11 +166,8 @@ class Layer:
     # ---- tracking -------------------------------------------------------------------
     def __setattr__(self, name, value):
         if isinstance(value, (Layer, Variable, list, tuple, dict)) and name not in self._untracked:
-            d = self.__dict__
-            tracked = d.get("_tracked")
-            if tracked is None:
-                tracked = d["_tracked"] = {}
-            tracked[name] = True
+            self._init_tracking()
+            self._tracked[name] = True
             if isinstance(value, (Variable, list, tuple, dict)):
                 found: list = []
                 _collect(value, [], found, {id(self)})
@@ -179,29 +177,35 @@ class Layer:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
-        self.__dict__.get("_tracked", {}).pop(name, None)
+        getattr(self, "_tracked", {}).pop(name, None)
         object.__delattr__(self, name)
         _bump()
 
+    def _init_tracking(self):
+        """The tracking state (also for attributes assigned before ``Layer.__init__`` ran):
+        names of tracked attributes, own variables (trainable when made, the others), own losses."""
+        if not hasattr(self, "_tracked"):
+            object.__setattr__(self, "_tracked", {})
+            object.__setattr__(self, "_own", ([], []))
+            object.__setattr__(self, "_losses", [])
+
     def _track_variable(self, v):
-        d = self.__dict__
-        if "_own_trainable" not in d:
-            d["_own_trainable"], d["_own_non_trainable"] = [], []
-        if any(v is w for w in d["_own_trainable"]) or any(v is w for w in d["_own_non_trainable"]):
+        self._init_tracking()
+        made_trainable, others = self._own
+        if any(v is w for w in made_trainable) or any(v is w for w in others):
             return
-        (d["_own_trainable"] if v.trainable else d["_own_non_trainable"]).append(v)
-        if v.trainable and not d.get("_trainable", True):
+        (made_trainable if v.trainable else others).append(v)
+        if v.trainable and not self.trainable:
             v.trainable = v.requires_grad = False
 
     def _children(self):
         """(sub-layers, own variables) in tracking order, each once."""
-        d = self.__dict__
-        layers, variables = [], list(d.get("_own_trainable", ())) + list(d.get("_own_non_trainable", ()))
+        self._init_tracking()
+        layers, variables = [], self._own[0] + self._own[1]
         seen = {id(self)} | {id(v) for v in variables}
-        _collect(d.get("_layers", []), layers, variables, seen)
-        for name in d.get("_tracked", ()):
-            if name in d:
-                _collect(d[name], layers, variables, seen)
+        _collect(getattr(self, "_layers", []), layers, variables, seen)
+        for name in self._tracked:
+            _collect(getattr(self, name, None), layers, variables, seen)
         return layers, variables
 
     def _flatten_layers(self, include_self=True):
@@ -219,14 +223,15 @@ class Layer:
 
     @property
     def trainable(self):
-        return self.__dict__.get("_trainable", True)
+        return getattr(self, "_trainable", True)
 
     @trainable.setter
     def trainable(self, value):
         """Freezing a layer freezes its weights and every sub-layer (as Keras 3 does)."""
         value = bool(value)
-        self.__dict__["_trainable"] = value
-        for v in self.__dict__.get("_own_trainable", ()):
+        object.__setattr__(self, "_trainable", value)
+        self._init_tracking()
+        for v in self._own[0]:
             v.trainable = v.requires_grad = value
         for l in self._children()[0]:
             l.trainable = value
@@ -344,7 +349,8 @@ class Layer:
         for t in items:
             if not isinstance(t, Tensor):
                 raise TypeError(f"{type(self).__name__} {self.name!r}: add_loss takes Tensors, got {type(t).__name__}")
-        self.__dict__["_losses"].extend(items)
+        self._init_tracking()
+        self._losses.extend(items)
         _loss_adds[0] += 1
 
     @property
@@ -353,13 +359,13 @@ class Layer:
         under it (from the latest call), then the penalties of the trainable weights' regularizers."""
         out = []
         for l in self._flatten_layers():
-            out.extend(l.__dict__.get("_losses", ()))
+            out.extend(getattr(l, "_losses", ()))
         out.extend(self.weight_losses())
         return out
 
     def _clear_losses(self):
         for l in self._flatten_layers():
-            l.__dict__.get("_losses", []).clear()
+            getattr(l, "_losses", []).clear()
 
     def weight_losses(self):
         """Penalties of the trainable weights' regularizers (scalar Tensors), as Keras counts them."""

@@ -569,3 +569,24 @@ def test_functional_model_with_a_custom_layer_of_two_inputs():
     k1, b1, alpha, k2, b2 = m.get_weights()
     ref = (X * alpha + (X @ k1 + b1)) @ k2 + b2
     assert np.allclose(m([X, X]).numpy(), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_sub_layer_assigned_before_super_init_is_tracked():
+    class Early(layers.Layer):
+        def __init__(self):
+            self.d = layers.Dense(2)
+            super().__init__()
+
+        def call(self, x):
+            return self.d(x)
+
+    e = Early()
+    e(X)
+    assert _shapes(e) == [(6, 2), (2,)]
+
+
+def test_deleted_attribute_is_no_longer_tracked():
+    b = Block()
+    b(X)
+    del b.heads
+    assert b.count_params() == 6 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3

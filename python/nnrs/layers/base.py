@@ -125,7 +125,7 @@ class Layer:
 
     #: Attributes the base classes use for their own bookkeeping: never walked for tracking.
     _untracked = frozenset({"_layers", "_losses", "_own", "_tracked", "input_shape",
-                            "output_shape", "_spec_axes", "_input_shape_arg", "_build_shapes"})
+                            "output_shape", "_spec_axes", "_input_shape_arg"})
 
     def __init_subclass__(cls, **kwargs):
         """A subclass's own ``build`` marks the layer built when it returns (as Keras does),

@@ -9,8 +9,8 @@ class Scale(nnrs.layers.Layer):
     """y = x * s + t with trainable per-feature s and t."""
 
     def build(self, input_shape):
-        self.s = self.add_weight((input_shape[-1],), "ones", "s")
-        self.t = self.add_weight((input_shape[-1],), "zeros", "t")
+        self.s = self.add_weight((input_shape[-1],), "ones", name="s")
+        self.t = self.add_weight((input_shape[-1],), "zeros", name="t")
 
     def call(self, x, training=False):
         return ops.add(ops.multiply(x, self.s), self.t)

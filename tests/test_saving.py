@@ -418,7 +418,7 @@ class Scale(L.Layer):
         self.factor = factor
 
     def build(self, input_shape):
-        self.w = self.add_weight((input_shape[-1],), "ones", "w")
+        self.w = self.add_weight((input_shape[-1],), "ones", name="w")
 
     def call(self, x, training=False):
         return nnrs.ops.multiply(nnrs.ops.multiply(x, self.w), self.factor)

@@ -19,7 +19,7 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import random as _random
-from .layers.base import KerasTensor, Layer, shape_str
+from .layers.base import KerasTensor, Layer, _call_spec, _call_state, _generation, _loss_adds, shape_str
 from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
 from .tensor import _grad as _grad_state
@@ -188,6 +188,9 @@ class Model(Layer):
     ``nnrs.Input``; subclasses may instead define ``call`` and assign layers as attributes.
     """
 
+    _untracked = Layer._untracked | {"_metrics", "_weighted_metrics", "_nodes", "_inputs", "_outputs", "_trainable_cache",
+                                     "_step_cache", "_reg_weights", "_loss_cache", "_input_spec", "_direct_calls"}
+
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.compiled = False
@@ -200,17 +203,13 @@ class Model(Layer):
         self._weighted_ids = set()
         self._nodes = None
         self._step_cache = self._bk = None
+        self._loss_stamp = -1  # the value of _loss_adds when the layers' losses were last dropped
+        self._loss_cache = None  # (generation, the loss list of every layer of the model)
         self._np_dtype = np.dtype(self.dtype)
         if inputs is not None or outputs is not None:
             self._init_functional(inputs, outputs)
 
     # ---- structure --------------------------------------------------------------------
-    def __setattr__(self, key, value):
-        if isinstance(value, Layer) and "_layers" in self.__dict__:
-            if value not in self.__dict__["_layers"]:
-                self.__dict__["_layers"].append(value)
-        object.__setattr__(self, key, value)
-
     def _init_functional(self, inputs, outputs):
         ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
@@ -247,17 +246,19 @@ class Model(Layer):
 
     @property
     def layers(self):
-        return list(self._layers)
+        """The direct sub-layers: listed ones (Sequential, functional), then those held in attributes."""
+        return self._children()[0]
 
     def get_layer(self, name=None, index=None):
+        layers = self.layers
         if index is not None:
-            return self.layers[index]
-        for l in self._layers:
+            return layers[index]
+        for l in layers:
             if l.name == name:
                 return l
-        raise ValueError(f"Model {self.name!r}: no layer named {name!r}; layers are {[l.name for l in self._layers]}")
+        raise ValueError(f"Model {self.name!r}: no layer named {name!r}; layers are {[l.name for l in layers]}")
 
-    def call(self, x, training=False):
+    def call(self, x, training=None):
         if self._nodes is None:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define call()")
         vals = {}
@@ -296,10 +297,13 @@ class Model(Layer):
             raise ValueError(f"Model {self.name!r}: nothing to build")
         if not self.built:
             # subclassed model: trace once with zeros to create the weights
-            shape = tuple(1 if d is None else d for d in input_shape)
+            def zeros(shape):
+                return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=self.dtype))
+
+            several = isinstance(input_shape, list)  # a model of several inputs gets a list of shapes
             with no_grad():
-                self.call(Tensor(np.zeros(shape, dtype=self.dtype)), training=False)
-            self.input_shape = tuple(input_shape)
+                self._forward([zeros(s) for s in input_shape] if several else zeros(input_shape), False)
+            self.input_shape = [tuple(s) for s in input_shape] if several else tuple(input_shape)
             self.built = True
 
     # ---- compile ----------------------------------------------------------------------
@@ -366,45 +370,60 @@ class Model(Layer):
             raise RuntimeError(f"{type(self).__name__} {self.name!r}: call compile() before {who}()")
 
     # ---- one step -----------------------------------------------------------------------
-    def _penalties(self):
-        out = []
-        for l in self._all_layers():
-            out.extend(l.weight_losses())
-            out.extend(l.losses)
-        return out
+    def _forward(self, x, training):
+        """The forward of fit, evaluate and predict: the outermost call, so the losses of the
+        previous one are dropped first; ``training`` reaches ``call`` (and, through the call
+        context, the sub-layers) only where ``call`` takes it, as in Keras."""
+        self._drop_losses()
+        st = _call_state
+        prev = st.entry, st.training
+        takes_training = _call_spec(self)[0]
+        st.entry, st.training = self, (training if takes_training else None)
+        try:
+            return self.call(x, training=training) if takes_training else self.call(x)
+        finally:
+            st.entry, st.training = prev
 
-    def _all_layers(self):
-        stack, out = list(self._layers), []
-        while stack:
-            l = stack.pop()
-            out.append(l)
-            stack.extend(getattr(l, "_layers", []))
-        return out
+    def _drop_losses(self):
+        """Empty the loss lists of every layer of the model and note ``_loss_adds`` (callers
+        on the fast path skip this while that counter has not moved)."""
+        c = self._loss_cache
+        if c is None or c[0] != _generation[0]:
+            c = self._loss_cache = (_generation[0], [l._losses for l in self._flatten_layers()])
+        for lst in c[1]:
+            lst.clear()
+        self._loss_stamp = _loss_adds[0]
 
-    def _has_penalties(self):
-        return any(w.regularizer is not None for w in self.weights) or any(
-            l.activity_regularizer is not None for l in self._all_layers())
+    def _with_losses(self, loss, reg_weights):
+        """``loss`` plus the regularizers of ``reg_weights`` and the losses added during the forward."""
+        for w in reg_weights:
+            loss = loss + w.regularizer(w)
+        for lst in self._loss_cache[1]:
+            for p in lst:
+                loss = loss + p
+        return loss
 
     def _train_batch(self, xb, yb, wb):
         """One optimisation step on backend arrays; returns (loss value, predictions)."""
         tw = self._trainable_cache
         for v in tw:
             v.grad = None
-        out = self.call(_wrap(xb, self._bk), training=True)
+        out = self._forward(_wrap(xb, self._bk), True)
         loss = self.loss(yb, out, wb)
-        if self._penalized:
-            for p in self._penalties():
-                loss = loss + p
-        loss.backward()  # releases the graph's saved arrays as it goes
-        self.optimizer.apply_gradients([(v.grad, v) for v in tw])
+        if self._reg_weights or self._loss_stamp != _loss_adds[0]:  # a regularizer, or add_loss ran
+            loss = self._with_losses(loss, self._reg_weights)
+        if loss.requires_grad:  # False when every weight is frozen: nothing to update
+            loss.backward()  # releases the graph's saved arrays as it goes
+            self.optimizer.apply_gradients([(v.grad, v) for v in tw])
         return loss.data, ([o.detach() for o in out] if isinstance(out, list) else out.detach())
 
     def _prepare_training(self):
         if not self.built:
             raise RuntimeError(f"{self.name}: model is not built")
-        self._trainable_cache = self.trainable_weights
-        self._penalized = self._has_penalties()
+        tw = self._trainable_cache = self.trainable_weights  # refreshed whenever trainability changed
+        self._reg_weights = [w for w in tw if w.regularizer is not None]
         self._bk = self.home_backend()
+        self._train_generation = _generation[0]
 
     def _update_metrics(self, ms, y_host, out, w_host):
         if not ms:
@@ -632,7 +651,7 @@ class Model(Layer):
         for m in ms:
             m.reset_state()
         total, n = 0.0, 0
-        penalized = self._has_penalties()
+        reg_weights = [w for w in self.trainable_weights if w.regularizer is not None]
         b = None
         cbl.on_test_begin()
         with no_grad():
@@ -642,11 +661,8 @@ class Model(Layer):
                     b = self.home_backend()
                 self._check_model_input(xb, "evaluate")
                 cbl.on_test_batch_begin(step)
-                out = self.call(_wrap(_to_backend(b, xb), b), training=False)
-                lv = self.loss(yb, out, wb)
-                if penalized:
-                    for p in self._penalties():
-                        lv = lv + p
+                out = self._forward(_wrap(_to_backend(b, xb), b), False)
+                lv = self._with_losses(self.loss(yb, out, wb), reg_weights)
                 total += float(lv.data) * len(xb)
                 n += len(xb)
                 self._update_metrics(ms, yb, out, wb)
@@ -684,7 +700,7 @@ class Model(Layer):
                     b = self.home_backend()
                 self._check_model_input(xb, "predict")
                 cbl.on_predict_batch_begin(step)
-                o = self.call(_wrap(_to_backend(b, xb), b), training=False)
+                o = self._forward(_wrap(_to_backend(b, xb), b), False)
                 outs.append([t.numpy() for t in o] if isinstance(o, list) else o.numpy())
                 cbl.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbl.on_predict_end()
@@ -700,7 +716,7 @@ class Model(Layer):
 
     def predict_on_batch(self, x):
         """Outputs for one batch as a numpy array (no batching, no graph)."""
-        b = self.__dict__.get("_bk")
+        b = self._bk
         if b is None:
             b = self.home_backend()
             if self.built:
@@ -712,7 +728,7 @@ class Model(Layer):
         g = _grad_state
         prev, g.enabled = g.enabled, False  # no_grad(), without building a context object per call
         try:
-            return b.to_numpy(self.call(_wrap(_to_backend(b, x), b), training=False).data)
+            return b.to_numpy(self._forward(_wrap(_to_backend(b, x), b), False).data)
         finally:
             g.enabled = prev
 
@@ -723,7 +739,7 @@ class Model(Layer):
         xh, yh, sw = self._data(x, y, sample_weight, class_weight, who)
         self._ensure_built(xh)
         self._check_model_input(xh, "train_on_batch")
-        if self._step_cache is None or self._bk is None:
+        if self._step_cache is None or self._bk is None or self._train_generation != _generation[0]:
             self._prepare_training()
             self._step_cache = (self._bk,)
         lv, out = self._train_batch(_to_backend(self._bk, xh), yh, sw)
@@ -742,14 +758,12 @@ class Model(Layer):
             return res
         return lv if len(res) == 1 else list(res.values())
 
-    def __call__(self, x, training=False, **kwargs):
-        if isinstance(x, (list, tuple)):
-            return self.call(x, training=training)
-        if not isinstance(x, KerasTensor):
+    def __call__(self, x, *args, **kwargs):
+        if not isinstance(x, (KerasTensor, list, tuple)):
             if not isinstance(x, Tensor):
                 x = Tensor(x, dtype=self.dtype, backend=self.home_backend())
             self._check_model_input(x.data, "call")
-        return super().__call__(x, training=training, **kwargs)
+        return super().__call__(x, *args, **kwargs)
 
     # ---- weights and summary ------------------------------------------------------------
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
@@ -778,7 +792,8 @@ class Model(Layer):
         call reads from."""
         if self._nodes is None:
             return [(f"{l.name} ({type(l).__name__})", shape_str(l.output_shape) if l.output_shape is not None else "?",
-                     f"{l.count_params():,}", None) for l in self._layers if not isinstance(l, InputLayer)]
+                     f"{l.count_params():,}" if l.built else "0 (unbuilt)", None)
+                    for l in self.layers if not isinstance(l, InputLayer)]
 
         def producer(t):
             il = getattr(t, "input_layer", None)
@@ -810,7 +825,7 @@ class Model(Layer):
         for r in rows:
             pf(fmt(r[:len(heads)]))
         pf("=" * sum(widths))
-        total = self.count_params()
+        total = int(sum(int(np.prod(w.shape)) for w in self.weights))
         trainable = int(sum(int(np.prod(w.shape)) for w in self.trainable_weights))
         pf(f"Total params: {total:,}")
         pf(f"Trainable params: {trainable:,}")
@@ -969,7 +984,7 @@ class Sequential(Model):
         if not self._layers and layer._input_shape_arg is not None and self._input_spec is None:
             self._input_spec = layer._input_shape_arg
         self._layers.append(layer)
-        self.built = False
+        self.built = self._direct = False
         self._step_cache = self._bk = None  # the trainable weights change
         if self._input_spec is not None:
             self.build(self._input_spec)
@@ -983,18 +998,40 @@ class Sequential(Model):
             shape = l.compute_output_shape(shape)
             l.output_shape = shape
         self.output_shape = shape
-        self._direct = all(l.activity_regularizer is None and l.built for l in self._layers)
+        # layers without sub-layers or activity regularizers are called directly by call();
+        # each with training only where its call takes it
+        self._direct_calls = [(l.call, *_call_spec(l)[:2]) for l in self._layers]
+        self._direct = all(l.activity_regularizer is None and l.built and not l._children()[0] for l in self._layers)
         self.built = True
 
-    def call(self, x, training=False):
-        if self.built and self._direct:
+    def _forward(self, x, training):
+        if not self._direct:  # cleared by add() and pop() until the next build()
+            return super()._forward(x, training)
+        # leaf layers only, called directly: no call context to set up, losses dropped
+        # only when one was added since the last drop
+        if self._loss_stamp != _loss_adds[0]:
+            self._drop_losses()
+        for call, takes_training, _ in self._direct_calls:  # training is True or False here
+            x = call(x, training=training) if takes_training else call(x)
+        return x
+
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        if self.built and self._direct and mask is None:
             # build() checked that each layer takes the previous one's output shape, and
             # the model checks its input, so the layers' own checks can be skipped.
-            for l in self._layers:
-                x = l.call(x, training=training)
+            for call, takes_training, default in self._direct_calls:
+                if takes_training:
+                    x = call(x, training=default if training is None else training)
+                else:
+                    x = call(x)
             return x
         for l in self._layers:
-            x = l(x, training=training)
+            kwargs = {}
+            if mask is not None and _call_spec(l)[2]:
+                kwargs["mask"] = mask
+            mask = None  # nnrs layers make no masks: only the first layer can receive one
+            x = l(x, training=training, **kwargs)
         return x
 
     def compute_output_shape(self, input_shape):
@@ -1005,7 +1042,7 @@ class Sequential(Model):
 
     def pop(self):
         l = self._layers.pop()
-        self.built = False
+        self.built = self._direct = False
         self._step_cache = self._bk = None
         if self._input_spec is not None and self._layers:
             self.build(self._input_spec)

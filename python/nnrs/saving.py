@@ -415,10 +415,15 @@ def _entries(layer):
     return out
 
 
+def _own_variables(layer):
+    """The variables a layer holds itself (not those of its sub-layers), in Keras' order."""
+    return list(layer._weights) if isinstance(layer, InputRef) else layer._children()[1]
+
+
 def _write_h5(group, layer):
     vs = group.create_group("vars")
     vs.attrs["name"] = layer.name
-    for i, v in enumerate(layer._weights):
+    for i, v in enumerate(_own_variables(layer)):
         vs.create_dataset(str(i), data=np.ascontiguousarray(v.numpy()))
     if _is_graph_model(layer):
         group.require_group("layers")
@@ -428,7 +433,7 @@ def _write_h5(group, layer):
 
 def _collect_h5(group, layer, path, out):
     """Check ``group`` against ``layer`` and append (variable, array) pairs to ``out``."""
-    own = layer._weights
+    own = _own_variables(layer)
     vs = group.get("vars") if group is not None else None
     stored = [] if vs is None else sorted((k for k in vs.keys()), key=lambda s: int(s) if s.isdigit() else -1)
     if len(stored) != len(own):
@@ -450,7 +455,7 @@ def _collect_h5(group, layer, path, out):
 
 
 def _count(layer):
-    return len(layer._weights) + sum(_count(c) for _, c in _entries(layer))
+    return len(_own_variables(layer)) + sum(_count(c) for _, c in _entries(layer))
 
 
 # ---- optimizer state ------------------------------------------------------------------------
@@ -463,7 +468,7 @@ _OPTIMIZER_SLOTS = {"Adam": "interleaved", "AdamW": "interleaved", "SGD": "group
 
 
 def _trainable_in_keras_order(layer):
-    out = [v for v in layer._weights if v.trainable] if getattr(layer, "trainable", True) else []
+    out = [v for v in _own_variables(layer) if v.trainable] if getattr(layer, "trainable", True) else []
     if not getattr(layer, "trainable", True):
         return out
     for _, c in _entries(layer):

@@ -7,6 +7,9 @@ a functional ``nnrs.Model`` instead of computing.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -48,39 +51,232 @@ class KerasTensor:
         return f"<KerasTensor shape={shape_str(self.shape)} dtype={self.dtype}>"
 
 
+class _CallState(threading.local):
+    """Per thread: the layer whose call is outermost, and the training flag resolved so far."""
+
+    entry = None
+    training = None
+
+
+_call_state = _CallState()
+
+#: Bumped whenever a layer's structure or trainability changes; models compare it to
+#: decide whether their cached list of trainable weights is still current.
+_generation = [0]
+
+
+#: Counts losses added anywhere (``add_loss``, activity regularizers) and structure
+#: changes: a model skips clearing its layers' loss lists while it has not moved.
+_loss_adds = [0]
+
+
+def _bump():
+    _generation[0] += 1
+    _loss_adds[0] += 1
+
+
+_call_specs: dict = {}
+
+
+def _call_spec(layer):
+    """(takes ``training``, its default, takes ``mask``) of ``type(layer).call``; read once per class."""
+    cls = type(layer)
+    spec = _call_specs.get(cls)
+    if spec is None:
+        params = inspect.signature(cls.call).parameters
+        t = params.get("training")
+        default = None if t is None or t.default is inspect.Parameter.empty else t.default
+        spec = _call_specs[cls] = (t is not None, default, "mask" in params)
+    return spec
+
+
+def _collect(value, layers, variables, seen):
+    """Append the Layers and Variables found in ``value`` (nested lists, tuples, dicts) in order."""
+    if isinstance(value, Layer):
+        if id(value) not in seen:
+            seen.add(id(value))
+            layers.append(value)
+    elif isinstance(value, Variable):
+        if id(value) not in seen:
+            seen.add(id(value))
+            variables.append(value)
+    elif isinstance(value, (list, tuple, dict)):
+        if id(value) in seen:  # a container that holds itself
+            return
+        seen.add(id(value))
+        for v in value.values() if isinstance(value, dict) else value:
+            _collect(v, layers, variables, seen)
+
+
+_AGGREGATIONS = (None, "none", "mean", "sum", "only_first_replica")
+
+
 class Layer:
-    """Base of every layer."""
+    """Base of every layer.
+
+    Layers, Variables and Models assigned as attributes (also inside lists, tuples and
+    dicts, however nested) are tracked: their weights belong to this layer, in Keras 3's
+    order (own trainable weights, own non-trainable weights, then each sub-layer's in the
+    order they were assigned), each shared one once.
+
+    ``autocast`` is accepted as in Keras; nnrs has no mixed precision, so both values
+    compute the same.
+    """
+
+    #: Attributes the base classes use for their own bookkeeping: never walked for tracking.
+    _untracked = frozenset({"_layers", "_losses", "_own", "_tracked", "input_shape",
+                            "output_shape", "_spec_axes", "_input_shape_arg"})
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own ``build`` marks the layer built when it returns (as Keras does),
+        so calling ``build`` by hand and then the layer does not build it twice."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("build")
+        if own is not None and not getattr(own, "_marks_built", False):
+            @functools.wraps(own)
+            def build(self, *args, **kw):
+                own(self, *args, **kw)
+                self.built = True
+
+            build._marks_built = True
+            cls.build = build
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 activity_regularizer=None, **kwargs):
+                 activity_regularizer=None, autocast=True, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        # internal state is read and written through getattr/object.__setattr__, never through
+        # self.__dict__: on CPython 3.11+ touching __dict__ makes every attribute read slower
+        self._init_tracking()
+        if not hasattr(self, "_layers"):
+            object.__setattr__(self, "_layers", [])  # sub-layers listed explicitly (Sequential, functional)
+        object.__setattr__(self, "_trainable", bool(trainable))
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.trainable = trainable
         self.dtype = np.dtype(dtype or _config.floatx()).name
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None:
             input_shape = (input_dim,)
         self._input_shape_arg = None if input_shape is None else (None,) + tuple(input_shape)
         self.built = False
-        self._weights: list = []
-        self._layers: list = []  # sub-layers (blocks)
-        self.losses: list = []
         self.input_shape = None
         self.output_shape = None
         self._spec_axes: dict = {}
         self._spec_ndim = None
 
+    # ---- tracking -------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if isinstance(value, (Layer, Variable, list, tuple, dict)) and name not in self._untracked:
+            self._init_tracking()
+            self._tracked[name] = True
+            if isinstance(value, (Variable, list, tuple, dict)):
+                found: list = []
+                _collect(value, [], found, {id(self)})
+                for v in found:
+                    self._track_variable(v)
+            _bump()
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        getattr(self, "_tracked", {}).pop(name, None)
+        object.__delattr__(self, name)
+        _bump()
+
+    def _init_tracking(self):
+        """The tracking state (also for attributes assigned before ``Layer.__init__`` ran):
+        names of tracked attributes, own variables (trainable when made, the others), own losses."""
+        if not hasattr(self, "_tracked"):
+            object.__setattr__(self, "_tracked", {})
+            object.__setattr__(self, "_own", ([], []))
+            object.__setattr__(self, "_losses", [])
+
+    def _track_variable(self, v):
+        self._init_tracking()
+        made_trainable, others = self._own
+        if any(v is w for w in made_trainable) or any(v is w for w in others):
+            return
+        (made_trainable if v.trainable else others).append(v)
+        if v.trainable and not self.trainable:
+            v.trainable = v.requires_grad = False
+
+    def _children(self):
+        """(sub-layers, own variables) in tracking order, each once."""
+        self._init_tracking()
+        layers, variables = [], self._own[0] + self._own[1]
+        seen = {id(self)} | {id(v) for v in variables}
+        _collect(getattr(self, "_layers", []), layers, variables, seen)
+        for name in self._tracked:
+            _collect(getattr(self, name, None), layers, variables, seen)
+        return layers, variables
+
+    def _flatten_layers(self, include_self=True):
+        """This layer and every layer under it, depth first, each once."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            l = stack.pop()
+            if id(l) in seen:
+                continue
+            seen.add(id(l))
+            if l is not self or include_self:
+                out.append(l)
+            stack.extend(reversed(l._children()[0]))
+        return out
+
+    @property
+    def trainable(self):
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freezing a layer freezes its weights and every sub-layer (as Keras 3 does)."""
+        value = bool(value)
+        object.__setattr__(self, "_trainable", value)
+        self._init_tracking()
+        for v in self._own[0]:
+            v.trainable = v.requires_grad = value
+        for l in self._children()[0]:
+            l.trainable = value
+        _bump()
+
     # ---- weights --------------------------------------------------------------------
-    def add_weight(self, shape, initializer="glorot_uniform", name="kernel", trainable=True,
-                   regularizer=None, dtype=None) -> Variable:
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
+                   regularizer=None, constraint=None, aggregation="none", overwrite_with_gradient=False,
+                   name=None) -> Variable:
+        """A new weight of this layer, with Keras 3's signature: ``shape``, ``initializer``
+        and ``dtype`` may be positional, everything else is by keyword. ``initializer``
+        defaults to glorot_uniform for floating weights and zeros otherwise, ``dtype`` to
+        the layer's. ``constraint`` is kept on the variable (``variable.constraint``)."""
+        who = f"{type(self).__name__} {self.name!r}: add_weight"
+        if len(args) > 3:
+            raise TypeError(f"{who} takes shape, initializer and dtype positionally ({len(args)} positional "
+                            "arguments given); pass the others by keyword")
+        if args and isinstance(args[0], str):
+            raise ValueError(f"{who}: the first positional argument is the shape, got the string {args[0]!r}; "
+                             f"give the weight's name as name={args[0]!r}")
+        for key, given in (("shape", shape), ("initializer", initializer), ("dtype", dtype))[:len(args)]:
+            if given is not None:
+                raise ValueError(f"{who}: {key} given both positionally and by keyword")
+        shape, initializer, dtype = (tuple(args) + (shape, initializer, dtype)[len(args):])[:3]
+        if aggregation not in _AGGREGATIONS:
+            raise ValueError(f"{who}: aggregation must be one of {list(_AGGREGATIONS)}, got {aggregation!r}")
+        if overwrite_with_gradient:
+            raise ValueError(f"{who}: overwrite_with_gradient=True is not supported by nnrs' optimizers")
+        if shape is None:
+            shape = ()
+        elif isinstance(shape, (int, np.integer)) or not hasattr(shape, "__iter__"):
+            raise ValueError(f"{who}: shape must be a tuple of integers, got {shape!r}")
+        shape = tuple(int(s) for s in shape)
+        dt = np.dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
         init = initializers.get(initializer)
-        dt = dtype or self.dtype
-        value = init(tuple(shape), dtype=dt)
-        v = Variable(np.asarray(value, dtype=dt), name=name, trainable=trainable and self.trainable,
-                     regularizer=regularizers.get(regularizer))
+        name = "variable" if name is None else str(name)
+        # initializers make floating values; integer and bool weights take them converted
+        value = np.asarray(init(shape, dtype=dt.name if dt.kind == "f" else "float64")).astype(dt)
+        v = Variable(value, name=name, trainable=bool(trainable), regularizer=regularizers.get(regularizer))
+        v.constraint = _get_constraint(constraint, who)
         v.path = f"{self.name}/{name}"
-        self._weights.append(v)
+        self._track_variable(v)
+        _bump()
         return v
 
     def home_backend(self):
@@ -90,9 +286,14 @@ class Layer:
 
     @property
     def weights(self):
-        out = list(self._weights)
-        for l in self._layers:
-            out.extend(l.weights)
+        """Every weight: own trainable, own non-trainable, then each sub-layer's, each once."""
+        layers, out = self._children()
+        seen = {id(v) for v in out}
+        for l in layers:
+            for w in l.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
         return out
 
     @property
@@ -101,11 +302,15 @@ class Layer:
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self.weights if not w.trainable] if self.trainable else list(self.weights)
+        return [w for w in self.weights if not w.trainable] if self.trainable else self.weights
 
     @property
     def trainable_variables(self):
         return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
 
     @property
     def variables(self):
@@ -126,10 +331,45 @@ class Layer:
             if tuple(a.shape) != v.shape:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: weight {v.name!r} expects shape "
                                  f"{v.shape}, got {tuple(a.shape)}")
-            v.assign(a.astype(v.dtype, copy=False))
+        for v, a in zip(ws, weights):
+            v.assign(np.asarray(a).astype(v.dtype, copy=False))
 
     def count_params(self) -> int:
+        """The number of scalars in the weights; the layer must be built (as in Keras)."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: count_params() needs a built layer; call it on "
+                             "data or call build(input_shape) first")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # ---- losses -----------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add a scalar loss (or a list of them), typically from inside ``call``; it counts in
+        the training loss and is listed in ``losses`` until the next outermost call."""
+        items = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+        for t in items:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{type(self).__name__} {self.name!r}: add_loss takes Tensors, got {type(t).__name__}")
+        self._init_tracking()
+        self._losses.extend(items)
+        _loss_adds[0] += 1
+
+    @property
+    def losses(self):
+        """The losses of ``add_loss`` and activity regularizers of this layer and every layer
+        under it (from the latest call), then the penalties of the trainable weights' regularizers."""
+        out = []
+        for l in self._flatten_layers():
+            out.extend(getattr(l, "_losses", ()))
+        out.extend(self.weight_losses())
+        return out
+
+    def _clear_losses(self):
+        for l in self._flatten_layers():
+            getattr(l, "_losses", []).clear()
+
+    def weight_losses(self):
+        """Penalties of the trainable weights' regularizers (scalar Tensors), as Keras counts them."""
+        return [w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None]
 
     # ---- building and calling -------------------------------------------------------
     def build(self, input_shape):
@@ -139,7 +379,23 @@ class Layer:
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        """By default the shape of ``call``'s output on one sample of zeros (the input shape
+        where a size other than the batch is unknown); layers that know better override it."""
+        several = isinstance(input_shape, list)  # several inputs: a list of shapes
+        shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
+        if type(self).call is Layer.call or any(not s or None in s[1:] for s in shapes):
+            return shapes if several else shapes[0]
+        from ..tensor import no_grad
+
+        takes_training = _call_spec(self)[0]
+        with no_grad():
+            xs = [Tensor(np.zeros((1,) + s[1:], dtype=self.dtype), backend=self.home_backend()) for s in shapes]
+            x = xs if several else xs[0]
+            y = self.call(x, training=False) if takes_training else self.call(x)
+        if not isinstance(y, Tensor):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: call returned {type(y).__name__}, not one Tensor; "
+                             "define compute_output_shape for this layer")
+        return (shapes[0][0],) + tuple(y.data.shape[1:])
 
     def _set_spec(self, ndim=None, axes=None):
         """What ``__call__`` checks before calling: a minimum ndim and fixed axis sizes."""
@@ -162,37 +418,68 @@ class Layer:
 
     def _maybe_build(self, shape):
         if not self.built:
+            if isinstance(shape, list):  # several inputs: build gets a list of shapes
+                self.input_shape = [(None,) + tuple(s)[1:] for s in shape]
+                self.build(self.input_shape)
+                self.built = True
+                return
             shape = tuple(shape)
             self.input_shape = (None,) + shape[1:]
             self.build(self.input_shape)
             self.built = True
-            self.output_shape = self.compute_output_shape(self.input_shape)
 
-    def __call__(self, x, training=False, **kwargs):
-        if not isinstance(x, Tensor):
-            if isinstance(x, KerasTensor):
-                self._maybe_build(x.shape)
-                self._check_input(x.shape)
-                return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
-            x = Tensor(x, backend=self.home_backend())
-        if x.dtype.kind == "f" and x.dtype != self.dtype:
+    def _as_input(self, x):
+        if isinstance(x, Tensor):
+            t = x
+        else:
+            t = Tensor(x, backend=self.home_backend())
+        if t.dtype.kind == "f" and t.dtype != self.dtype:
             from .. import ops  # floating inputs compute in the layer's dtype, as Keras casts them
 
-            x = ops.cast(x, self.dtype)
-        if not self.built:
-            self._maybe_build(x.data.shape)
-        if self._spec_ndim is not None:
-            self._check_input(x.data.shape)
-        y = self.call(x, training=training, **kwargs)
-        if self.activity_regularizer is not None:
-            from .. import ops
+            t = ops.cast(t, self.dtype)
+        return t
 
-            self.losses = [ops.divide(self.activity_regularizer(y), float(max(x.data.shape[0], 1)))]
+    def __call__(self, x, *args, training=None, **kwargs):
+        if isinstance(x, KerasTensor):
+            self._maybe_build(x.shape)
+            self._check_input(x.shape)
+            return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
+        if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
+            shapes = [t.shape for t in x]  # a layer of several symbolic inputs (functional API)
+            self._maybe_build(shapes)
+            return KerasTensor(self.compute_output_shape(shapes), x[0].dtype, layer=self, inputs=tuple(x))
+        several = isinstance(x, (list, tuple))
+        x = [self._as_input(v) for v in x] if several else self._as_input(x)
+        st = _call_state
+        outer = st.entry is None
+        if outer:  # the outermost call starts afresh: losses of the previous call are dropped
+            st.entry = self
+            self._clear_losses()
+        prev = st.training
+        takes_training, default, _ = _call_spec(self)
+        if training is None:
+            training = prev if prev is not None else default
+        if takes_training and training is not None:
+            kwargs["training"] = training
+        st.training = training
+        try:
+            fresh = not self.built
+            if fresh:
+                self._maybe_build([v.data.shape for v in x] if several else x.data.shape)
+            if self._spec_ndim is not None and not several:
+                self._check_input(x.data.shape)
+            y = self.call(x, *args, **kwargs)
+            if fresh and isinstance(y, Tensor):
+                self.output_shape = (None,) + tuple(y.data.shape[1:])
+            if self.activity_regularizer is not None and isinstance(y, Tensor):
+                from .. import ops
+
+                self.add_loss(ops.divide(self.activity_regularizer(y), float(max(y.data.shape[0], 1))))
+        finally:
+            st.training = prev
+            if outer:
+                st.entry = None
         return y
-
-    def weight_losses(self):
-        """Penalties of the weights' regularizers (scalar Tensors)."""
-        return [w.regularizer(w) for w in self.weights if w.regularizer is not None]
 
     # ---- config ---------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -207,3 +494,14 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _get_constraint(constraint, who):
+    """``constraint`` as a callable (or None); names resolve through ``nnrs.constraints`` where it exists."""
+    if constraint is None or callable(constraint):
+        return constraint
+    try:
+        from .. import constraints
+    except ImportError:
+        raise ValueError(f"{who}: constraint {constraint!r} is not a callable, and this nnrs has no named constraints") from None
+    return constraints.get(constraint)

@@ -120,10 +120,10 @@ class Dense(Layer):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense {self.name!r}: expected input shape (batch, ..., features), got {shape_str(input_shape)}")
         fan_in = int(input_shape[-1])
-        self.kernel = self.add_weight((fan_in, self.units), self.kernel_initializer, "kernel",
+        self.kernel = self.add_weight((fan_in, self.units), self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.bias = self.add_weight((self.units,), self.bias_initializer, "bias", regularizer=self.bias_regularizer)
+            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer)
         self._set_spec(ndim=2, axes={-1: fan_in})
         self.built = True
 

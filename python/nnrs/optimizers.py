@@ -494,6 +494,8 @@ class Optimizer:
             r = slots.get(id(v)) or self._make_slots(v)
             getattr(v.backend, name)(v.data, g, *r[1:-1], *hyper, r[-1])
             v._version += 1  # graphs recorded before this step can no longer be differentiated
+            if v.constraint is not None:  # e.g. Dense(kernel_constraint=...): project after the step
+                v.assign(v.constraint(v))
 
     # ---- config -----------------------------------------------------------------
     def get_config(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .. import functions as F
 from .. import random as _random
 from ..tensor import Tensor, _grad
@@ -57,6 +57,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -65,8 +67,10 @@ class Dense(Layer):
         fan_in = int(input_shape[-1])
         self.kernel = self.add_weight((fan_in, self.units), self.kernel_initializer, "kernel",
                                       regularizer=self.kernel_regularizer)
+        self.kernel.constraint = self.kernel_constraint
         if self.use_bias:
             self.bias = self.add_weight((self.units,), self.bias_initializer, "bias", regularizer=self.bias_regularizer)
+            self.bias.constraint = self.bias_constraint
         self._set_spec(ndim=2, axes={-1: fan_in})
         self.built = True
 
@@ -104,7 +108,9 @@ class Dense(Layer):
                    bias_initializer=initializers.serialize(self.bias_initializer),
                    kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
                    bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                   activity_regularizer=regularizers.serialize(self.activity_regularizer))
+                   activity_regularizer=regularizers.serialize(self.activity_regularizer),
+                   kernel_constraint=constraints.serialize(self.kernel_constraint),
+                   bias_constraint=constraints.serialize(self.bias_constraint))
         return cfg
 
 

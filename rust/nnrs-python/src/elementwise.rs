@@ -64,7 +64,7 @@ fn unary_t<'py, T: Num>(py: Python<'py>, op: UnaryOp, x: &Bound<'py, PyAny>) -> 
     map_t::<T>(py, "unary", "x", x, |xs, ys| k::unary(op, xs, ys))
 }
 
-/// op(x) elementwise, op one of neg, exp, log, sqrt, square, abs, sign, reciprocal.
+/// op(x) elementwise, op one of the contract's UNARY_OPS (neg, exp, log, ..., sin, cos, ..., floor, round, trunc).
 #[pyfunction]
 pub fn unary<'py>(py: Python<'py>, op: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let op = UnaryOp::parse("unary", op).map_err(to_value_error)?;

@@ -27,6 +27,7 @@ def _data(dtype):
     d.H = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1.2, -3.7], dtype=dtype)  # halves for round
     d.S = np.array([[0.0, 2.0, -1.0], [np.nan, np.inf, -np.inf]], dtype=dtype)
     d.L = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, -3.0]], dtype=dtype)
+    d.T = np.array([[2.0, 1.0, 2.0, np.nan, 1.0], [0.0, -1.0, 5.0, 5.0, 3.0]], dtype=dtype)  # ties and a NaN
     d.I = np.array([[3, -1, 0], [7, 2, 5]], dtype=np.int32)
     d.N = g.normal(size=(600,)).astype(dtype)  # longer than cumsum's block
     return d
@@ -145,6 +146,13 @@ CASES = [
     ("log_sigmoid", lambda d: ops.log_sigmoid(d.A * 20), lambda d: -_softplus(-d.A * 20)),
     ("gelu_default_tanh", lambda d: ops.gelu(d.A), lambda d: _gelu_tanh(d.A)),
     ("stop_gradient", lambda d: ops.stop_gradient(d.A), lambda d: d.A),
+    ("argsort", lambda d: ops.argsort(d.C, axis=1), lambda d: np.argsort(d.C, axis=1, kind="stable")),
+    ("argsort_ties_nan", lambda d: ops.argsort(d.T), lambda d: np.argsort(d.T, kind="stable")),
+    ("argsort_flat", lambda d: ops.argsort(d.A, axis=None), lambda d: np.argsort(d.A, axis=None, kind="stable")),
+    ("sort", lambda d: ops.sort(d.C, axis=0), lambda d: np.sort(d.C, axis=0)),
+    ("sort_nan_last", lambda d: ops.sort(d.T), lambda d: np.sort(d.T)),
+    ("top_k_values", lambda d: ops.top_k(d.C, 3)[0], lambda d: -np.sort(-d.C, axis=-1)[..., :3]),
+    ("top_k_indices_ties", lambda d: ops.top_k(d.T, 2)[1], lambda d: np.argsort(-d.T, kind="stable")[..., :2]),
     ("int_input_computes_in_floatx", lambda d: ops.sin(d.I), lambda d: np.sin(d.I).astype("float32")),
 ]
 
@@ -254,3 +262,21 @@ def test_custom_layer_from_ops_trains(backend):
     model.compile(optimizer=nnrs.optimizers.Adam(0.02), loss=loss)
     hist = model.fit(x, y, batch_size=32, epochs=8, verbose=0).history["loss"]
     assert hist[-1] < 0.6 * hist[0], hist
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 0), (4, 9), (2, 3, 300), (1100, 40)])
+def test_argsort_kernel_matches_the_oracle(cpu, ref, shape, dtype):
+    g = np.random.default_rng(sum(shape) + 1)
+    x = g.integers(-5, 5, shape).astype(dtype)  # many ties
+    if x.size > 3:
+        x.reshape(-1)[[0, x.size // 2]] = np.nan
+    got, want = cpu.argsort(x), ref.argsort(x)
+    assert got.dtype == want.dtype == np.int64 and got.shape == want.shape == shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_argsort_kernel_rejects_non_float(cpu, ref):
+    for b in (cpu, ref):
+        with pytest.raises(TypeError, match="argsort: x must be a float32 or float64 array, got int64"):
+            b.argsort(np.arange(3))

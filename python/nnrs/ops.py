@@ -1094,3 +1094,65 @@ def _gelu_tanh(x):
     x = _floating(as_tensor(x))
     inner_ = multiply(add(x, multiply(power(x, 3.0), 0.044715)), _math.sqrt(2.0 / _math.pi))
     return multiply(multiply(x, 0.5), add(tanh(inner_), 1.0))
+
+
+# -- sorting (the argsort kernel; values gathered with take, so sort and top_k have a gradient)
+__all__ += ["argsort", "sort", "top_k"]
+
+
+def _argsort_last(x: Tensor):
+    """int64 backend array: the indices sorting ``x`` along its last axis."""
+    return x.backend.argsort(x.data)
+
+
+def _gather_last(x: Tensor, idx):
+    """``x[..., idx[..., j]]`` row by row (idx an int64 backend array of x's leading
+    shape): one take on the flattened x, so the gradient scatters back."""
+    xp = x.backend.xp
+    n, m = x.shape[-1], idx.shape[-1]
+    rows = _math.prod(x.shape[:-1])
+    flat = (idx.reshape(rows, m) + (xp.arange(rows, dtype=_np.int64) * n)[:, None]).reshape(idx.shape)
+    return F.Take.apply(reshape(x, (-1,)), flat, 0)
+
+
+def argsort(x, axis=-1):
+    """Indices (int32, as Keras) that sort x along ``axis`` (the flattened x when None):
+    ascending, stable, NaN last. Not differentiable."""
+    x = _floating(as_tensor(x))
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        return cast(Tensor.wrap(x.backend.argsort(x.data), x.backend), "int32")
+    ax = _contract.norm_axis("argsort", axis, x.shape)
+    last = x.ndim - 1
+    idx = Tensor.wrap(_argsort_last(moveaxis(x, ax, last)), x.backend)
+    return cast(moveaxis(idx, last, ax) if ax != last else idx, "int32")
+
+
+def sort(x, axis=-1):
+    """x sorted ascending along ``axis`` (NaN last); the gradient goes back to where each
+    value came from."""
+    x = _floating(as_tensor(x))
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    ax = _contract.norm_axis("sort", axis, x.shape)
+    last = x.ndim - 1
+    xt = moveaxis(x, ax, last)
+    out = _gather_last(xt, _argsort_last(xt))
+    return moveaxis(out, last, ax)
+
+
+def top_k(x, k, sorted=True):  # noqa: A002 - Keras name
+    """``(values, indices)`` of the k largest elements along the last axis, largest first
+    (ties: the lower index first); indices are int32. ``sorted=False`` is accepted and
+    returns them sorted too."""
+    x = _floating(as_tensor(x))
+    if x.ndim == 0:
+        raise ValueError("top_k: x must have at least one axis, got a scalar")
+    k = int(k)
+    if not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k: k={k} is out of range for a last axis of size {x.shape[-1]}")
+    order = x.backend.argsort(negative(x).data)
+    idx = x.backend.xp.ascontiguousarray(order[..., :k])
+    values = reshape(_gather_last(x, idx), x.shape[:-1] + (k,))
+    return values, cast(Tensor.wrap(idx, x.backend), "int32")

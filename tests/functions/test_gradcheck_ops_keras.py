@@ -72,6 +72,8 @@ CASES = [
     ("tensordot", lambda a, b: ops.tensordot(a, b, axes=([0, 2], [1, 0])), [r(2, 3, 4), r(4, 2, 5)]),
     ("inner", ops.inner, [r(3, 4), r(2, 4)]),
     ("outer", ops.outer, [r(3), r(2, 2)]),
+    ("sort", lambda a: ops.sort(a, axis=0), [r(3, 4)]),
+    ("top_k", lambda a: ops.top_k(a, 2)[0], [r(3, 5)]),
     ("relu6", ops.relu6, [r(3, 4, lo=-8.0, hi=8.0) + 0.05]),
     ("hard_sigmoid", ops.hard_sigmoid, [r(3, 4, lo=-5.0, hi=5.0) + 0.05]),
     ("hard_silu", ops.hard_silu, [r(3, 4, lo=-5.0, hi=5.0) + 0.05]),

@@ -78,6 +78,12 @@ class Backend:
         names; ``sign(0) = 0``; ``round`` takes halves to the even neighbour)."""
         raise NotImplementedError
 
+    def argsort(self, x):
+        """int64 indices of x's shape that sort x along its last axis (a 0-d x is one row
+        of one): ascending, stable (ties keep index order), NaN after every number, as
+        numpy's ``argsort(kind="stable")``."""
+        raise NotImplementedError
+
     def binary(self, op: str, a, b):
         """Elementwise op of ``BINARY_OPS`` with numpy broadcasting of a and b."""
         raise NotImplementedError

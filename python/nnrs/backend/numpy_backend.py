@@ -88,6 +88,11 @@ class NumpyBackend(Backend):
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN / inf outside the domain, as the kernels
             return f(x)
 
+    def argsort(self, x):
+        if x.ndim == 0:
+            return np.zeros((), np.int64)
+        return _c(np.argsort(x, axis=-1, kind="stable").astype(np.int64))
+
     _BIN = {
         "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
         "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,

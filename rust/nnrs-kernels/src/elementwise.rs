@@ -531,6 +531,37 @@ pub fn clip<T: Real>(x: &[T], lo: T, hi: T, y: &mut [T]) -> Result<(), KernelErr
     Ok(())
 }
 
+// ---- argsort along rows -------------------------------------------------------------------
+
+/// numpy's sort order: ascending, NaN after every number (NaNs equal among themselves).
+#[inline]
+fn sort_order<T: Float>(a: T, b: T) -> std::cmp::Ordering {
+    a.partial_cmp(&b).unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()))
+}
+
+/// `idx` = for each row of `n` elements of `x`, the positions that sort the row: ascending,
+/// NaN last, ties in index order (a stable sort, numpy's `kind="stable"`).
+pub fn argsort_rows<T: Real>(x: &[T], n: usize, idx: &mut [i64]) -> Result<(), KernelError> {
+    check_len("argsort", "output", idx.len(), x.len())?;
+    if n == 0 || x.is_empty() {
+        return Ok(());
+    }
+    if !x.len().is_multiple_of(n) {
+        return Err(KernelError(format!("argsort: {} elements do not make rows of {n}", x.len())));
+    }
+    let log_n = (usize::BITS - n.leading_zeros()) as usize;
+    for_item_chunks(idx, n, work_ns(x.len(), 8 * log_n), |first, out| {
+        for (r, row) in out.chunks_mut(n).enumerate() {
+            let xs = &x[(first + r) * n..(first + r + 1) * n];
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = j as i64;
+            }
+            row.sort_by(|&a, &b| sort_order(xs[a as usize], xs[b as usize]));
+        }
+    });
+    Ok(())
+}
+
 // ---- binary with broadcasting ---------------------------------------------------------------
 
 /// A shape written the way Python writes a tuple: `(2, 3)`, `(4,)`, `()`.
@@ -1099,6 +1130,25 @@ mod tests {
         clip(&x, -1.0, 0.5, &mut y).unwrap();
         assert!(y[0].is_nan());
         assert_eq!(&y[1..], &[0.5, -1.0, 0.0, -0.0]);
+    }
+
+    #[test]
+    fn argsort_is_stable_with_nan_last() {
+        let x = [3.0f64, f64::NAN, -1.0, 3.0, 0.0, 2.0, 2.0, 1.0];
+        let mut idx = [0i64; 8];
+        argsort_rows(&x, 4, &mut idx).unwrap();
+        assert_eq!(idx, [2, 0, 3, 1, 0, 3, 1, 2]);
+        assert!(argsort_rows(&x, 3, &mut idx).unwrap_err().0.contains("rows of 3"));
+        crate::parallel::set_num_threads(2);
+        let big: Vec<f32> = (0..200_000).map(|i| ((i * 7919) % 1000) as f32).collect();
+        let mut out = vec![0i64; big.len()];
+        argsort_rows(&big, 1000, &mut out).unwrap();
+        for (r, row) in out.chunks(1000).enumerate() {
+            let xs = &big[r * 1000..(r + 1) * 1000];
+            assert!(row
+                .windows(2)
+                .all(|w| xs[w[0] as usize] < xs[w[1] as usize] || (xs[w[0] as usize] == xs[w[1] as usize] && w[0] < w[1])));
+        }
     }
 
     #[test]

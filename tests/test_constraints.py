@@ -84,6 +84,14 @@ def test_names_configs_and_round_trip():
     with pytest.raises(ValueError, match="min_value"):
         constraints.MinMaxNorm(2.0, 1.0)
 
+    def clip_weights(w):
+        return nnrs.ops.clip(w, -0.1, 0.1)
+
+    assert constraints.get(clip_weights) is clip_weights and constraints.serialize(clip_weights) == "clip_weights"
+    assert constraints.deserialize("clip_weights", custom_objects={"clip_weights": clip_weights}) is clip_weights
+    with pytest.raises(TypeError, match="cannot serialize"):
+        constraints.serialize(3)
+
 
 def test_dense_stores_constraints_on_its_variables():
     d = nnrs.layers.Dense(3, kernel_constraint="non_neg", bias_constraint=constraints.MaxNorm(1.0))
@@ -104,6 +112,10 @@ def test_optimizer_applies_constraint_in_place_and_bumps_version(backend):
     opt.apply([backend.asarray(np.ones_like(W))], [v])
     np.testing.assert_allclose(v.numpy(), np.maximum(W - 1.0, 0.0))
     assert v.data is buf and v._version >= before + 2  # the update and the projection
+    u = nnrs.Variable(W.copy())
+    u.constraint = lambda w: nnrs.ops.clip(w, -0.5, 0.5)  # any callable on Tensors, as in Keras
+    opt.apply([backend.asarray(np.full_like(W, -0.25))], [u])
+    np.testing.assert_allclose(u.numpy(), np.clip(W + 0.25, -0.5, 0.5))
 
 
 @pytest.mark.parametrize("opt", ["sgd", "adam"])

@@ -123,6 +123,8 @@ def serialize(constraint):
     if constraint is None:
         return None
     if not isinstance(constraint, Constraint):
+        if callable(constraint) and hasattr(constraint, "__name__"):
+            return constraint.__name__  # a plain function: its name (reload it with custom_objects)
         raise TypeError(f"serialize: cannot serialize {constraint!r}; expected an nnrs.constraints.Constraint")
     return {"module": "keras.constraints", "class_name": type(constraint).__name__,
             "config": constraint.get_config(), "registered_name": None}
@@ -131,6 +133,8 @@ def serialize(constraint):
 def deserialize(config, custom_objects=None):
     """A constraint from a config dict made by ``serialize`` (or Keras) or a name."""
     if isinstance(config, str):
+        if custom_objects and config in custom_objects:
+            return custom_objects[config]
         return get(config)
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize: expected a dict with 'class_name' and 'config', got {config!r}")

@@ -28,6 +28,9 @@ def _data(dtype):
     d.S = np.array([[0.0, 2.0, -1.0], [np.nan, np.inf, -np.inf]], dtype=dtype)
     d.L = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, -3.0]], dtype=dtype)
     d.T = np.array([[2.0, 1.0, 2.0, np.nan, 1.0], [0.0, -1.0, 5.0, 5.0, 3.0]], dtype=dtype)  # ties and a NaN
+    d.IX = g.integers(-3, 3, size=(2, 5, 4))  # indices along axis 1 of C (negative from the end)
+    d.Q4 = g.normal(size=(2, 3, 2, 4)).astype(dtype)
+    d.K4 = g.normal(size=(2, 5, 2, 4)).astype(dtype)
     d.I = np.array([[3, -1, 0], [7, 2, 5]], dtype=np.int32)
     d.N = g.normal(size=(600,)).astype(dtype)  # longer than cumsum's block
     return d
@@ -153,6 +156,18 @@ CASES = [
     ("sort_nan_last", lambda d: ops.sort(d.T), lambda d: np.sort(d.T)),
     ("top_k_values", lambda d: ops.top_k(d.C, 3)[0], lambda d: -np.sort(-d.C, axis=-1)[..., :3]),
     ("top_k_indices_ties", lambda d: ops.top_k(d.T, 2)[1], lambda d: np.argsort(-d.T, kind="stable")[..., :2]),
+    ("absolute", lambda d: ops.absolute(d.A), lambda d: np.absolute(d.A)),
+    ("amax", lambda d: ops.amax(d.C, axis=(0, 2)), lambda d: np.amax(d.C, axis=(0, 2))),
+    ("amin", lambda d: ops.amin(d.C, keepdims=True), lambda d: np.amin(d.C, keepdims=True)),
+    ("divide_no_nan_mixed", lambda d: ops.divide_no_nan(d.H, d.H.round()), lambda d: np.where(np.round(d.H) == 0, 0, d.H / np.where(np.round(d.H) == 0, 1, np.round(d.H)))),
+    ("take_along_axis", lambda d: ops.take_along_axis(d.C, d.IX, axis=1), lambda d: np.take_along_axis(d.C, d.IX, axis=1)),
+    ("take_along_axis_flat", lambda d: ops.take_along_axis(d.A, np.array([-1, 0, 5]), None), lambda d: d.A.ravel()[[-1, 0, 5]]),
+    ("einsum_batched_matmul", lambda d: ops.einsum("bij,bjk->bik", d.C, d.C.transpose(0, 2, 1)), lambda d: np.einsum("bij,bjk->bik", d.C, d.C.transpose(0, 2, 1))),
+    ("einsum_attention", lambda d: ops.einsum("bqhd,bkhd->bhqk", d.Q4, d.K4), lambda d: np.einsum("bqhd,bkhd->bhqk", d.Q4, d.K4)),
+    ("einsum_transpose_sum", lambda d: ops.einsum("ijk->kj", d.C), lambda d: np.einsum("ijk->kj", d.C)),
+    ("einsum_implicit", lambda d: ops.einsum("ij,jk", d.A, d.B.T), lambda d: np.einsum("ij,jk", d.A, d.B.T)),
+    ("einsum_three", lambda d: ops.einsum("ij,jk,kl->il", d.A, d.B.T, d.A), lambda d: np.einsum("ij,jk,kl->il", d.A, d.B.T, d.A)),
+    ("einsum_outer_sum", lambda d: ops.einsum("i,j->", d.V, d.W), lambda d: np.einsum("i,j->", d.V, d.W)),
     ("int_input_computes_in_floatx", lambda d: ops.sin(d.I), lambda d: np.sin(d.I).astype("float32")),
 ]
 
@@ -216,10 +231,22 @@ def test_info_and_keras_defaults():
     (lambda: ops.broadcast_to(np.ones(3), (2, 4)), "broadcast"),
     (lambda: ops.tensordot(np.ones((2, 3)), np.ones((2, 3)), axes=1), "differ in size"),
     (lambda: ops.sum(ops.cumsum(np.ones(2), axis=3)), "out of range"),
+    (lambda: ops.einsum("ii->i", np.ones((2, 2))), "repeated"),
+    (lambda: ops.einsum("...i->i", np.ones((2, 2))), "ellipsis"),
+    (lambda: ops.einsum("ij,jk->ik", np.ones((2, 3)), np.ones((2, 3))), "label 'j' has sizes 3 and 2"),
+    (lambda: ops.take_along_axis(np.ones((2, 3)), np.array([[3], [0]]), 1), "out of bounds"),
 ])
 def test_errors_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_divide_no_nan_gradient_is_zero_where_the_divisor_is(backend):
+    a = nnrs.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = nnrs.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    ops.sum(ops.divide_no_nan(a, b)).backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.25])
+    np.testing.assert_array_equal(b.grad, [0.0, -2.0 / 16.0])
 
 
 def test_stop_gradient_blocks_the_gradient(backend):

@@ -1156,3 +1156,130 @@ def top_k(x, k, sorted=True):  # noqa: A002 - Keras name
     idx = x.backend.xp.ascontiguousarray(order[..., :k])
     values = reshape(_gather_last(x, idx), x.shape[:-1] + (k,))
     return values, cast(Tensor.wrap(idx, x.backend), "int32")
+
+
+# -- more Keras names custom code reaches for ---------------------------------------------------
+__all__ += ["absolute", "amax", "amin", "divide_no_nan", "take_along_axis", "einsum"]
+
+
+def absolute(x):
+    """``|x|`` (Keras' other name for ``abs``)."""
+    return abs(x)
+
+
+def amax(x, axis=None, keepdims=False):
+    """Maximum over ``axis`` (all axes when None), as ``max``."""
+    return max(x, axis, keepdims)
+
+
+def amin(x, axis=None, keepdims=False):
+    """Minimum over ``axis`` (all axes when None), as ``min``."""
+    return min(x, axis, keepdims)
+
+
+def divide_no_nan(x1, x2):
+    """``x1 / x2``, and 0 where x2 is 0 (no inf or NaN there, nor in the gradient)."""
+    a, b = _float_operands(x1, x2)
+    zero = equal(b, 0.0)
+    return where(zero, 0.0, divide(a, where(zero, 1.0, b)))
+
+
+def take_along_axis(x, indices, axis=None):
+    """``x`` gathered along ``axis`` at ``indices`` (integers of x's shape except along
+    axis; negative ones count from the end), numpy's ``take_along_axis``; the flattened x
+    when axis is None. The gradient scatters back."""
+    x = _floating(as_tensor(x))
+    be = x.backend
+    idx = _index_array(indices, be)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    ax = _contract.norm_axis("take_along_axis", axis, x.shape)
+    if idx.ndim != x.ndim or _builtins.any(i != s for d, (i, s) in enumerate(zip(idx.shape, x.shape)) if d != ax):
+        raise ValueError(f"take_along_axis: indices of shape {tuple(idx.shape)} must have x's shape {x.shape} "
+                         f"outside axis {axis}")
+    last = x.ndim - 1
+    xt = moveaxis(x, ax, last)
+    it = be.xp.ascontiguousarray(be.xp.moveaxis(idx, ax, last)).astype(_np.int64)
+    n = xt.shape[-1]
+    bad = (it < -n) | (it >= n)
+    if bool(be.to_numpy(bad.any())):
+        raise ValueError(f"take_along_axis: an index is out of bounds for axis {axis} with size {n}")
+    it = it % n if n else it  # negative indices from the end (layout arithmetic on indices only)
+    return moveaxis(_gather_last(xt, it), last, ax)
+
+
+def _einsum_parse(subscripts, n_ops):
+    if "..." in subscripts:
+        raise ValueError("einsum: ellipsis ('...') is not supported; name every axis")
+    spec = subscripts.replace(" ", "")
+    ins, arrow, out = spec.partition("->")
+    terms = ins.split(",")
+    if len(terms) != n_ops:
+        raise ValueError(f"einsum: {subscripts!r} names {len(terms)} operands, got {n_ops}")
+    if not arrow:  # implicit output: the labels seen once, sorted
+        seen = "".join(terms)
+        out = "".join(sorted(c for c in set(seen) if seen.count(c) == 1))
+    for t in terms + [out]:
+        if not t.isalpha() and t:
+            raise ValueError(f"einsum: subscripts must be letters, got {subscripts!r}")
+        if len(set(t)) != len(t):
+            raise ValueError(f"einsum: a label repeated within one operand or the output ({t!r}) is not supported")
+    return terms, out
+
+
+def _einsum_reduce(x, term, keep):
+    """Sum x over the labels of ``term`` not in ``keep``; returns (x, remaining term)."""
+    drop = tuple(i for i, c in enumerate(term) if c not in keep)
+    if drop:
+        x = sum(x, drop)
+        term = "".join(c for c in term if c in keep)
+    return x, term
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation over one or two operands (e.g. ``"bij,bjk->bik"``,
+    ``"bqhd,bkhd->bhqk"``, ``"ij->ji"``, ``"ij->"``): labels only in one operand and not in the
+    output are summed first, then one batched matmul contracts the shared labels. More
+    operands chain pairwise from the left. Ellipsis and a label repeated within one operand
+    (diagonals) are not supported."""
+    ops_ = _tensors(*operands)
+    terms, out = _einsum_parse(subscripts, len(ops_))
+    if len(ops_) > 2:
+        # contract the first two, keeping every label needed later
+        rest = "".join(terms[2:]) + out
+        keep = "".join(c for c in dict.fromkeys(terms[0] + terms[1]) if c in rest)
+        first = einsum(f"{terms[0]},{terms[1]}->{keep}", ops_[0], ops_[1])
+        return einsum(",".join([keep] + terms[2:]) + "->" + out, first, *ops_[2:])
+    for t, x in zip(terms, ops_):
+        if len(t) != x.ndim:
+            raise ValueError(f"einsum: term {t!r} names {len(t)} axes of an operand of shape {x.shape}")
+    if len(ops_) == 1:
+        x, term = _einsum_reduce(_floating(ops_[0]), terms[0], out)
+        if set(out) - set(term):
+            raise ValueError(f"einsum: output labels {out!r} not in the input {terms[0]!r}")
+        return transpose(x, [term.index(c) for c in out]) if term != out else x
+    dt = result_dtype(ops_[0].dtype, ops_[1].dtype)
+    a, b = _floating(ops_[0], dt), _floating(ops_[1], dt)
+    ta, tb = terms
+    if set(out) - set(ta) - set(tb):
+        raise ValueError(f"einsum: output labels {out!r} not in the inputs {ta!r}, {tb!r}")
+    a, ta = _einsum_reduce(a, ta, tb + out)
+    b, tb = _einsum_reduce(b, tb, ta + out)
+    size = {}
+    for t, x in ((ta, a), (tb, b)):
+        for c, s in zip(t, x.shape):
+            if size.setdefault(c, s) != s:
+                raise ValueError(f"einsum: label {c!r} has sizes {size[c]} and {s}")
+    batch = [c for c in ta if c in tb and c in out]
+    contract = [c for c in ta if c in tb and c not in out]
+    fa = [c for c in ta if c not in tb]
+    fb = [c for c in tb if c not in ta]
+
+    def prod(cs):
+        return _math.prod(size[c] for c in cs)
+
+    am = reshape(transpose(a, [ta.index(c) for c in batch + fa + contract]), (prod(batch), prod(fa), prod(contract)))
+    bm = reshape(transpose(b, [tb.index(c) for c in batch + contract + fb]), (prod(batch), prod(contract), prod(fb)))
+    y = reshape(matmul(am, bm), tuple(size[c] for c in batch + fa + fb))
+    have = "".join(batch + fa + fb)
+    return transpose(y, [have.index(c) for c in out]) if have != out else y

@@ -74,6 +74,11 @@ CASES = [
     ("outer", ops.outer, [r(3), r(2, 2)]),
     ("sort", lambda a: ops.sort(a, axis=0), [r(3, 4)]),
     ("top_k", lambda a: ops.top_k(a, 2)[0], [r(3, 5)]),
+    ("divide_no_nan", ops.divide_no_nan, [r(3, 4), r(3, 4, lo=0.5, hi=2.0)]),  # at 0: tests/test_ops_keras.py
+    ("take_along_axis", lambda a: ops.take_along_axis(a, np.array([[0, 0, 2], [1, -1, 1]]), 1), [r(2, 3)]),
+    ("einsum_attention", lambda q, k: ops.einsum("bqhd,bkhd->bhqk", q, k), [r(2, 3, 2, 4), r(2, 5, 2, 4)]),
+    ("einsum_sum_one_side", lambda a, b: ops.einsum("ijk,kl->jl", a, b), [r(2, 3, 4), r(4, 2)]),
+    ("einsum_single", lambda a: ops.einsum("ijk->ki", a), [r(2, 3, 4)]),
     ("relu6", ops.relu6, [r(3, 4, lo=-8.0, hi=8.0) + 0.05]),
     ("hard_sigmoid", ops.hard_sigmoid, [r(3, 4, lo=-5.0, hi=5.0) + 0.05]),
     ("hard_silu", ops.hard_silu, [r(3, 4, lo=-5.0, hi=5.0) + 0.05]),

@@ -307,3 +307,22 @@ def test_argsort_kernel_rejects_non_float(cpu, ref):
     for b in (cpu, ref):
         with pytest.raises(TypeError, match="argsort: x must be a float32 or float64 array, got int64"):
             b.argsort(np.arange(3))
+
+
+def test_dense_with_ops_gelu_uses_its_tanh_default_and_the_name_the_exact_form():
+    x = np.linspace(-3, 3, 12).reshape(4, 3).astype("float32")
+    outs = {}
+    for act in (ops.gelu, "gelu"):
+        nnrs.random.seed(0)
+        layer = nnrs.layers.Dense(2, activation=act)
+        z = x @ np.asarray(_kernel(layer, x))
+        outs[act if isinstance(act, str) else "ops"] = (layer(nnrs.Tensor(x)).numpy(), z)
+    y, z = outs["ops"]
+    np.testing.assert_allclose(y, _gelu_tanh(z), rtol=1e-5, atol=1e-6)
+    y, z = outs["gelu"]
+    np.testing.assert_allclose(y, ops.gelu(z, approximate=False).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _kernel(layer, x):
+    layer.build(x.shape)
+    return layer.kernel.numpy()

@@ -18,7 +18,7 @@ _KERNELS = {
 _BY_FUNC = {
     ops.relu: "relu", ops.sigmoid: "sigmoid", ops.tanh: "tanh", ops.softmax: "softmax",
     ops.log_softmax: "log_softmax", ops.leaky_relu: "leaky_relu", ops.elu: "elu", ops.selu: "selu",
-    ops.gelu: "gelu", ops.swish: "swish", ops.softplus: "softplus",
+    ops.swish: "swish", ops.softplus: "softplus",  # not ops.gelu: it defaults to the tanh form, unlike "gelu"
 }
 
 

@@ -13,6 +13,7 @@ numpy 2's weak scalars). Axis arguments outside ``[-ndim, ndim)`` are ValueError
 
 from __future__ import annotations
 
+import builtins as _builtins
 from numbers import Number
 
 import numpy as np
@@ -197,10 +198,10 @@ def concatenate(xs, axis=-1):
         raise ValueError("concatenate: needs at least one tensor")
     ax = _contract.norm_axis("concatenate", axis, xs[0].shape)
     for i, x in enumerate(xs[1:], 1):
-        if x.ndim != xs[0].ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if j != ax):
+        if x.ndim != xs[0].ndim or _builtins.any(a != b for j, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if j != ax):
             raise ValueError(f"concatenate: tensor {i} has shape {x.shape}, which does not match {xs[0].shape} "
                              f"outside axis {axis}")
-    if any(x.dtype.kind == "f" for x in xs) or len({x.dtype for x in xs}) > 1:
+    if _builtins.any(x.dtype.kind == "f" for x in xs) or len({x.dtype for x in xs}) > 1:
         dt = result_dtype(*(x.dtype for x in xs))
         xs = [_floating(x, dt) for x in xs]
     return F.Concatenate.apply(ax, *xs)
@@ -250,9 +251,13 @@ def selu(x):
     return activation(x, "selu")
 
 
-def gelu(x, approximate=False):
+def gelu(x, approximate=True):
+    """Gaussian error linear unit. ``approximate=True`` (Keras' default for ``ops.gelu``):
+    the tanh form ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``; False: the exact
+    ``x * Phi(x)`` (one kernel; what the activation name "gelu" of a layer uses, as Keras'
+    ``activations.gelu`` defaults to approximate=False)."""
     if approximate:
-        raise ValueError("gelu: only the exact (erf) form is implemented; pass approximate=False")
+        return _gelu_tanh(x)
     return activation(x, "gelu")
 
 
@@ -406,6 +411,878 @@ def moments(x, axes, keepdims=False, synchronized=False):
 def var(x, axis=None, keepdims=False):
     """Population variance of x over ``axis`` (all axes when None)."""
     return moments(x, axis, keepdims)[1]
+
+
+# ---- Keras' numpy-like ops for custom layers, losses and metrics ---------------------------
+# Arithmetic runs in backend kernels (the elementwise math is one ``unary`` kernel each;
+# the others are compositions of the ops above, so their gradients come from autograd);
+# only layout (reshape, slicing, padding, creation of constants) uses ``xp``. Integer
+# inputs of float math compute in floatx (see the dtype rule at the top).
+import math as _math  # noqa: E402
+
+__all__ += [
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+    "log1p", "expm1", "log2", "log10", "floor", "ceil", "round", "trunc", "rsqrt",
+    "true_divide", "floor_divide", "mod", "logaddexp",
+    "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite", "all", "any",
+    "std", "logsumexp", "argmin", "cumsum", "norm", "count_nonzero", "average",
+    "expand_dims", "squeeze", "ravel", "swapaxes", "moveaxis", "stack", "split", "flip", "roll", "tile", "repeat",
+    "broadcast_to", "pad", "triu", "tril",
+    "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "eye", "identity", "arange", "linspace",
+    "shape", "ndim", "size", "is_tensor",
+    "dot", "tensordot", "outer", "inner",
+    "relu6", "hard_sigmoid", "hard_silu", "hard_swish", "softsign", "log_sigmoid", "stop_gradient",
+]
+
+
+def _math_op(op):
+    def f(x):
+        return F.Math.apply(_floating(as_tensor(x)), op)
+
+    f.__name__ = op
+    f.__doc__ = f"Elementwise ``{op}(x)`` (numpy's meaning; integer x computes in floatx)."
+    return f
+
+
+sin, cos, tan = _math_op("sin"), _math_op("cos"), _math_op("tan")
+arcsin, arccos, arctan = _math_op("arcsin"), _math_op("arccos"), _math_op("arctan")
+sinh, cosh = _math_op("sinh"), _math_op("cosh")
+arcsinh, arccosh, arctanh = _math_op("arcsinh"), _math_op("arccosh"), _math_op("arctanh")
+log1p, expm1, log2, log10 = _math_op("log1p"), _math_op("expm1"), _math_op("log2"), _math_op("log10")
+floor, ceil, trunc = _math_op("floor"), _math_op("ceil"), _math_op("trunc")
+_round = _math_op("round")
+
+
+def round(x, decimals=0):  # noqa: A001 - Keras name
+    """``x`` rounded to ``decimals`` decimal places, halves to even (numpy's round): for
+    decimals != 0, ``round(x * 10**decimals) / 10**decimals``. The gradient is 0."""
+    if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
+        raise TypeError(f"round: decimals must be an int, got {decimals!r}")
+    if decimals == 0:
+        return _round(x)
+    s = 10.0 ** int(decimals)
+    return divide(_round(multiply(_floating(as_tensor(x)), s)), s)
+
+
+def rsqrt(x):
+    """``1 / sqrt(x)`` elementwise."""
+    return reciprocal(sqrt(x))
+
+
+def true_divide(x1, x2):
+    """``x1 / x2`` (the same as ``divide``)."""
+    return divide(x1, x2)
+
+
+def floor_divide(x1, x2):
+    """``floor(x1 / x2)`` elementwise (with broadcasting); no gradient (0)."""
+    return floor(divide(x1, x2))
+
+
+def mod(x1, x2):
+    """``x1 - x2 * floor(x1 / x2)``: the remainder with the sign of x2 (numpy's mod).
+    Gradients: 1 wrt x1, ``-floor(x1 / x2)`` wrt x2."""
+    return subtract(x1, multiply(x2, floor_divide(x1, x2)))
+
+
+def logaddexp(x1, x2):
+    """``log(exp(x1) + exp(x2))`` computed stably: ``max + log1p(exp(-|x1 - x2|))``."""
+    a, b = _tensors(x1, x2)
+    dt = result_dtype(a.dtype, b.dtype)
+    a, b = _floating(a, dt), _floating(b, dt)
+    return add(maximum(a, b), log1p(exp(negative(abs(subtract(a, b))))))
+
+
+# -- logic: bool results, no gradient ------------------------------------------------------
+def _bool_data(x, be):
+    """``x`` as a bool array of backend ``be`` (``x != 0`` for numbers, by the cast kernel)."""
+    a = x.data if isinstance(x, Tensor) else be.xp.asarray(x)
+    return a if a.dtype == _np.dtype(bool) else be.cast(a, "bool")
+
+
+def _as_float01(x, be):
+    """``x`` as float32 zeros and ones (the truth of each element)."""
+    return be.cast(_bool_data(x, be), "float32")
+
+
+def logical_not(x):
+    be = _home(x)
+    return _result(be.compare("equal", _as_float01(x, be), be.xp.zeros((), _np.float32)), be)
+
+
+def logical_and(x1, x2):
+    be = _home(x1, x2)
+    return _result(be.cast(be.binary("mul", _as_float01(x1, be), _as_float01(x2, be)), "bool"), be)
+
+
+def logical_or(x1, x2):
+    be = _home(x1, x2)
+    return _result(be.cast(be.binary("maximum", _as_float01(x1, be), _as_float01(x2, be)), "bool"), be)
+
+
+def logical_xor(x1, x2):
+    be = _home(x1, x2)
+    return _result(be.compare("not_equal", _as_float01(x1, be), _as_float01(x2, be)), be)
+
+
+def isnan(x):
+    x = _floating(as_tensor(x))
+    return not_equal(x, x)
+
+
+def isinf(x):
+    x = _floating(as_tensor(x))
+    return equal(abs(x), float("inf"))
+
+
+def isfinite(x):
+    x = _floating(as_tensor(x))
+    return less(abs(x), float("inf"))
+
+
+def _count_true(x, axis, keepdims, be):
+    t = _bool_data(x, be)
+    return be.reduce("sum", be.cast(t, "float64"), _contract.norm_axes("reduce", axis, t.shape), keepdims)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras name
+    """Whether every element along ``axis`` (all axes when None) is true (non-zero)."""
+    be = _home(x)
+    n_false = _count_true(logical_not(x), axis, keepdims, be)
+    return _result(be.compare("equal", n_false, be.xp.zeros((), _np.float64)), be)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras name
+    """Whether some element along ``axis`` (all axes when None) is true (non-zero)."""
+    be = _home(x)
+    return _result(be.compare("greater", _count_true(x, axis, keepdims, be), be.xp.zeros((), _np.float64)), be)
+
+
+def count_nonzero(x, axis=None):
+    """The number of non-zero elements along ``axis`` (all when None), as int32."""
+    be = _home(x)
+    return _result(be.cast(_count_true(x, axis, False, be), "int32"), be)
+
+
+# -- reductions ----------------------------------------------------------------------------
+def std(x, axis=None, keepdims=False):
+    """Population standard deviation over ``axis`` (all axes when None)."""
+    return sqrt(var(x, axis, keepdims))
+
+
+def _drop_axes(t, axes, keepdims):
+    """``t`` (reduced with keepdims) without the reduced ``axes`` unless ``keepdims``."""
+    if keepdims:
+        return t
+    return reshape(t, tuple(s for i, s in enumerate(t.shape) if i not in axes))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` over ``axis`` (all axes when None), computed stably around the
+    maximum (held constant for the gradient, which is softmax(x))."""
+    x = _floating(as_tensor(x))
+    axes = _contract.norm_axes("logsumexp", axis, x.shape)
+    m = stop_gradient(max(x, axes, keepdims=True))
+    m = where(isfinite(m), m, 0.0)  # an all -inf slice gives -inf, not NaN
+    out = add(log(sum(exp(subtract(x, m)), axes, keepdims=True)), m)
+    return _drop_axes(out, axes, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Indices (int32, as Keras) of the first minima along ``axis`` (of the flattened x
+    when None). Not differentiable."""
+    x = _floating(as_tensor(x))
+    if axis is None:
+        idx = argmax(negative(reshape(x, (-1,))), 0)
+        out_shape = (1,) * x.ndim if keepdims else ()
+    else:
+        ax = _contract.norm_axis("argmin", axis, x.shape)
+        idx = argmax(negative(x), ax)
+        out_shape = tuple(1 if i == ax else s for i, s in enumerate(x.shape)) if keepdims else idx.shape
+    return cast(reshape(idx, out_shape), "int32")
+
+
+_SCAN_BLOCK = 256
+
+
+def _cumsum_last(x):
+    """Inclusive cumulative sum along the last axis: blocks of ``_SCAN_BLOCK`` through a
+    matmul with an upper-triangular matrix of ones, block totals recursively."""
+    n = x.shape[-1]
+    xp = x.backend.xp
+    if x.ndim == 1:  # matmul needs a matrix
+        return reshape(_cumsum_last(reshape(x, (1, n))), (n,))
+    if n <= _SCAN_BLOCK:
+        return matmul(x, Tensor.wrap(xp.triu(xp.ones((n, n), dtype=x.dtype)), x.backend))
+    nb = -(-n // _SCAN_BLOCK)
+    lead = x.shape[:-1]
+    if nb * _SCAN_BLOCK != n:
+        x = pad(x, [(0, 0)] * (x.ndim - 1) + [(0, nb * _SCAN_BLOCK - n)])
+    blocks = _cumsum_last(reshape(x, lead + (nb, _SCAN_BLOCK)))
+    totals = getitem(blocks, (Ellipsis, -1))
+    before = subtract(_cumsum_last(totals), totals)  # the sum of every earlier block
+    out = reshape(add(blocks, expand_dims(before, -1)), lead + (nb * _SCAN_BLOCK,))
+    return getitem(out, (Ellipsis, slice(0, n)))
+
+
+def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum along ``axis`` (of the flattened x when None)."""
+    x = _floating(as_tensor(x)) if dtype is None else _floating(as_tensor(x), dtype)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    ax = _contract.norm_axis("cumsum", axis, x.shape)
+    if x.shape[ax] == 0:
+        return x
+    last = x.ndim - 1
+    return moveaxis(_cumsum_last(moveaxis(x, ax, last)), last, ax)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras name
+    """Vector or matrix norm (numpy's / Keras' ``norm``). ``axis`` None: the 2-norm of all
+    elements when ord is None, else x must be 1-D (vector norm) or 2-D (matrix norm).
+    Vector ords: None/2, 1, inf, -inf, 0 (count of non-zeros) and any other number p
+    (``sum(|x|**p)**(1/p)``). Matrix ords: None/"fro", 1, -1, inf, -inf; 2, -2 and "nuc"
+    (singular values) are not supported."""
+    x = _floating(as_tensor(x))
+    if axis is None:
+        if ord is None:
+            return _drop_axes(sqrt(sum(square(x), None, keepdims=True)), tuple(range(x.ndim)), keepdims)
+        if x.ndim not in (1, 2):
+            raise ValueError(f"norm: with ord={ord!r} and axis=None, x must be 1-D or 2-D, got shape {x.shape}")
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(_contract.norm_axis("norm", a, x.shape) for a in axes)
+    if len(axes) == 1:
+        a = axes
+        if ord is None or ord == 2:
+            out = sqrt(sum(square(x), a, keepdims=True))
+        elif ord == float("inf"):
+            out = max(abs(x), a, keepdims=True)
+        elif ord == float("-inf"):
+            out = min(abs(x), a, keepdims=True)
+        elif ord == 0:
+            out = sum(cast(not_equal(x, 0.0), x.dtype), a, keepdims=True)
+        elif ord == 1:
+            out = sum(abs(x), a, keepdims=True)
+        elif isinstance(ord, (int, float, np.integer, np.floating)) and not isinstance(ord, bool):
+            out = power(sum(power(abs(x), float(ord)), a, keepdims=True), 1.0 / float(ord))
+        else:
+            raise ValueError(f"norm: ord {ord!r} is not a vector norm")
+    elif len(axes) == 2:
+        r, c = axes
+        if r == c:
+            raise ValueError(f"norm: the two axes must differ, got {axis}")
+        if ord is None or ord == "fro":
+            out = sqrt(sum(square(x), axes, keepdims=True))
+        elif ord in (1, -1, float("inf"), float("-inf")):
+            # 1: the largest column sum of |x| (sum over rows); inf: the largest row sum
+            inner_ax, outer_ax = (r, c) if ord in (1, -1) else (c, r)
+            sums = sum(abs(x), inner_ax, keepdims=True)
+            out = max(sums, outer_ax, keepdims=True) if ord > 0 else min(sums, outer_ax, keepdims=True)
+        else:
+            raise ValueError(f"norm: matrix ord {ord!r} is not supported (only None, 'fro', 1, -1, inf, -inf)")
+    else:
+        raise ValueError(f"norm: axis must be an int or a pair of ints, got {axis}")
+    return _drop_axes(out, axes, keepdims)
+
+
+def average(x, axis=None, weights=None):
+    """Mean of x along ``axis`` (all axes when None) weighted by ``weights``: an array of
+    x's shape, or 1-D of the length of ``axis``. ``sum(x * w) / sum(w)``."""
+    if weights is None:
+        return mean(x, axis)
+    x, w = _tensors(x, weights)
+    dt = result_dtype(x.dtype, w.dtype)
+    x, w = _floating(x, dt), _floating(w, dt)
+    if axis is not None and w.ndim == 1 and x.ndim > 1:
+        ax = _contract.norm_axis("average", axis, x.shape)
+        if w.shape[0] != x.shape[ax]:
+            raise ValueError(f"average: 1-D weights of length {w.shape[0]} do not fit axis {axis} of shape {x.shape}")
+        w = reshape(w, tuple(-1 if i == ax else 1 for i in range(x.ndim)))
+    elif w.shape != x.shape:
+        raise ValueError(f"average: weights of shape {w.shape} must have x's shape {x.shape} "
+                         "(or be 1-D along a given axis)")
+    return divide(sum(multiply(x, w), axis), sum(broadcast_to(w, x.shape), axis))
+
+
+# -- layout ----------------------------------------------------------------------------------
+def expand_dims(x, axis):
+    """x with new axes of size 1 at ``axis`` (an int or a tuple, positions in the result)."""
+    x = as_tensor(x)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    nd = x.ndim + len(axes)
+    axes = _contract.norm_axes("expand_dims", axes, (1,) * nd)
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return reshape(x, tuple(shape))
+
+
+def squeeze(x, axis=None):
+    """x without its axes of size 1 (only ``axis`` when given; each must have size 1)."""
+    x = as_tensor(x)
+    if axis is None:
+        axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
+    else:
+        axes = _contract.norm_axes("squeeze", axis, x.shape)
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
+
+
+def ravel(x):
+    """x as a 1-D tensor (C order)."""
+    return reshape(as_tensor(x), (-1,))
+
+
+def swapaxes(x, axis1, axis2):
+    x = as_tensor(x)
+    perm = list(range(x.ndim))
+    a, b = _contract.norm_axis("swapaxes", axis1, x.shape), _contract.norm_axis("swapaxes", axis2, x.shape)
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+def moveaxis(x, source, destination):
+    """x with the axes ``source`` moved to positions ``destination`` (ints or sequences)."""
+    x = as_tensor(x)
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} differ in length")
+    src = [_contract.norm_axis("moveaxis", a, x.shape) for a in src]
+    dst = [_contract.norm_axis("moveaxis", a, x.shape) for a in dst]
+    rest = [i for i in range(x.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        rest.insert(d, s)
+    return x if rest == list(range(x.ndim)) else transpose(x, rest)
+
+
+def stack(x, axis=0):
+    """The tensors of the sequence ``x`` (one shape) joined along a new axis ``axis``."""
+    xs = _tensors(*x)
+    if not xs:
+        raise ValueError("stack: needs at least one tensor")
+    for i, t in enumerate(xs[1:], 1):
+        if t.shape != xs[0].shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {xs[0].shape}")
+    ax = _contract.norm_axis("stack", axis, (1,) * (xs[0].ndim + 1))
+    return concatenate([expand_dims(t, ax) for t in xs], ax)
+
+
+def split(x, indices_or_sections, axis=0):
+    """A list of pieces of x along ``axis``: ``indices_or_sections`` equal pieces (the size
+    must divide evenly) or the pieces between the given indices."""
+    x = as_tensor(x)
+    ax = _contract.norm_axis("split", axis, x.shape)
+    n = x.shape[ax]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: axis {axis} of size {n} does not split into {k} equal sections")
+        cuts = [i * (n // k) for i in range(1, k)]
+    else:
+        cuts = [int(c) for c in indices_or_sections]
+    bounds = [0] + [c if c >= 0 else c + n for c in cuts] + [n]
+    pre = (slice(None),) * ax
+    return [getitem(x, pre + (slice(lo, _builtins.max(lo, hi)),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def flip(x, axis=None):
+    """x reversed along ``axis`` (an int, a tuple, or all axes when None)."""
+    x = as_tensor(x)
+    axes = _contract.norm_axes("flip", axis, x.shape)
+    return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim)))
+
+
+def roll(x, shift, axis=None):
+    """x shifted by ``shift`` places along ``axis`` (the flattened x when None), the
+    elements pushed off one end coming back at the other."""
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(roll(reshape(x, (-1,)), shift, 0), x.shape)
+    shifts = (shift,) if isinstance(shift, (int, np.integer)) else tuple(shift)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if len(shifts) != len(axes):
+        shifts = shifts * len(axes) if len(shifts) == 1 else None
+        if shifts is None:
+            raise ValueError(f"roll: shift {shift} and axis {axis} differ in length")
+    for s, a in zip(shifts, axes):
+        a = _contract.norm_axis("roll", a, x.shape)
+        n = x.shape[a]
+        s = int(s) % n if n else 0
+        if s:
+            pre = (slice(None),) * a
+            x = concatenate([getitem(x, pre + (slice(n - s, n),)), getitem(x, pre + (slice(0, n - s),))], a)
+    return x
+
+
+def _take_along(x, idx, axis):
+    return F.Take.apply(x, x.backend.xp.asarray(idx, dtype=_np.int64), axis)
+
+
+def tile(x, repeats):
+    """x repeated ``repeats[i]`` times along each axis i (numpy's tile: a shorter
+    ``repeats`` applies to the last axes, a longer one adds leading axes)."""
+    x = as_tensor(x)
+    reps = (int(repeats),) if isinstance(repeats, (int, np.integer)) else tuple(int(r) for r in repeats)
+    if len(reps) > x.ndim:
+        x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
+    reps = (1,) * (x.ndim - len(reps)) + reps
+    for a, r in enumerate(reps):
+        if r < 0:
+            raise ValueError(f"tile: repeats must be >= 0, got {repeats}")
+        if r != 1:
+            x = _take_along(x, _np.tile(_np.arange(x.shape[a]), r), a)
+    return x
+
+
+def repeat(x, repeats, axis=None):
+    """Each element of x repeated ``repeats`` times (an int, or one count per element)
+    along ``axis`` (of the flattened x when None)."""
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    ax = _contract.norm_axis("repeat", axis, x.shape)
+    r = _np.asarray(repeats.numpy() if isinstance(repeats, Tensor) else repeats)
+    if r.ndim > 1 or (r.ndim == 1 and r.shape[0] not in (1, x.shape[ax])) or (r < 0).any():
+        raise ValueError(f"repeat: repeats must be a count >= 0 or one per element of axis {axis} "
+                         f"(size {x.shape[ax]}), got {repeats}")
+    return _take_along(x, _np.repeat(_np.arange(x.shape[ax]), r), ax)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to ``shape`` (numpy's rules); the gradient sums back to x's shape."""
+    x = as_tensor(x)
+    shape = tuple(int(s) for s in shape)
+    if _contract.broadcast_shape("broadcast_to", x.shape, shape) != shape:
+        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}")
+    return x if x.shape == shape else F.BroadcastTo.apply(x, shape)
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """x padded with ``pad_width`` (``((before, after), ...)`` per axis, one pair for all
+    axes, or one int) elements of ``constant_values`` (0 when None). Only
+    ``mode="constant"`` is supported."""
+    if mode != "constant":
+        raise ValueError(f"pad: mode={mode!r} is not supported (only 'constant')")
+    x = as_tensor(x)
+    w = _np.asarray(pad_width, dtype=_np.int64)
+    try:
+        w = _np.broadcast_to(w.reshape(-1, 2) if w.size == 2 and w.ndim == 1 else w, (x.ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width} does not fit {x.ndim} axes") from None
+    if (w < 0).any():
+        raise ValueError(f"pad: pad_width must be >= 0, got {pad_width}")
+    widths = tuple((int(a), int(b)) for a, b in w)
+    value = 0 if constant_values is None else constant_values
+    return F.Pad.apply(x, widths, value)
+
+
+def _tri_mask(x, k, upper):
+    xp = x.backend.xp
+    n, m = x.shape[-2:]
+    low = xp.tri(n, m, k - 1 if upper else k, dtype=bool)  # True at j <= i + k (- 1 for the upper part)
+    return ~low if upper else low
+
+
+def triu(x, k=0):
+    """x with the elements below the k-th diagonal of its last two axes set to 0."""
+    x = _floating(as_tensor(x))
+    if x.ndim < 2:
+        raise ValueError(f"triu: x must be at least 2-D, got shape {x.shape}")
+    return where(_tri_mask(x, int(k), True), x, 0.0)
+
+
+def tril(x, k=0):
+    """x with the elements above the k-th diagonal of its last two axes set to 0."""
+    x = _floating(as_tensor(x))
+    if x.ndim < 2:
+        raise ValueError(f"tril: x must be at least 2-D, got shape {x.shape}")
+    return where(_tri_mask(x, int(k), False), x, 0.0)
+
+
+# -- creation (on the active backend) ---------------------------------------------------------
+def _dtype_or_floatx(dtype):
+    return _np.dtype(_config.floatx() if dtype is None else dtype)
+
+
+def _new(a):
+    be = _backend.current()
+    return Tensor.wrap(be.asarray(a), be)
+
+
+def _shape_arg(shape):
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+
+
+def zeros(shape, dtype=None):
+    return _new(_np.zeros(_shape_arg(shape), _dtype_or_floatx(dtype)))
+
+
+def ones(shape, dtype=None):
+    return _new(_np.ones(_shape_arg(shape), _dtype_or_floatx(dtype)))
+
+
+def full(shape, fill_value, dtype=None):
+    """``shape`` filled with ``fill_value``, in floatx unless ``dtype`` is given (as Keras)."""
+    v = fill_value.numpy() if isinstance(fill_value, Tensor) else fill_value
+    return _new(_np.full(_shape_arg(shape), v, _dtype_or_floatx(dtype)))
+
+
+def _like(x, value, dtype):
+    x = as_tensor(x)
+    be = x.backend
+    return Tensor.wrap(be.xp.full(x.shape, value, dtype=x.dtype if dtype is None else _np.dtype(dtype)), be)
+
+
+def zeros_like(x, dtype=None):
+    return _like(x, 0, dtype)
+
+
+def ones_like(x, dtype=None):
+    return _like(x, 1, dtype)
+
+
+def full_like(x, fill_value, dtype=None):
+    return _like(x, fill_value.numpy() if isinstance(fill_value, Tensor) else fill_value, dtype)
+
+
+def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - Keras names
+    """An N x M (M = N when None) matrix with ones on the k-th diagonal."""
+    return _new(_np.eye(int(N), None if M is None else int(M), int(k), dtype=_dtype_or_floatx(dtype)))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in ``[start, stop)`` (``[0, start)`` when stop is None); int32
+    when every bound is an int, else floatx, unless ``dtype`` is given."""
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    if dtype is None:
+        ints = _builtins.all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, stop, step))
+        dtype = "int32" if ints else _config.floatx()
+    return _new(_np.arange(start, stop, step, dtype=_np.dtype(dtype)))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from start to stop (included when ``endpoint``), in
+    floatx unless ``dtype`` is given; with ``retstep``, also the spacing."""
+    out = _np.linspace(start, stop, int(num), endpoint=endpoint, retstep=retstep, dtype=_np.float64, axis=axis)
+    vals, step = out if retstep else (out, None)
+    t = _new(vals.astype(_dtype_or_floatx(dtype)))
+    return (t, step) if retstep else t
+
+
+# -- information ---------------------------------------------------------------------------
+def shape(x):
+    """The shape of x as a tuple of ints."""
+    return tuple(x.shape) if hasattr(x, "shape") else _np.shape(x)
+
+
+def ndim(x):
+    return len(shape(x))
+
+
+def size(x):
+    """The number of elements of x."""
+    return _math.prod(shape(x))
+
+
+def is_tensor(x):
+    """Whether x is an nnrs Tensor (or Variable)."""
+    return isinstance(x, Tensor)
+
+
+# -- products ------------------------------------------------------------------------------------
+def tensordot(x1, x2, axes=2):
+    """Sum of products over ``axes`` of x1 and x2: an int n (the last n axes of x1 with the
+    first n of x2) or a pair of axis lists; one matmul after moving the summed axes."""
+    a, b = _tensors(x1, x2)
+    dt = result_dtype(a.dtype, b.dtype)
+    a, b = _floating(a, dt), _floating(b, dt)
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        if n < 0 or n > a.ndim or n > b.ndim:
+            raise ValueError(f"tensordot: axes={axes} does not fit shapes {a.shape} and {b.shape}")
+        ax_a, ax_b = list(range(a.ndim - n, a.ndim)), list(range(n))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
+        if len(ax_a) != len(ax_b):
+            raise ValueError(f"tensordot: axes {axes} pair {len(ax_a)} axes of x1 with {len(ax_b)} of x2")
+        ax_a = [_contract.norm_axis("tensordot", i, a.shape) for i in ax_a]
+        ax_b = [_contract.norm_axis("tensordot", i, b.shape) for i in ax_b]
+    for i, j in zip(ax_a, ax_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: axis {i} of x1 {a.shape} and axis {j} of x2 {b.shape} differ in size")
+    free_a = [i for i in range(a.ndim) if i not in ax_a]
+    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    k = _math.prod(a.shape[i] for i in ax_a)
+    am = reshape(transpose(a, free_a + ax_a) if a.ndim else a, (_math.prod(a.shape[i] for i in free_a), k))
+    bm = reshape(transpose(b, ax_b + free_b) if b.ndim else b, (k, _math.prod(b.shape[i] for i in free_b)))
+    return reshape(matmul(am, bm), tuple(a.shape[i] for i in free_a) + tuple(b.shape[i] for i in free_b))
+
+
+def dot(x1, x2):
+    """numpy's dot: a product for a scalar operand, else the sum over the last axis of x1
+    and the second-to-last of x2 (the only one when x2 is 1-D)."""
+    a, b = _tensors(x1, x2)
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(a, b)
+    return tensordot(a, b, ([-1], [0 if b.ndim == 1 else -2]))
+
+
+def inner(x1, x2):
+    """The sum of products over the last axes of x1 and x2 (a product for a scalar)."""
+    a, b = _tensors(x1, x2)
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(a, b)
+    return tensordot(a, b, ([-1], [-1]))
+
+
+def outer(x1, x2):
+    """``ravel(x1)[:, None] * ravel(x2)[None, :]``."""
+    a, b = _tensors(x1, x2)
+    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+# -- activations (compositions of the ops above) -------------------------------------------
+def relu6(x):
+    """``min(max(x, 0), 6)``."""
+    return clip(x, 0.0, 6.0)
+
+
+def hard_sigmoid(x):
+    """``relu6(x + 3) / 6`` (Keras 3's hard_sigmoid)."""
+    return divide(relu6(add(_floating(as_tensor(x)), 3.0)), 6.0)
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)``."""
+    x = _floating(as_tensor(x))
+    return multiply(x, hard_sigmoid(x))
+
+
+hard_swish = hard_silu
+
+
+def softsign(x):
+    """``x / (1 + |x|)``."""
+    x = _floating(as_tensor(x))
+    return divide(x, add(abs(x), 1.0))
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)`` (stable)."""
+    return negative(softplus(negative(_floating(as_tensor(x)))))
+
+
+def stop_gradient(x):
+    """x as a constant: the same values, no gradient flows back through it."""
+    return as_tensor(x).detach()
+
+
+def _gelu_tanh(x):
+    """``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    x = _floating(as_tensor(x))
+    inner_ = multiply(add(x, multiply(power(x, 3.0), 0.044715)), _math.sqrt(2.0 / _math.pi))
+    return multiply(multiply(x, 0.5), add(tanh(inner_), 1.0))
+
+
+# -- sorting (the argsort kernel; values gathered with take, so sort and top_k have a gradient)
+__all__ += ["argsort", "sort", "top_k"]
+
+
+def _argsort_last(x: Tensor):
+    """int64 backend array: the indices sorting ``x`` along its last axis."""
+    return x.backend.argsort(x.data)
+
+
+def _gather_last(x: Tensor, idx):
+    """``x[..., idx[..., j]]`` row by row (idx an int64 backend array of x's leading
+    shape): one take on the flattened x, so the gradient scatters back."""
+    xp = x.backend.xp
+    n, m = x.shape[-1], idx.shape[-1]
+    rows = _math.prod(x.shape[:-1])
+    flat = (idx.reshape(rows, m) + (xp.arange(rows, dtype=_np.int64) * n)[:, None]).reshape(idx.shape)
+    return F.Take.apply(reshape(x, (-1,)), flat, 0)
+
+
+def argsort(x, axis=-1):
+    """Indices (int32, as Keras) that sort x along ``axis`` (the flattened x when None):
+    ascending, stable, NaN last. Not differentiable."""
+    x = _floating(as_tensor(x))
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        return cast(Tensor.wrap(x.backend.argsort(x.data), x.backend), "int32")
+    ax = _contract.norm_axis("argsort", axis, x.shape)
+    last = x.ndim - 1
+    idx = Tensor.wrap(_argsort_last(moveaxis(x, ax, last)), x.backend)
+    return cast(moveaxis(idx, last, ax) if ax != last else idx, "int32")
+
+
+def sort(x, axis=-1):
+    """x sorted ascending along ``axis`` (NaN last); the gradient goes back to where each
+    value came from."""
+    x = _floating(as_tensor(x))
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    ax = _contract.norm_axis("sort", axis, x.shape)
+    last = x.ndim - 1
+    xt = moveaxis(x, ax, last)
+    out = _gather_last(xt, _argsort_last(xt))
+    return moveaxis(out, last, ax)
+
+
+def top_k(x, k, sorted=True):  # noqa: A002 - Keras name
+    """``(values, indices)`` of the k largest elements along the last axis, largest first
+    (ties: the lower index first); indices are int32. ``sorted=False`` is accepted and
+    returns them sorted too."""
+    x = _floating(as_tensor(x))
+    if x.ndim == 0:
+        raise ValueError("top_k: x must have at least one axis, got a scalar")
+    k = int(k)
+    if not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k: k={k} is out of range for a last axis of size {x.shape[-1]}")
+    order = x.backend.argsort(negative(x).data)
+    idx = x.backend.xp.ascontiguousarray(order[..., :k])
+    values = reshape(_gather_last(x, idx), x.shape[:-1] + (k,))
+    return values, cast(Tensor.wrap(idx, x.backend), "int32")
+
+
+# -- more Keras names custom code reaches for ---------------------------------------------------
+__all__ += ["absolute", "amax", "amin", "divide_no_nan", "take_along_axis", "einsum"]
+
+
+def absolute(x):
+    """``|x|`` (Keras' other name for ``abs``)."""
+    return abs(x)
+
+
+def amax(x, axis=None, keepdims=False):
+    """Maximum over ``axis`` (all axes when None), as ``max``."""
+    return max(x, axis, keepdims)
+
+
+def amin(x, axis=None, keepdims=False):
+    """Minimum over ``axis`` (all axes when None), as ``min``."""
+    return min(x, axis, keepdims)
+
+
+def divide_no_nan(x1, x2):
+    """``x1 / x2``, and 0 where x2 is 0 (no inf or NaN there, nor in the gradient)."""
+    a, b = _float_operands(x1, x2)
+    zero = equal(b, 0.0)
+    return where(zero, 0.0, divide(a, where(zero, 1.0, b)))
+
+
+def take_along_axis(x, indices, axis=None):
+    """``x`` gathered along ``axis`` at ``indices`` (integers of x's shape except along
+    axis; negative ones count from the end), numpy's ``take_along_axis``; the flattened x
+    when axis is None. The gradient scatters back."""
+    x = _floating(as_tensor(x))
+    be = x.backend
+    idx = _index_array(indices, be)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    ax = _contract.norm_axis("take_along_axis", axis, x.shape)
+    if idx.ndim != x.ndim or _builtins.any(i != s for d, (i, s) in enumerate(zip(idx.shape, x.shape)) if d != ax):
+        raise ValueError(f"take_along_axis: indices of shape {tuple(idx.shape)} must have x's shape {x.shape} "
+                         f"outside axis {axis}")
+    last = x.ndim - 1
+    xt = moveaxis(x, ax, last)
+    it = be.xp.ascontiguousarray(be.xp.moveaxis(idx, ax, last)).astype(_np.int64)
+    n = xt.shape[-1]
+    bad = (it < -n) | (it >= n)
+    if bool(be.to_numpy(bad.any())):
+        raise ValueError(f"take_along_axis: an index is out of bounds for axis {axis} with size {n}")
+    it = it % n if n else it  # negative indices from the end (layout arithmetic on indices only)
+    return moveaxis(_gather_last(xt, it), last, ax)
+
+
+def _einsum_parse(subscripts, n_ops):
+    if "..." in subscripts:
+        raise ValueError("einsum: ellipsis ('...') is not supported; name every axis")
+    spec = subscripts.replace(" ", "")
+    ins, arrow, out = spec.partition("->")
+    terms = ins.split(",")
+    if len(terms) != n_ops:
+        raise ValueError(f"einsum: {subscripts!r} names {len(terms)} operands, got {n_ops}")
+    if not arrow:  # implicit output: the labels seen once, sorted
+        seen = "".join(terms)
+        out = "".join(sorted(c for c in set(seen) if seen.count(c) == 1))
+    for t in terms + [out]:
+        if not t.isalpha() and t:
+            raise ValueError(f"einsum: subscripts must be letters, got {subscripts!r}")
+        if len(set(t)) != len(t):
+            raise ValueError(f"einsum: a label repeated within one operand or the output ({t!r}) is not supported")
+    return terms, out
+
+
+def _einsum_reduce(x, term, keep):
+    """Sum x over the labels of ``term`` not in ``keep``; returns (x, remaining term)."""
+    drop = tuple(i for i, c in enumerate(term) if c not in keep)
+    if drop:
+        x = sum(x, drop)
+        term = "".join(c for c in term if c in keep)
+    return x, term
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation over one or two operands (e.g. ``"bij,bjk->bik"``,
+    ``"bqhd,bkhd->bhqk"``, ``"ij->ji"``, ``"ij->"``): labels only in one operand and not in the
+    output are summed first, then one batched matmul contracts the shared labels. More
+    operands chain pairwise from the left. Ellipsis and a label repeated within one operand
+    (diagonals) are not supported."""
+    ops_ = _tensors(*operands)
+    terms, out = _einsum_parse(subscripts, len(ops_))
+    if len(ops_) > 2:
+        # contract the first two, keeping every label needed later
+        rest = "".join(terms[2:]) + out
+        keep = "".join(c for c in dict.fromkeys(terms[0] + terms[1]) if c in rest)
+        first = einsum(f"{terms[0]},{terms[1]}->{keep}", ops_[0], ops_[1])
+        return einsum(",".join([keep] + terms[2:]) + "->" + out, first, *ops_[2:])
+    for t, x in zip(terms, ops_):
+        if len(t) != x.ndim:
+            raise ValueError(f"einsum: term {t!r} names {len(t)} axes of an operand of shape {x.shape}")
+    if len(ops_) == 1:
+        x, term = _einsum_reduce(_floating(ops_[0]), terms[0], out)
+        if set(out) - set(term):
+            raise ValueError(f"einsum: output labels {out!r} not in the input {terms[0]!r}")
+        return transpose(x, [term.index(c) for c in out]) if term != out else x
+    dt = result_dtype(ops_[0].dtype, ops_[1].dtype)
+    a, b = _floating(ops_[0], dt), _floating(ops_[1], dt)
+    ta, tb = terms
+    if set(out) - set(ta) - set(tb):
+        raise ValueError(f"einsum: output labels {out!r} not in the inputs {ta!r}, {tb!r}")
+    a, ta = _einsum_reduce(a, ta, tb + out)
+    b, tb = _einsum_reduce(b, tb, ta + out)
+    size = {}
+    for t, x in ((ta, a), (tb, b)):
+        for c, s in zip(t, x.shape):
+            if size.setdefault(c, s) != s:
+                raise ValueError(f"einsum: label {c!r} has sizes {size[c]} and {s}")
+    batch = [c for c in ta if c in tb and c in out]
+    contract = [c for c in ta if c in tb and c not in out]
+    fa = [c for c in ta if c not in tb]
+    fb = [c for c in tb if c not in ta]
+
+    def prod(cs):
+        return _math.prod(size[c] for c in cs)
+
+    am = reshape(transpose(a, [ta.index(c) for c in batch + fa + contract]), (prod(batch), prod(fa), prod(contract)))
+    bm = reshape(transpose(b, [tb.index(c) for c in batch + contract + fb]), (prod(batch), prod(contract), prod(fb)))
+    y = reshape(matmul(am, bm), tuple(size[c] for c in batch + fa + fb))
+    have = "".join(batch + fa + fb)
+    return transpose(y, [have.index(c) for c in out]) if have != out else y
 
 
 # ---- symbolic use: every op above also builds functional-model graph nodes ---------------

@@ -494,6 +494,9 @@ class Optimizer:
             r = slots.get(id(v)) or self._make_slots(v)
             getattr(v.backend, name)(v.data, g, *r[1:-1], *hyper, r[-1])
             v._version += 1  # graphs recorded before this step can no longer be differentiated
+            c = getattr(v, "constraint", None)  # set by e.g. Dense(kernel_constraint=...); plain arrays have none
+            if c is not None:  # project the updated variable (in place, bumping _version)
+                v.assign(c(v))
 
     # ---- config -----------------------------------------------------------------
     def get_config(self):

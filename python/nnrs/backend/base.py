@@ -27,7 +27,9 @@ ACTIVATIONS = (
     "softplus", "softmax", "log_softmax",
 )
 #: Ops of ``unary``.
-UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal")
+UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal",
+             "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+             "log1p", "expm1", "log2", "log10", "floor", "ceil", "round", "trunc")
 #: Ops of ``binary`` and ``binary_scalar`` (numpy broadcasting in ``binary``).
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
 #: Ops of ``reduce``.
@@ -72,7 +74,14 @@ class Backend:
 
     # ---- elementwise ----------------------------------------------------------------
     def unary(self, op: str, x):
-        """Elementwise op of ``UNARY_OPS``; ``sign(0) = 0``."""
+        """Elementwise op of ``UNARY_OPS`` with numpy's meaning (``arcsin`` ... are numpy's
+        names; ``sign(0) = 0``; ``round`` takes halves to the even neighbour)."""
+        raise NotImplementedError
+
+    def argsort(self, x):
+        """int64 indices of x's shape that sort x along its last axis (a 0-d x is one row
+        of one): ascending, stable (ties keep index order), NaN after every number, as
+        numpy's ``argsort(kind="stable")``."""
         raise NotImplementedError
 
     def binary(self, op: str, a, b):

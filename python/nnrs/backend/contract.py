@@ -239,6 +239,11 @@ def _unary(op, x):
     float_arg("unary", "x", x)
 
 
+@check("argsort")
+def _argsort(x):
+    float_arg("argsort", "x", x)
+
+
 @check("binary")
 def _binary(op, a, b):
     try:

@@ -26,6 +26,7 @@ class CpuBackend(Backend):
     linear_backward = _core.linear_backward
     # elementwise
     unary = _core.unary
+    argsort = _core.argsort
     binary = _core.binary
     binary_scalar = _core.binary_scalar
     clip = _core.clip

@@ -80,8 +80,18 @@ class NumpyBackend(Backend):
         f = {
             "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
             "square": np.square, "abs": np.abs, "sign": np.sign, "reciprocal": np.reciprocal,
+            "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos,
+            "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "arcsinh": np.arcsinh, "arccosh": np.arccosh,
+            "arctanh": np.arctanh, "log1p": np.log1p, "expm1": np.expm1, "log2": np.log2, "log10": np.log10,
+            "floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc,
         }[op]
-        return f(x)
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN / inf outside the domain, as the kernels
+            return f(x)
+
+    def argsort(self, x):
+        if x.ndim == 0:
+            return np.zeros((), np.int64)
+        return _c(np.argsort(x, axis=-1, kind="stable").astype(np.int64))
 
     _BIN = {
         "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,

@@ -15,3 +15,6 @@ __all__ = [
 ]
 __all__ += ["Cast", "Take", "Where"]
 __all__ += ["Moments", "Softmax"]
+from .math import BroadcastTo, Math, Pad  # noqa: E402
+
+__all__ += ["BroadcastTo", "Math", "Pad"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .. import functions as F
 from .. import random as _random
 from ..tensor import Tensor, _grad
@@ -114,6 +114,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -122,8 +124,10 @@ class Dense(Layer):
         fan_in = int(input_shape[-1])
         self.kernel = self.add_weight((fan_in, self.units), self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer)
+        self.kernel.constraint = self.kernel_constraint
         if self.use_bias:
             self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer)
+            self.bias.constraint = self.bias_constraint
         self._set_spec(ndim=2, axes={-1: fan_in})
         self.built = True
 
@@ -166,7 +170,8 @@ class Dense(Layer):
         return _keras_config(self, units=self.units, activation=_activation_config(self), use_bias=self.use_bias,
                              kernel_initializer=init(self.kernel_initializer), bias_initializer=init(self.bias_initializer),
                              kernel_regularizer=reg(self.kernel_regularizer), bias_regularizer=reg(self.bias_regularizer),
-                             kernel_constraint=None, bias_constraint=None, quantization_config=None)
+                             kernel_constraint=constraints.serialize(self.kernel_constraint),
+                             bias_constraint=constraints.serialize(self.bias_constraint), quantization_config=None)
 
     from_config = classmethod(_from_keras_config)
 

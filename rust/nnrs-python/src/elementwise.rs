@@ -64,11 +64,31 @@ fn unary_t<'py, T: Num>(py: Python<'py>, op: UnaryOp, x: &Bound<'py, PyAny>) -> 
     map_t::<T>(py, "unary", "x", x, |xs, ys| k::unary(op, xs, ys))
 }
 
-/// op(x) elementwise, op one of neg, exp, log, sqrt, square, abs, sign, reciprocal.
+/// op(x) elementwise, op one of the contract's UNARY_OPS (neg, exp, log, ..., sin, cos, ..., floor, round, trunc).
 #[pyfunction]
 pub fn unary<'py>(py: Python<'py>, op: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let op = UnaryOp::parse("unary", op).map_err(to_value_error)?;
     dispatch!("unary", "x", x, unary_t(py, op, x))
+}
+
+fn argsort_t<'py, T: Num>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    const K: &str = "argsort";
+    let rx = read::<T>(K, "x", x)?;
+    let n = rx.shape().last().copied().unwrap_or(1);
+    let y = new_array::<i64>(py, rx.shape());
+    {
+        let mut wy = fresh_rw(&y)?;
+        let ys = out_slice(&mut wy)?;
+        let xs = slice_of(&rx);
+        run_kernel(py, K, || k::argsort_rows(&xs, n, ys))?;
+    }
+    Ok(y.into_any())
+}
+
+/// Indices (int64, x's shape) that sort x along its last axis: ascending, stable, NaN last.
+#[pyfunction]
+pub fn argsort<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!("argsort", "x", x, argsort_t(py, x))
 }
 
 fn binary_t<'py, T: Num>(
@@ -189,6 +209,7 @@ pub fn binary_backward<'py>(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(unary, m)?)?;
+    m.add_function(wrap_pyfunction!(argsort, m)?)?;
     m.add_function(wrap_pyfunction!(binary, m)?)?;
     m.add_function(wrap_pyfunction!(binary_scalar, m)?)?;
     m.add_function(wrap_pyfunction!(clip, m)?)?;

@@ -268,8 +268,10 @@ pub mod ops {
     un!(Arctan, |x| x.atan());
     un!(Sinh, |x| x.sinh());
     un!(Cosh, |x| x.cosh());
-    un!(Arcsinh, |x| big_inverse_hyperbolic(x).unwrap_or_else(|| x.asinh()));
-    un!(Arccosh, |x| if x > T::zero() { big_inverse_hyperbolic(x) } else { None }.unwrap_or_else(|| x.acosh()));
+    // The libm crate's asinh/acosh, not std's: std's call the C library's hypot, whose
+    // symbol version (glibc 2.35) would break the manylinux_2_34 wheel.
+    un!(Arcsinh, |x| big_inverse_hyperbolic(x).unwrap_or_else(|| T::of_f64(libm::asinh(x.as_f64()))));
+    un!(Arccosh, |x| if x > T::zero() { big_inverse_hyperbolic(x) } else { None }.unwrap_or_else(|| T::of_f64(libm::acosh(x.as_f64()))));
     un!(Arctanh, |x| atanh_odd(x));
     un!(Log1p, |x| x.ln_1p());
     un!(Expm1, |x| x.exp_m1());

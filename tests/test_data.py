@@ -10,7 +10,7 @@ from nnrs import data
 
 def test_to_categorical_basic():
     out = data.to_categorical([2, 0, 1, 2])
-    assert out.dtype == np.float32 and out.shape == (4, 3)
+    assert out.dtype == np.float64 and out.shape == (4, 3)  # as Keras 3 (a float64 numpy array)
     np.testing.assert_array_equal(out, [[0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
 
 

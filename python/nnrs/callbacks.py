@@ -687,6 +687,8 @@ class CSVLogger(Callback):
         logs = dict(logs or {})
         if self._keys is None:
             self._keys = sorted(logs)
+            if not any(k.startswith("val_") for k in self._keys):  # validation may start later: keep its columns
+                self._keys += [f"val_{k}" for k in self._keys]
         writer = csv.writer(self._file, delimiter=self.sep)
         if not self._header_written:
             writer.writerow(["epoch", *self._keys])

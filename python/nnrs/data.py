@@ -53,13 +53,14 @@ def _check_same_length(x, y):
 # --------------------------------------------------------------------------- labels
 
 
-def to_categorical(y, num_classes=None, dtype="float32"):
+def to_categorical(y, num_classes=None, dtype="float64"):
     """One-hot encode integer class labels, as ``keras.utils.to_categorical``.
 
     ``y`` holds class indices (ints, or floats with integral values) of any shape; a
     trailing axis of size 1 is dropped (``(n, 1)`` labels give ``(n, num_classes)``).
     ``num_classes`` defaults to ``max(y) + 1``. The result has shape
-    ``y.shape + (num_classes,)`` and type ``dtype``.
+    ``y.shape + (num_classes,)`` and type ``dtype`` (float64 by default, the numpy array
+    Keras 3 returns).
     """
     y = np.asarray(y)
     if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):

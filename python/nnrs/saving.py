@@ -245,11 +245,19 @@ def _module_of(layer):
     cls = type(layer)
     if cls in (L.InputLayer, L.Dense, L.Activation, L.Dropout, L.Flatten, L.Reshape):
         return "keras.layers", cls.__name__, None
-    if cls is Sequential:
-        return "keras", "Sequential", None
-    if cls is Model:
-        return "keras.src.models.functional", "Functional", "Functional"
+    # File-format identifiers, not code: the (module, class_name, registered_name) that a
+    # Keras 3 config.json holds for a Sequential and for a functional Model, as read from
+    # files Keras wrote (tests/fixtures/keras3); Keras resolves its classes by them.
+    known = _KERAS_MODEL_RECORDS.get(cls.__name__) if cls in (Sequential, Model) else None
+    if known is not None:
+        return known
     return cls.__module__, cls.__name__, get_registered_name(cls)
+
+
+_KERAS_MODEL_RECORDS = {
+    "Sequential": ("keras", "Sequential", None),
+    "Model": ("keras.src.models.functional", "Functional", "Functional"),
+}
 
 
 def serialize_keras_object(layer):

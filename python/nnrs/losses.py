@@ -421,6 +421,13 @@ class LossFunctionWrapper(Loss):
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
+    def __getattr__(self, name):
+        # the function's keyword arguments read as attributes (loss.from_logits, loss.axis, ...)
+        kwargs = self.__dict__.get("_fn_kwargs", {})
+        if name in kwargs:
+            return kwargs[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
     def get_config(self):
         return {**super().get_config(), **self._fn_kwargs}
 
@@ -508,9 +515,6 @@ class BinaryCrossentropy(LossFunctionWrapper):
                  name="binary_crossentropy", dtype=None):
         super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits,
                          label_smoothing=float(label_smoothing), axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = float(label_smoothing)
-        self.axis = axis
 
     def _fused(self, y_true, y_pred, sample_weight):
         if self.label_smoothing or self.axis not in (-1, y_pred.ndim - 1) or y_pred.ndim == 0:
@@ -530,9 +534,6 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                  name="categorical_crossentropy", dtype=None):
         super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits,
                          label_smoothing=float(label_smoothing), axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = float(label_smoothing)
-        self.axis = axis
 
     def _fused(self, y_true, y_pred, sample_weight):
         if self.label_smoothing or y_pred.ndim != 2 or self.axis not in (-1, 1):
@@ -554,8 +555,6 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported by nnrs")
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, ignore_class=None)
-        self.from_logits = from_logits
-        self.ignore_class = None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # the labels stay integers: the base class would pass them on as floats
@@ -588,10 +587,6 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
                  reduction="sum_over_batch_size", name="categorical_focal_crossentropy", dtype=None):
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name, dtype=dtype, alpha=float(alpha),
                          gamma=float(gamma), from_logits=from_logits, label_smoothing=float(label_smoothing), axis=axis)
-        self.alpha, self.gamma = float(alpha), float(gamma)
-        self.from_logits = from_logits
-        self.label_smoothing = float(label_smoothing)
-        self.axis = axis
 
 
 class BinaryFocalCrossentropy(LossFunctionWrapper):
@@ -602,10 +597,6 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits,
                          label_smoothing=float(label_smoothing), axis=axis, apply_class_balancing=bool(apply_class_balancing),
                          alpha=float(alpha), gamma=float(gamma))
-        self.apply_class_balancing, self.alpha, self.gamma = bool(apply_class_balancing), float(alpha), float(gamma)
-        self.from_logits = from_logits
-        self.label_smoothing = float(label_smoothing)
-        self.axis = axis
 
 
 for _cls in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, CategoricalFocalCrossentropy,

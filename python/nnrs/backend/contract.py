@@ -65,12 +65,13 @@ def _checked(kernel, chk):
 
 
 def _floats(*arrays) -> bool:
-    """Fast test: every array (None skipped) has the same native float32/float64 dtype."""
-    d = arrays[0].dtype
+    """Fast test: every array (None skipped) has the same native float32/float64 dtype
+    (False for anything that is not an array, so a fast path can test it first)."""
+    d = getattr(arrays[0], "dtype", None)
     if d is not _F32 and d is not _F64:
         return False
     for a in arrays[1:]:
-        if a is not None and a.dtype is not d:
+        if a is not None and getattr(a, "dtype", None) is not d:
             return False
     return True
 
@@ -193,13 +194,9 @@ def _matmul(a, b, trans_a=False, trans_b=False):
 
 @check("linear_forward")
 def _linear_forward(x, w, b=None, activation="linear", alpha=0.0):
-    try:
-        d = x.dtype
-        if ((d is _F32 or d is _F64) and w.dtype is d and (b is None or b.dtype is d) and x.ndim == 2 and w.ndim == 2
-                and x.shape[1] == w.shape[0] and (b is None or b.shape == w.shape[1:]) and activation in _ACTIVATION_SET):
-            return
-    except AttributeError:
-        pass
+    if (_floats(x, w, b) and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]
+            and (b is None or b.shape == w.shape[1:]) and activation in _ACTIVATION_SET):
+        return
     same_float("linear_forward", x=x, w=w, b=b)
     rank("linear_forward", "x", x, 2)
     rank("linear_forward", "w", w, 2)
@@ -213,12 +210,9 @@ def _linear_forward(x, w, b=None, activation="linear", alpha=0.0):
 
 @check("linear_backward")
 def _linear_backward(x, w, gy, need_gx=True, need_gb=True):
-    try:
-        if (_floats(x, w, gy) and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]
-                and gy.shape == (x.shape[0], w.shape[1])):
-            return
-    except AttributeError:
-        pass
+    if (_floats(x, w, gy) and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]
+            and gy.shape == (x.shape[0], w.shape[1])):
+        return
     same_float("linear_backward", x=x, w=w, gy=gy)
     rank("linear_backward", "x", x, 2)
     rank("linear_backward", "w", w, 2)
@@ -230,11 +224,8 @@ def _linear_backward(x, w, gy, need_gx=True, need_gb=True):
 
 @check("unary")
 def _unary(op, x):
-    try:
-        if op in _UNARY_SET and _floats(x):
-            return
-    except AttributeError:
-        pass
+    if op in _UNARY_SET and _floats(x):
+        return
     one_of("unary", "op", op, UNARY_OPS)
     float_arg("unary", "x", x)
 
@@ -246,11 +237,8 @@ def _argsort(x):
 
 @check("binary")
 def _binary(op, a, b):
-    try:
-        if op in _BINARY_SET and _floats(a, b) and a.shape == b.shape:
-            return
-    except AttributeError:
-        pass
+    if op in _BINARY_SET and _floats(a, b) and a.shape == b.shape:
+        return
     one_of("binary", "op", op, BINARY_OPS)
     same_float("binary", a=a, b=b)
     broadcast_shape("binary", a.shape, b.shape)
@@ -258,11 +246,8 @@ def _binary(op, a, b):
 
 @check("binary_scalar")
 def _binary_scalar(op, a, s, reverse=False):
-    try:
-        if op in _BINARY_SET and _floats(a):
-            return
-    except AttributeError:
-        pass
+    if op in _BINARY_SET and _floats(a):
+        return
     one_of("binary_scalar", "op", op, BINARY_OPS)
     float_arg("binary_scalar", "a", a)
 
@@ -297,22 +282,16 @@ def _sum_squares(arrays):
 
 @check("activation_forward")
 def _activation_forward(name, x, alpha=0.0):
-    try:
-        if name in _ACTIVATION_SET and _floats(x):
-            return
-    except AttributeError:
-        pass
+    if name in _ACTIVATION_SET and _floats(x):
+        return
     one_of("activation_forward", "activation", name, ACTIVATIONS)
     float_arg("activation_forward", "x", x)
 
 
 @check("activation_backward")
 def _activation_backward(name, gy, x, y, alpha=0.0):
-    try:
-        if name in _ACTIVATION_SET and _floats(gy, x, y) and gy.shape == x.shape == y.shape:
-            return
-    except AttributeError:
-        pass
+    if name in _ACTIVATION_SET and _floats(gy, x, y) and gy.shape == x.shape == y.shape:
+        return
     one_of("activation_backward", "activation", name, ACTIVATIONS)
     same_float("activation_backward", gy=gy, x=x, y=y)
     same_shape("activation_backward", "gy", gy, x=x, y=y)

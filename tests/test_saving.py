@@ -519,13 +519,63 @@ def test_custom_object_scope_and_get_custom_objects(tmp_path):
         del saving.get_custom_objects()["Unregistered"]
 
 
-def test_unsupported_weights_options_are_refused(tmp_path):
+def test_sharded_weights_are_refused(tmp_path):
     m = mlp()
     with pytest.raises(NotImplementedError, match="max_shard_size"):
         m.save_weights(tmp_path / "m.weights.h5", max_shard_size=1)
-    m.save_weights(tmp_path / "m.weights.h5")
-    with pytest.raises(NotImplementedError, match="skip_mismatch"):
-        m.load_weights(tmp_path / "m.weights.h5", skip_mismatch=True)
+    assert not (tmp_path / "m.weights.h5").exists()
+
+
+def test_load_weights_skip_mismatch_keeps_the_layers_that_do_not_fit(tmp_path):
+    def net(head):
+        nnrs.utils.set_random_seed(head)
+        return nnrs.Sequential([nnrs.Input((4,)), L.Dense(5, name="body"), L.Dense(head, name="head")])
+
+    src, dst = net(3), net(2)
+    src.save_weights(tmp_path / "src.weights.h5")
+    head_before = [w.copy() for w in dst.layers[1].get_weights()]
+    with pytest.raises(ValueError, match=r"expects \(5, 2\)"):
+        dst.load_weights(tmp_path / "src.weights.h5")
+    np.testing.assert_array_equal(dst.layers[0].get_weights()[0], net(2).layers[0].get_weights()[0])  # nothing assigned
+    with pytest.warns(UserWarning, match="'head' keeps its weights"):
+        dst.load_weights(tmp_path / "src.weights.h5", skip_mismatch=True)
+    for a, b in zip(dst.layers[0].get_weights(), src.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(dst.layers[1].get_weights(), head_before):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(UserWarning, match="keeps its weights"):  # the weights inside a .keras archive too
+        src.save(tmp_path / "src.keras")
+        dst.load_weights(tmp_path / "src.keras", skip_mismatch=True)
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        dst.load_weights(tmp_path / "src.weights.h5", by_name=True)
+
+
+def test_shared_layers_and_merge_layers_save_and_load(tmp_path):
+    a, b = nnrs.Input((4,), name="a"), nnrs.Input((4,), name="b")
+    shared = L.Dense(3, activation="tanh", name="shared")
+    ha, hb = shared(a), shared(b)
+    again = shared(L.Dense(4, name="proj")(hb))  # a third call, fed by the second
+    merged = L.concatenate([ha, hb, again])
+    out = L.Dense(1, name="out")(L.add([L.Dense(1, name="side")(merged), L.dot([ha, hb], axes=1)]))
+    m = nnrs.Model([a, b], [out, again])
+    cfg = m.get_config()
+    rec = {r["name"]: r for r in cfg["layers"]}
+    assert len(rec["shared"]["inbound_nodes"]) == 3
+    assert rec["proj"]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["shared", 1, 0]
+    assert cfg["output_layers"] == [["out", 0, 0], ["shared", 2, 0]]
+    assert rec["concatenate"]["module"] == "keras.layers" and rec["concatenate"]["config"]["axis"] == -1
+    assert rec["concatenate"]["build_config"] == {"input_shape": [[None, 3]] * 3}
+    x = [np.random.default_rng(1).normal(size=(6, 4)).astype("float32") for _ in range(2)]
+    want = m.predict(x, verbose=0)
+    m.save(tmp_path / "s.keras")
+    back = nnrs.models.load_model(tmp_path / "s.keras")
+    assert len(back.weights) == len(m.weights) == 8  # the shared Dense counted once
+    for g, w in zip(back.predict(x, verbose=0), want):
+        np.testing.assert_array_equal(g, w)
+    assert back.get_config() == json.loads(json.dumps(cfg))
+    clone = nnrs.models.clone_model(m)
+    assert clone.get_layer("shared") is not m.get_layer("shared")
+    assert [type(l).__name__ for l in clone.layers] == [type(l).__name__ for l in m.layers]
 
 
 # ---- functions saved by name (activations, losses) -----------------------------------------------
@@ -612,26 +662,38 @@ def test_custom_layer_config_is_passed_back_untouched(tmp_path):
 # ---- subclassed models and layers that own layers: groups named by attribute ----------------------
 
 
+@saving.register_keras_serializable(package="My")
 class Block(L.Layer):
+    """The registered custom layer ``My>Block`` of the Keras fixtures, written as in Keras."""
+
     def __init__(self, units=4, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.inner = L.Dense(units, activation="tanh")
         self.pair = [L.Dense(units), L.Dense(units, activation="relu")]
-        self._layers.extend([self.inner, *self.pair])
 
-    def call(self, x, training=False):
+    def call(self, x):
         return self.pair[1](self.pair[0](self.inner(x)))
 
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
 
+
+@saving.register_keras_serializable(package="My")
 class Net(nnrs.Model):
+    """The registered subclassed model ``My>Net`` of the Keras fixtures."""
+
     def __init__(self, hidden=6, **kwargs):
         super().__init__(**kwargs)
+        self.hidden = hidden
         self.body = Block(hidden)
         self.head = L.Dense(2)
 
-    def call(self, x, training=False):
+    def call(self, x):
         return self.head(self.body(x))
+
+    def get_config(self):
+        return {"hidden": self.hidden, "name": self.name}
 
 
 def test_keras_subclassed_model_weights_load_by_attribute_names(tmp_path):
@@ -645,6 +707,34 @@ def test_keras_subclassed_model_weights_load_by_attribute_names(tmp_path):
     fresh.build((None, 8))
     fresh.load_weights(FIX / "nnrs_net.weights.h5")  # written by nnrs, checked in Keras by make_fixtures.py --check-nnrs
     np.testing.assert_allclose(fresh.predict(np.load(FIX / "x.npy"), verbose=0), np.load(FIX / "nnrs_net_pred.npy"), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name, pred", [("net.keras", "net_pred.npy"), ("nnrs_net.keras", "nnrs_net_pred.npy")])
+def test_keras_registered_subclassed_model_with_registered_layer_loads_whole(tmp_path, name, pred):
+    x = np.load(FIX / "x.npy")
+    net = nnrs.models.load_model(FIX / name)  # net.keras: written by Keras 3; nnrs_net.keras: by nnrs, checked in Keras
+    assert type(net) is Net and type(net.body) is Block and net.hidden == net.body.units == 6
+    assert len(net.weights) == 8
+    np.testing.assert_allclose(net.predict(x, verbose=0), np.load(FIX / pred), atol=1e-6, rtol=0)
+    net.save(tmp_path / "again.keras")
+    np.testing.assert_array_equal(nnrs.models.load_model(tmp_path / "again.keras").predict(x, verbose=0), net.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("prefix", ["", "nnrs_"])
+def test_keras_shared_layer_and_merge_layers_file_loads(prefix):
+    x = np.load(FIX / "x.npy")
+    m = nnrs.models.load_model(FIX / f"{prefix}shared.keras")
+    assert m.get_layer("shared").units == 3 and len(m.weights) == 8
+    got = m.predict([x[:, :4], x[:, 4:]], verbose=0)
+    for i, g in enumerate(got):
+        np.testing.assert_allclose(g, np.load(FIX / f"{prefix}shared_pred_{i}.npy"), atol=1e-6, rtol=0)
+    if not prefix:  # nnrs writes Keras' config back: same layer order, same call records
+        keras_cfg = json.loads(zipfile.ZipFile(FIX / "shared.keras").read("config.json"))["config"]
+        ours = m.get_config()
+        assert [l["name"] for l in ours["layers"]] == [l["name"] for l in keras_cfg["layers"]]
+        for a, b in zip(ours["layers"], keras_cfg["layers"]):
+            assert [n["args"] for n in a["inbound_nodes"]] == [n["args"] for n in b["inbound_nodes"]], a["name"]
+        assert ours["output_layers"] == keras_cfg["output_layers"]
 
 
 def test_registered_subclassed_model_round_trip(tmp_path):

@@ -53,19 +53,21 @@ def save_weights(model, filepath, overwrite=True) -> None:
         raise
 
 
-def load_weights(model, filepath) -> None:
+def load_weights(model, filepath, skip_mismatch=False) -> None:
     """Set the weights of ``model`` from a file written by ``save_weights`` (or by Keras 3).
 
     Every shape is checked before any weight changes (a ValueError names the first one
     that does not match). Safetensors weights are matched in order, HDF5 ones by Keras'
-    group layout.
+    group layout; there ``skip_mismatch=True`` leaves the layers that do not fit as they are.
     """
     filepath = os.fspath(filepath)
     if _format(filepath, "load_weights") == "keras":
         from . import saving
 
-        saving.load_weights(model, filepath)
+        saving.load_weights(model, filepath, skip_mismatch)
         return
+    if skip_mismatch:
+        raise ValueError("load_weights: skip_mismatch=True applies to Keras files (.weights.h5, .keras), not to safetensors")
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 

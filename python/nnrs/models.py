@@ -778,13 +778,13 @@ class Model(Layer):
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Load weights from a ``.weights.h5`` file (nnrs' or Keras 3's), a ``.keras`` archive or
-        a ``.safetensors`` file; no code in the file is executed (HDF5 or safetensors, never pickle)."""
+        a ``.safetensors`` file; no code in the file is executed (HDF5 or safetensors, never pickle).
+        ``skip_mismatch=True`` (Keras files) leaves layers whose stored weights do not fit as they are, with a warning."""
         from . import io
 
-        if skip_mismatch or kwargs:
-            raise NotImplementedError(f"load_weights: {'skip_mismatch=True' if skip_mismatch else sorted(kwargs)} "
-                                      "is not supported by nnrs yet; every weight must match")
-        io.load_weights(self, filepath)
+        if kwargs:
+            raise TypeError(f"load_weights: unexpected arguments {sorted(kwargs)}")
+        io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def _summary_rows(self):
         """(layer (type), output shape, params, connected to) per row: one per layer, or for
@@ -856,14 +856,23 @@ class Model(Layer):
         if self._nodes is None:
             return {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype)}
         order, input_refs = functional_order(self)
-        node_of = {id(kt.layer): kt for kt in self._nodes}
+        calls = {}  # layer id -> its calls in this model, in the order they were made (Keras' node index)
+        for kt in sorted(self._nodes, key=lambda t: t.serial):
+            calls.setdefault(id(kt.layer), []).append(kt)
+        node_index = {id(kt): i for kts in calls.values() for i, kt in enumerate(kts)}
 
-        def producer(kt):
-            return input_refs[id(kt)].name if id(kt) in input_refs else kt.layer.name
+        def history(kt):
+            if id(kt) in input_refs:
+                return [input_refs[id(kt)].name, 0, 0]
+            return [kt.layer.name, node_index[id(kt)], 0]
 
         def tensor_record(kt):
             return {"class_name": "__keras_tensor__", "config": {"shape": list(kt.shape), "dtype": kt.dtype.name,
-                                                                  "keras_history": [producer(kt), 0, 0]}}
+                                                                  "keras_history": history(kt)}}
+
+        def node_record(kt):
+            args = [tensor_record(p) for p in kt.inputs]
+            return {"args": args if len(args) == 1 else [args], "kwargs": {}}
 
         layers = []
         for obj in order:
@@ -875,14 +884,12 @@ class Model(Layer):
                                "registered_name": None, "name": obj.name, "inbound_nodes": []})
                 continue
             rec = serialize_keras_object(obj)
-            kt = node_of[id(obj)]
-            args = [tensor_record(p) for p in kt.inputs]
             rec["name"] = obj.name
-            rec["inbound_nodes"] = [{"args": args if len(args) == 1 else [args], "kwargs": {}}]
+            rec["inbound_nodes"] = [node_record(kt) for kt in calls[id(obj)]]
             layers.append(rec)
 
         def refs(kts):
-            out = [[producer(kt), 0, 0] for kt in kts]
+            out = [history(kt) for kt in kts]
             return out[0] if len(out) == 1 else out
 
         return {"name": self.name, "trainable": self.trainable, "layers": layers,
@@ -896,7 +903,7 @@ class Model(Layer):
 
         if "layers" not in config or "input_layers" not in config:  # a subclassed model's own arguments
             return cls(**plain_config(config, strip=False))
-        tensors, pending = {}, []
+        tensors, pending = {}, []  # tensors: (layer name, call index) -> KerasTensor
         for rec in config["layers"]:
             name = rec.get("name") or (rec.get("config") or {}).get("name")
             if rec.get("class_name") == "InputLayer":
@@ -904,57 +911,54 @@ class Model(Layer):
                 shape = c.get("batch_shape") or c.get("batch_input_shape")
                 if shape is None:
                     raise ValueError(f"Model.from_config: input layer {name!r} has no batch_shape")
-                tensors[name] = Input(tuple(shape[1:]), batch_size=shape[0], dtype=c.get("dtype", "float32"), name=name)
+                tensors[(name, 0)] = Input(tuple(shape[1:]), batch_size=shape[0], dtype=c.get("dtype", "float32"), name=name)
                 continue
-            nodes = rec.get("inbound_nodes") or []
-            if len(nodes) > 1:
-                raise ValueError(f"Model.from_config: layer {name!r} is called {len(nodes)} times; shared layers are not supported yet")
-            pending.append((name, deserialize_keras_object(rec, custom_objects=custom_objects), nodes))
+            nodes = list(rec.get("inbound_nodes") or [])
+            pending.append((name, deserialize_keras_object(rec, custom_objects=custom_objects), nodes, [0]))
 
         def resolve(arg):
             if isinstance(arg, list):
                 return [resolve(a) for a in arg]
             if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
                 layer_name, node_index, tensor_index = arg["config"]["keras_history"]
-                if node_index != 0 or tensor_index != 0:
-                    raise ValueError(f"Model.from_config: {layer_name!r} output {tensor_index} of call {node_index} is "
-                                     "not supported (nnrs layers have one call and one output)")
-                if layer_name not in tensors:
+                if tensor_index != 0:
+                    raise ValueError(f"Model.from_config: output {tensor_index} of {layer_name!r} is not supported "
+                                     "(nnrs layers have one output)")
+                if (layer_name, node_index) not in tensors:
                     raise KeyError(layer_name)
-                return tensors[layer_name]
+                return tensors[(layer_name, node_index)]
             raise ValueError(f"Model.from_config: unsupported call argument {arg!r}")
 
-        while pending:
-            progress = []
-            for item in pending:
-                name, layer, nodes = item
-                if not nodes:
-                    progress.append(item)
-                    continue
-                node = nodes[0]
-                extra = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None and k != "training"}
-                if extra:
-                    raise ValueError(f"Model.from_config: layer {name!r} is called with unsupported arguments {sorted(extra)}")
-                try:
-                    args = [resolve(a) for a in node.get("args") or []]
-                except KeyError:
-                    continue
-                if len(args) != 1:
-                    raise ValueError(f"Model.from_config: layer {name!r} is called with {len(args)} positional arguments; expected 1")
-                tensors[name] = layer(args[0])
-                progress.append(item)
+        def call(name, layer, node, index):
+            extra = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None and k != "training"}
+            if extra:
+                raise ValueError(f"Model.from_config: layer {name!r} is called with unsupported arguments {sorted(extra)}")
+            args = [resolve(a) for a in node.get("args") or []]  # KeyError: an input is not made yet
+            if len(args) != 1:
+                raise ValueError(f"Model.from_config: layer {name!r} is called with {len(args)} positional arguments; expected 1")
+            tensors[(name, index)] = layer(args[0])
+
+        while any(done[0] < len(nodes) for _, _, nodes, done in pending):  # each layer's calls in their order, as their inputs appear
+            progress = False
+            for name, layer, nodes, done in pending:  # done[0]: how many of the layer's calls are made
+                while done[0] < len(nodes):
+                    try:
+                        call(name, layer, nodes[done[0]], done[0])
+                    except KeyError:
+                        break
+                    done[0] += 1
+                    progress = True
             if not progress:
-                missing = sorted(name for name, _, _ in pending)
+                missing = sorted(name for name, _, nodes, done in pending if done[0] < len(nodes))
                 raise ValueError(f"Model.from_config: the inputs of layers {missing} are never produced (broken graph in config)")
-            pending = [p for p in pending if p not in progress]
 
         def refs(spec):
             many = not (spec and isinstance(spec[0], str))
             items = spec if many else [spec]
             for item in items:
-                if item[0] not in tensors:
-                    raise ValueError(f"Model.from_config: input/output {item[0]!r} names no layer of the config")
-            out = [tensors[item[0]] for item in items]
+                if (item[0], item[1]) not in tensors:
+                    raise ValueError(f"Model.from_config: input/output {item[0]!r} (call {item[1]}) names no layer call of the config")
+            out = [tensors[(item[0], item[1])] for item in items]
             return out if many else out[0]
 
         return cls(inputs=refs(config["input_layers"]), outputs=refs(config["output_layers"]),

@@ -128,14 +128,22 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
-def _builtins():
-    from . import layers, models
+def _builtin_layers():
+    """Every layer class ``nnrs.layers`` exports: Keras knows each by the same name in ``keras.layers``."""
+    from . import layers
 
-    return {
-        "InputLayer": layers.InputLayer, "Dense": layers.Dense, "Activation": layers.Activation,
-        "Dropout": layers.Dropout, "Flatten": layers.Flatten, "Reshape": layers.Reshape,
-        "Sequential": models.Sequential, "Functional": models.Model, "Model": models.Model,
-    }
+    found = {}
+    for name in layers.__all__:
+        obj = getattr(layers, name)
+        if isinstance(obj, type) and issubclass(obj, layers.Layer) and obj is not layers.Layer:
+            found[name] = obj
+    return found
+
+
+def _builtins():
+    from . import models
+
+    return {**_builtin_layers(), "Sequential": models.Sequential, "Functional": models.Model, "Model": models.Model}
 
 
 def _refuse_code(config, safe_mode, where):
@@ -239,11 +247,10 @@ _NO_BUILD_CONFIG = ("InputLayer", "Dropout", "Activation", "Reshape")  # Keras b
 
 
 def _module_of(layer):
-    from . import layers as L
     from .models import Model, Sequential
 
     cls = type(layer)
-    if cls in (L.InputLayer, L.Dense, L.Activation, L.Dropout, L.Flatten, L.Reshape):
+    if _builtin_layers().get(cls.__name__) is cls:
         return "keras.layers", cls.__name__, None
     # File-format identifiers, not code: the (module, class_name, registered_name) that a
     # Keras 3 config.json holds for a Sequential and for a functional Model, as read from
@@ -266,8 +273,8 @@ def serialize_keras_object(layer):
     rec = {"module": module, "class_name": class_name, "config": layer.get_config(), "registered_name": registered}
     if class_name not in _NO_BUILD_CONFIG and layer.built and layer.input_shape is not None:
         shape = layer.input_shape
-        if isinstance(shape, list):  # several inputs: Keras stores no single input shape
-            rec["build_config"] = {"input_shape": None}
+        if isinstance(shape, list):  # several inputs: Keras writes none for a model, one per input for a merge layer
+            rec["build_config"] = {"input_shape": None if _is_model(layer) else [list(s) for s in shape]}
         else:
             rec["build_config"] = {"input_shape": list(shape)}
     return rec
@@ -320,8 +327,10 @@ class InputRef:
 
 def functional_order(model):
     """The layers of a functional ``model`` (inputs first, as ``InputRef``) in the order
-    Keras lists them: deepest first (depth = longest path to an output), ties in the
-    order a depth-first walk from the outputs meets them."""
+    Keras lists them: deepest first, ties in the order a depth-first walk from the outputs
+    meets them. Depths follow Keras' rule: calls are visited from the outputs back, a call
+    sits one deeper than its deepest consumer and never above its layer's depth so far,
+    and a layer's depth is that of its deepest call."""
     inputs, outputs = model._inputs, model._outputs
     from .layers.core import InputLayer
 
@@ -335,7 +344,7 @@ def functional_order(model):
             name = f"{base}_{n}"
         taken.add(name)
         names[id(kt)] = InputRef(kt, name)
-    index, depth, nodes_of = {}, {}, {}
+    index, depth, seen = {}, {}, set()
 
     def key(kt):
         return id(kt) if id(kt) in names else id(kt.layer)
@@ -344,22 +353,17 @@ def functional_order(model):
         k = key(kt)
         if k not in index:
             index[k] = len(index)
-        if id(kt) in names:
+        if id(kt) in names or id(kt) in seen:
             return
-        nodes_of.setdefault(id(kt.layer), set()).add(id(kt))
+        seen.add(id(kt))
         for p in kt.inputs:
             walk(p)
 
     for o in outputs:
         walk(o)
-    for k, ids in nodes_of.items():
-        if len(ids) > 1:
-            layer = next(l for l in model._layers if id(l) == k)
-            raise ValueError(f"save: layer {layer.name!r} is called at {len(ids)} places of model {model.name!r}; "
-                             "saving shared layers is not supported yet")
     tdepth = {}
     for kt in reversed(model._nodes):
-        d = tdepth.get(id(kt), 0)
+        d = max(tdepth.get(id(kt), 0), depth.get(key(kt), 0))  # as Keras: a call sits no higher than its layer
         depth[key(kt)] = max(depth.get(key(kt), 0), d)
         for p in kt.inputs:
             tdepth[id(p)] = max(tdepth.get(id(p), 0), d + 1)
@@ -439,27 +443,36 @@ def _write_h5(group, layer):
         _write_h5(group.require_group(rel), c)
 
 
-def _collect_h5(group, layer, path, out):
-    """Check ``group`` against ``layer`` and append (variable, array) pairs to ``out``."""
+def _collect_h5(group, layer, path, out, skip_mismatch=False):
+    """Check ``group`` against ``layer`` and append (variable, array) pairs to ``out``. With
+    ``skip_mismatch`` a layer whose stored variables differ in number or shape keeps its
+    own weights (a warning names it), as Keras' ``skip_mismatch``."""
     own = _own_variables(layer)
     vs = group.get("vars") if group is not None else None
     stored = [] if vs is None else sorted((k for k in vs.keys()), key=lambda s: int(s) if s.isdigit() else -1)
+    problem = None
     if len(stored) != len(own):
         who = f"{type(layer).__name__} {layer.name!r}" if not isinstance(layer, InputRef) else f"input {layer.name!r}"
-        raise ValueError(f"load_weights: {who} has {len(own)} variable(s) but the file holds {len(stored)} at "
-                         f"{path or '/'}vars (is the file from a different model?)")
-    for v, k in zip(own, stored):
-        ds = vs[k]
-        if tuple(ds.shape) != tuple(v.shape):
-            raise ValueError(f"load_weights: {path}vars/{k} in the file has shape {tuple(ds.shape)}, "
-                             f"variable {getattr(v, 'path', v.name)!r} of layer {layer.name!r} expects {tuple(v.shape)}")
-        out.append((v, np.asarray(ds[()])))
+        problem = (f"load_weights: {who} has {len(own)} variable(s) but the file holds {len(stored)} at "
+                   f"{path or '/'}vars (is the file from a different model?)")
+    else:
+        for v, k in zip(own, stored):
+            if tuple(vs[k].shape) != tuple(v.shape):
+                problem = (f"load_weights: {path}vars/{k} in the file has shape {tuple(vs[k].shape)}, "
+                           f"variable {getattr(v, 'path', v.name)!r} of layer {layer.name!r} expects {tuple(v.shape)}")
+                break
+    if problem is None:
+        out.extend((v, np.asarray(vs[k][()])) for v, k in zip(own, stored))
+    elif skip_mismatch:
+        warnings.warn(f"{problem}; skip_mismatch=True: layer {layer.name!r} keeps its weights", stacklevel=4)
+    else:
+        raise ValueError(problem)
     for rel, c in _entries(layer):
         sub = group.get(rel) if group is not None else None
-        if sub is None and _count(c):
+        if sub is None and _count(c) and not skip_mismatch:
             raise ValueError(f"load_weights: the file has no group {path}{rel} for layer {c.name!r} "
                              "(is the file from a different model?)")
-        _collect_h5(sub, c, f"{path}{rel}/", out)
+        _collect_h5(sub, c, f"{path}{rel}/", out, skip_mismatch)
 
 
 def _count(layer):
@@ -554,7 +567,7 @@ def _write_weights_file(model, fileobj):
         _write_optimizer(f, model)
 
 
-def _read_weights_file(model, fileobj, where):
+def _read_weights_file(model, fileobj, where, skip_mismatch=False):
     import h5py
 
     try:
@@ -563,7 +576,7 @@ def _read_weights_file(model, fileobj, where):
         raise ValueError(f"{where}: not a readable HDF5 weights file ({e})") from None
     with f:
         pairs = []
-        _collect_h5(f, model, "", pairs)
+        _collect_h5(f, model, "", pairs, skip_mismatch)
         for v, a in pairs:  # every shape checked before anything is assigned
             v.assign(a.astype(v.dtype, copy=False))
         _read_optimizer(f, model, where)
@@ -618,18 +631,19 @@ def save_weights(model, filepath, overwrite=True):
     _atomic_write(filepath, lambda tmp: _write_weights_file(model, tmp))
 
 
-def load_weights(model, filepath):
-    """Set ``model``'s weights from a ``.weights.h5`` file (or the weights of a ``.keras`` archive)."""
+def load_weights(model, filepath, skip_mismatch=False):
+    """Set ``model``'s weights from a ``.weights.h5`` file (or the weights of a ``.keras``
+    archive). ``skip_mismatch``: layers whose stored weights do not fit are left as they are."""
     filepath = os.fspath(filepath)
     if filepath.endswith(".keras"):
         with _open_archive(filepath, "load_weights") as z:
-            _read_weights_file(model, _pyio.BytesIO(z.read(_WEIGHTS)), f"load_weights: {filepath!r}")
+            _read_weights_file(model, _pyio.BytesIO(z.read(_WEIGHTS)), f"load_weights: {filepath!r}", skip_mismatch)
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(f"load_weights: the filename must end in '.weights.h5' or '.keras', got {filepath!r}")
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"load_weights: no such file {filepath!r}")
-    _read_weights_file(model, filepath, f"load_weights: {filepath!r}")
+    _read_weights_file(model, filepath, f"load_weights: {filepath!r}", skip_mismatch)
 
 
 # ---- whole models --------------------------------------------------------------------------

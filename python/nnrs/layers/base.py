@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import threading
 from collections import defaultdict
 
@@ -34,9 +35,14 @@ def shape_str(shape) -> str:
 
 
 class KerasTensor:
-    """A symbolic tensor: a shape (batch dim None), a dtype, and the layer call that made it."""
+    """A symbolic tensor: a shape (batch dim None), a dtype, and the layer call that made it.
+    ``serial`` counts creations, so the calls of one shared layer keep their order (Keras'
+    node index)."""
+
+    _serials = itertools.count()
 
     def __init__(self, shape, dtype="float32", layer=None, inputs=(), name=None):
+        self.serial = next(KerasTensor._serials)
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.layer = layer

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import ops
 from ..tensor import Tensor
 from .base import KerasTensor, Layer, shape_str
+from .core import _from_keras_config, _keras_config
 
 
 def _broadcast_shapes(layer, shapes):
@@ -48,6 +49,7 @@ class _Merge(Layer):
                 raise ValueError(f"{type(self).__name__} {self.name!r}: mix of symbolic and concrete inputs")
             shapes = [t.shape for t in inputs]
             self.built = True
+            self.input_shape = [tuple(s) for s in shapes]
             dtype = inputs[0].dtype
             return KerasTensor(self.compute_output_shape(shapes), dtype, layer=self, inputs=tuple(inputs))
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
@@ -60,7 +62,11 @@ class _Merge(Layer):
         return _broadcast_shapes(self, [tuple(s) for s in input_shapes])
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        return _keras_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        return _from_keras_config(cls, config)
 
 
 class Add(_Merge):

@@ -763,3 +763,13 @@ def test_registered_subclassed_model_round_trip(tmp_path):
     back = nnrs.models.load_model(tmp_path / "w.keras")
     assert type(back) is Wide and back.hidden == 7 and back.optimizer.iterations == m.optimizer.iterations
     np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+def test_ops_on_symbolic_tensors_are_refused_at_save_and_the_old_file_stays(tmp_path):
+    a = nnrs.Input((3,))
+    m = nnrs.Model(a, nnrs.ops.multiply(L.Dense(2)(a), 2.0))
+    mlp().save(tmp_path / "m.keras")
+    before = (tmp_path / "m.keras").read_bytes()
+    with pytest.raises(ValueError, match=r"nnrs.ops.multiply applied to a symbolic tensor"):
+        m.save(tmp_path / "m.keras")
+    assert (tmp_path / "m.keras").read_bytes() == before

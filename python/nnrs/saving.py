@@ -269,6 +269,12 @@ _KERAS_MODEL_RECORDS = {
 
 def serialize_keras_object(layer):
     """The record of ``layer`` as it appears in ``config.json``."""
+    from .layers.symbolic import OpNode
+
+    if isinstance(layer, OpNode):
+        raise ValueError(f"cannot serialize graph node {layer.name!r}: nnrs.ops.{layer.op_name} applied to a symbolic "
+                         "tensor has no saved form in nnrs yet; put the op in a layer's call() (a Layer subclass "
+                         "registered with @nnrs.saving.register_keras_serializable) to save the model")
     module, class_name, registered = _module_of(layer)
     rec = {"module": module, "class_name": class_name, "config": layer.get_config(), "registered_name": registered}
     if class_name not in _NO_BUILD_CONFIG and layer.built and layer.input_shape is not None:

@@ -78,3 +78,65 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
     except FileNotFoundError as e:
         raise OSError(f"plot_model: Graphviz's `dot` program was not found ({e}); install Graphviz") from None
     return None
+
+
+# ---- training curves -----------------------------------------------------------------------
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+
+
+def _svg_panel(x0, y0, w, h, title, series):
+    """One chart: axes, ticks and a polyline per (name, values) of ``series``."""
+    pad_l, pad_b, pad_t = 46, 28, 22
+    values = [v for _, vals in series for v in vals]
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    n = max(len(vals) for _, vals in series)
+    px = lambda i: x0 + pad_l + (w - pad_l - 10) * (i / max(n - 1, 1))  # noqa: E731
+    py = lambda v: y0 + pad_t + (h - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))  # noqa: E731
+    out = [f'<text x="{x0 + w / 2:.1f}" y="{y0 + 15}" text-anchor="middle" font-size="13">{title}</text>',
+           f'<rect x="{x0 + pad_l}" y="{y0 + pad_t}" width="{w - pad_l - 10}" height="{h - pad_t - pad_b}" '
+           'fill="none" stroke="#888"/>']
+    for k in range(5):
+        v = lo + (hi - lo) * k / 4
+        out.append(f'<text x="{x0 + pad_l - 4}" y="{py(v) + 4:.1f}" text-anchor="end" font-size="10">{v:.3g}</text>')
+    for i in range(n):
+        if n <= 12 or i % max(n // 10, 1) == 0:
+            out.append(f'<text x="{px(i):.1f}" y="{y0 + h - pad_b + 14}" text-anchor="middle" font-size="10">{i + 1}</text>')
+    for j, (name, vals) in enumerate(series):
+        colour = _COLOURS[j % len(_COLOURS)]
+        pts = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(vals))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{x0 + pad_l + 8}" y="{y0 + pad_t + 14 + 13 * j}" font-size="11" fill="{colour}">{name}</text>')
+    return out
+
+
+def plot_history(history, path, title=None):
+    """Write the training curves of a ``History`` (or its ``.history`` dict) to ``path`` as
+    an SVG file: one panel per metric (loss, accuracy, ...), the training value and, where
+    there is one, the ``val_`` value per epoch. nnrs writes the SVG itself (no plotting
+    library); returns ``path``."""
+    logs = getattr(history, "history", history)
+    names = [k for k in logs if not k.startswith("val_") and len(logs[k])]
+    if not names:
+        raise ValueError("plot_history: the history holds no values to plot")
+    w, h = 420, 260
+    body = []
+    for i, name in enumerate(names):
+        series = [(name, [float(v) for v in logs[name]])]
+        if logs.get("val_" + name):
+            series.append(("val_" + name, [float(v) for v in logs["val_" + name]]))
+        body += _svg_panel(i * w, 24 if title else 0, w, h, name, series)
+    total_w, total_h = w * len(names), h + (24 if title else 0)
+    head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" font-family="Helvetica, sans-serif">',
+            '<rect width="100%" height="100%" fill="white"/>']
+    if title:
+        head.append(f'<text x="{total_w / 2}" y="17" text-anchor="middle" font-size="15">{_xml(title)}</text>')
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(head + body + ["</svg>"]) + "\n")
+    return path
+
+
+def _xml(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

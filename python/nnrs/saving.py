@@ -129,7 +129,9 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 
 
 def _builtin_layers():
-    """Every layer class ``nnrs.layers`` exports: Keras knows each by the same name in ``keras.layers``."""
+    """Every layer class ``nnrs.layers`` exports. Keras knows each by the same name in
+    ``keras.layers``, except those marked ``nnrs_only = True``, which nnrs files name
+    ``nnrs>ClassName`` (Keras cannot open a model holding one)."""
     from . import layers
 
     found = {}
@@ -251,6 +253,8 @@ def _module_of(layer):
 
     cls = type(layer)
     if _builtin_layers().get(cls.__name__) is cls:
+        if cls.__dict__.get("nnrs_only"):  # nnrs' own layers (blocks, DynamicConv2D): Keras has no such class
+            return "nnrs.layers", cls.__name__, f"nnrs>{cls.__name__}"
         return "keras.layers", cls.__name__, None
     # File-format identifiers, not code: the (module, class_name, registered_name) that a
     # Keras 3 config.json holds for a Sequential and for a functional Model, as read from

@@ -52,8 +52,11 @@ class _ImageLayer(Layer):
                              f"channels) or (height, width, channels), got {shape_str(shape)}")
 
     def build(self, input_shape):
-        self._check_rank(input_shape)
+        self._set_spec(ndim=3)  # so that __call__ checks every input (with its real shape) first
         self.built = True
+
+    def _check_input(self, shape):
+        self._check_rank(shape)
 
     def compute_output_shape(self, input_shape):
         self._check_rank(input_shape)

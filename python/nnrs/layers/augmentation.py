@@ -152,10 +152,7 @@ class RandomTranslation(_ImageLayer):
         g = self._gen()
         ty = g.uniform(self.height_lower, self.height_upper, n) * h
         tx = g.uniform(self.width_lower, self.width_upper, n) * w
-        t = np.zeros((n, 8))
-        t[:, 0] = t[:, 4] = 1.0
-        t[:, 2], t[:, 5] = -tx, -ty
-        return t
+        return translation_transforms(tx, ty)
 
     def _augment(self, x):
         n, h, w = x.data.shape[:3]
@@ -167,6 +164,15 @@ class RandomTranslation(_ImageLayer):
                              seed=self.seed, fill_value=self.fill_value)
 
     from_config = classmethod(_from_keras_config)
+
+
+def translation_transforms(tx, ty):
+    """(n, 8) transforms shifting the images by ``tx`` pixels right and ``ty`` pixels down."""
+    tx, ty = np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+    t = np.zeros((tx.shape[0], 8))
+    t[:, 0] = t[:, 4] = 1.0
+    t[:, 2], t[:, 5] = -tx, -ty
+    return t
 
 
 def rotation_transforms(angles_deg, h, w):

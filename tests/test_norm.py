@@ -206,6 +206,10 @@ def test_layer_errors():
         bn(np.ones((2, 4, 5), "float32"))
     with pytest.raises(ValueError, match="BatchNormalization 'bn': expected input of rank 3"):
         bn(np.ones((2, 3), "float32"))
+    built = nnrs.layers.BatchNormalization(name="b2")
+    built.build((None, 3))
+    with pytest.raises(ValueError, match=r"BatchNormalization 'b2': expected input of rank 2 \(built for \(None, 3\)\)"):
+        built(np.ones((2, 2, 3), "float32"))
     with pytest.raises(ValueError, match="synchronized=True"):
         nnrs.layers.BatchNormalization(synchronized=True)
     with pytest.raises(ValueError, match="renorm=True"):

@@ -91,6 +91,19 @@ def _factor_pair(who, name, factor, lo=-1.0, hi=1.0):
     return lower, upper
 
 
+def _rotation_factor(who, factor):
+    """Keras' rotation factor: a number f in [-1, 1] gives (-|f|, |f|); a pair is sorted
+    and refused only when it lies wholly outside [-1, 1] (so more than a turn is allowed)."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or not all(isinstance(f, (int, float, np.integer, np.floating)) for f in factor):
+            raise ValueError(f"{who}: factor must be a number or a pair of numbers, got {factor!r}")
+        if factor[0] > 1 or factor[1] < -1:
+            raise ValueError(f"{who}: factor must overlap [-1, 1], got {factor!r}")
+        lower, upper = sorted(float(f) for f in factor)
+        return lower, upper
+    return _factor_pair(who, "factor", factor)
+
+
 def _warp_options(who, fill_mode, interpolation):
     if fill_mode not in _FILL_MODES:
         raise ValueError(f"{who}: unknown fill_mode {fill_mode!r}; expected one of {', '.join(_FILL_MODES)}")
@@ -104,8 +117,9 @@ def _warp(x, transforms, interpolation, fill_mode, fill_value):
 
 
 class RandomFlip(_ImageLayer):
-    """Flips each image left-right (``horizontal``), up-down (``vertical``) or each
-    independently (``horizontal_and_vertical``), each with probability 1/2, per image."""
+    """Flips each image, with probability 1/2 drawn once per image as Keras 3 does:
+    left-right (``horizontal``), up-down (``vertical``), or both at once
+    (``horizontal_and_vertical``: an image is either kept or turned by 180 degrees)."""
 
     _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
@@ -117,13 +131,11 @@ class RandomFlip(_ImageLayer):
 
     def _augment(self, x):
         n, h, w = x.data.shape[:3]
-        g = self._gen()
+        flip = self._gen().random(n) <= 0.5
         rows, cols = np.tile(np.arange(h), (n, 1)), np.tile(np.arange(w), (n, 1))
         if self.mode != "vertical":
-            flip = g.random(n) < 0.5
             cols[flip] = cols[flip, ::-1]
         if self.mode != "horizontal":
-            flip = g.random(n) < 0.5
             rows[flip] = rows[flip, ::-1]
         return F.Flip.apply(x, rows, cols)
 
@@ -195,7 +207,7 @@ class RandomRotation(_ImageLayer):
                  data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         who = f"RandomRotation {self.name!r}"
-        self.factor = _factor_pair(who, "factor", factor)
+        self.factor = _rotation_factor(who, factor)
         _warp_options(who, fill_mode, interpolation)
         self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, float(fill_value)
 

@@ -80,14 +80,14 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight((c,), self.moving_variance_initializer, name="moving_variance",
                                                trainable=False)
         self._set_spec(ndim=nd, axes={ax: c})
-        self._spec_exact = nd
+        self._spec_exact, self._built_shape = nd, tuple(input_shape)
         self.built = True
 
     def _check_input(self, shape):
         exact = getattr(self, "_spec_exact", None)
         if exact is not None and len(shape) != exact:
             raise ValueError(f"BatchNormalization {self.name!r}: expected input of rank {exact} (built for "
-                             f"{shape_str(self.input_shape)}), got shape {shape_str(shape)}")
+                             f"{shape_str(self._built_shape)}), got shape {shape_str(shape)}")
         super()._check_input(shape)
 
     def compute_output_shape(self, input_shape):

@@ -36,3 +36,14 @@ def test_random_translation_matches_keras_given_its_shifts(backend):
     t = translation_transforms(tr[:, 0], tr[:, 1]).astype("float32")
     y = backend.affine_transform(k["rr_images"], t, "bilinear", "wrap", 0.0)
     np.testing.assert_allclose(y, k["rt_out"], atol=1e-5)
+
+
+def test_keras_model_file_with_augmentation_and_batch_norm_loads(backend):
+    import nnrs
+
+    k = np.load(FIX / "keras_norm.npz")
+    m = nnrs.models.load_model(FIX / "aug_bn_model.keras")
+    assert [type(l).__name__ for l in m.layers] == ["RandomFlip", "RandomRotation", "RandomTranslation", "RandomCrop",
+                                                    "GaussianNoise", "BatchNormalization", "Flatten", "Dense"]
+    assert [l.seed for l in m.layers[:5]] == [1, 2, 3, 6, 4]
+    np.testing.assert_allclose(m.predict(k["rr_images"], verbose=0), k["aug_pred"], atol=1e-5)

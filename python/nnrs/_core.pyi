@@ -134,3 +134,41 @@ def moments_backward(
     g_var: NDArray[np.floating],
     axes: int | tuple[int, ...] | list[int] | None = None,
 ) -> NDArray[np.floating]: ...
+
+# ---- norm family: batch normalization, image warps, gaussian noise ------------------------
+def batch_norm_forward(
+    x: NDArray[np.floating],
+    gamma: NDArray[np.floating] | None = None,
+    beta: NDArray[np.floating] | None = None,
+    mean: NDArray[np.floating] | None = None,
+    var: NDArray[np.floating] | None = None,
+    epsilon: float = 1e-3,
+    training: bool = True,
+) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating]]: ...
+def batch_norm_backward(
+    gy: NDArray[np.floating],
+    x: NDArray[np.floating],
+    gamma: NDArray[np.floating] | None,
+    mean: NDArray[np.floating],
+    var: NDArray[np.floating],
+    epsilon: float = 1e-3,
+    training: bool = True,
+) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating]]: ...
+def batch_norm_update(
+    moving_mean: NDArray[np.floating],
+    moving_var: NDArray[np.floating],
+    mean: NDArray[np.floating],
+    var: NDArray[np.floating],
+    momentum: float,
+) -> None: ...
+def affine_transform(
+    images: NDArray[np.floating],
+    transforms: NDArray[np.floating],
+    interpolation: str = "bilinear",
+    fill_mode: str = "constant",
+    fill_value: float = 0.0,
+) -> NDArray[np.floating]: ...
+def affine_transform_backward(
+    gy: NDArray[np.floating], transforms: NDArray[np.floating], interpolation: str = "bilinear", fill_mode: str = "constant"
+) -> NDArray[np.floating]: ...
+def gaussian_noise_forward(x: NDArray[np.floating], stddev: float, seed: int) -> NDArray[np.floating]: ...

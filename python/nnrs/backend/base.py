@@ -265,6 +265,54 @@ class Backend:
         keepdims): ``g_mean/n + 2*g_var*(x - mean)/n``, n the count reduced per output."""
         raise NotImplementedError
 
+    # ---- norm family: batch normalization, image warps, gaussian noise --------------
+    def batch_norm_forward(self, x, gamma=None, beta=None, mean=None, var=None, epsilon: float = 1e-3,
+                           training: bool = True) -> tuple[Any, Any, Any]:
+        """``(y, mean, var)`` with ``y = (x - mean) / sqrt(var + epsilon) * gamma + beta`` per
+        channel (x's last axis; gamma, beta, mean, var of shape (channels,); gamma / beta
+        None mean 1 / 0). With ``training`` mean and var are the batch mean and biased
+        variance over every other axis (accumulated in float64, NaN for an empty batch)
+        and the given mean / var are ignored; otherwise the given mean / var (the moving
+        statistics) are used and returned."""
+        raise NotImplementedError
+
+    def batch_norm_backward(self, gy, x, gamma, mean, var, epsilon: float = 1e-3,
+                            training: bool = True) -> tuple[Any, Any, Any]:
+        """``(gx, g_gamma, g_beta)`` of ``batch_norm_forward`` given gy, x, gamma (None: 1)
+        and the mean / var the forward used. ``xhat = (x - mean) * inv``,
+        ``inv = 1/sqrt(var + epsilon)``; ``g_beta = sum(gy)``, ``g_gamma = sum(gy * xhat)``
+        over all axes but the last (float64 sums); ``gx = gamma*inv/n * (n*gy - g_beta -
+        xhat*g_gamma)`` with ``training`` (through the batch statistics, n the rows),
+        ``gx = gy*gamma*inv`` otherwise."""
+        raise NotImplementedError
+
+    def batch_norm_update(self, moving_mean, moving_var, mean, var, momentum: float) -> None:
+        """In place: ``moving = moving*momentum + batch*(1 - momentum)`` for (moving_mean,
+        mean) and (moving_var, var), all (channels,); momentum in [0, 1]."""
+        raise NotImplementedError
+
+    def affine_transform(self, images, transforms, interpolation: str = "bilinear", fill_mode: str = "constant",
+                         fill_value: float = 0.0):
+        """Images (batch, height, width, channels) warped by one transform each ((batch, 8),
+        ``[a0, a1, a2, b0, b1, b2, c0, c1]``): output (column x, row y) reads the input at
+        column ``(a0 x + a1 y + a2)/k``, row ``(b0 x + b1 y + b2)/k``, ``k = c0 x + c1 y + 1``
+        (coordinates in float64). ``interpolation`` in INTERPOLATIONS (nearest rounds half
+        to even), ``fill_mode`` in FILL_MODES as Keras 3 defines them (reflect: d c b a |
+        a b c d | d c b a; mirror: d c b | a b c d | c b a; wrap; nearest; constant: a
+        tap outside reads ``fill_value``). A non-finite coordinate gives ``fill_value``."""
+        raise NotImplementedError
+
+    def affine_transform_backward(self, gy, transforms, interpolation: str = "bilinear", fill_mode: str = "constant"):
+        """Gradient wrt the images of ``affine_transform`` (transforms held fixed): each
+        output pixel's gradient goes to the input pixels it read, times their weights."""
+        raise NotImplementedError
+
+    def gaussian_noise_forward(self, x, stddev: float, seed: int):
+        """``x + dtype(stddev * normal(seed, i))`` elementwise, ``normal(seed, i) =
+        sqrt(-2 ln(1 - u(2i))) cos(2 pi u(2i+1))`` from the uniforms of ``dropout_forward``'s
+        hash (float64), so every backend draws the same noise."""
+        raise NotImplementedError
+
 
 
 #: Ops of ``compare``.
@@ -274,3 +322,6 @@ CAST_DTYPES = ("float32", "float64", "int32", "int64", "uint8", "bool")
 #: The ValueError message of an out-of-range index in ``take`` / ``scatter_add`` (the
 #: first bad index in C order, as given; the non-negative axis; the axis' size).
 INDEX_ERROR = "{kernel}: index {index} is out of bounds for axis {axis} with size {size}"
+#: Interpolations and fill modes of ``affine_transform`` (norm family).
+INTERPOLATIONS = ("nearest", "bilinear")
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")

@@ -510,3 +510,83 @@ def _moments_backward(x, mean, g_mean, g_var, axes=None):
         if tuple(a.shape) not in (dropped, kept):
             raise ValueError(f"moments_backward: {name} must have shape {dropped} or {kept} for x {tuple(x.shape)}, "
                              f"got {tuple(a.shape)}")
+
+
+# ---- norm family: batch normalization, image warps, gaussian noise ----------------------
+from .base import FILL_MODES, INTERPOLATIONS  # noqa: E402
+
+
+def _per_channel(kernel, c, **arrays):
+    for arg, a in arrays.items():
+        if a is not None and tuple(a.shape) != (c,):
+            raise ValueError(f"{kernel}: {arg} must have shape ({c},), got {tuple(a.shape)}")
+
+
+def _epsilon(kernel, epsilon):
+    if not (isinstance(epsilon, (int, float, np.floating, np.integer)) and np.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(f"{kernel}: epsilon must be a positive finite number, got {epsilon}")
+
+
+@check("batch_norm_forward")
+def _batch_norm_forward(x, gamma=None, beta=None, mean=None, var=None, epsilon=1e-3, training=True):
+    k = "batch_norm_forward"
+    same_float(k, x=x, gamma=gamma, beta=beta, mean=mean, var=var)
+    if x.ndim < 1:
+        raise ValueError(f"{k}: x must have at least 1 dimension (the channels last), got a 0-d array")
+    _epsilon(k, epsilon)
+    if not training and (mean is None or var is None):
+        raise ValueError(f"{k}: training=False needs the moving mean and var")
+    _per_channel(k, x.shape[-1], gamma=gamma, beta=beta, mean=None if training else mean, var=None if training else var)
+
+
+@check("batch_norm_backward")
+def _batch_norm_backward(gy, x, gamma, mean, var, epsilon=1e-3, training=True):
+    k = "batch_norm_backward"
+    same_float(k, gy=gy, x=x, gamma=gamma, mean=mean, var=var)
+    if tuple(gy.shape) != tuple(x.shape):
+        raise ValueError(f"{k}: gy must have the shape of x {tuple(x.shape)}, got {tuple(gy.shape)}")
+    if x.ndim < 1:
+        raise ValueError(f"{k}: x must have at least 1 dimension (the channels last), got a 0-d array")
+    _epsilon(k, epsilon)
+    _per_channel(k, x.shape[-1], gamma=gamma, mean=mean, var=var)
+
+
+@check("batch_norm_update")
+def _batch_norm_update(moving_mean, moving_var, mean, var, momentum):
+    k = "batch_norm_update"
+    same_float(k, moving_mean=moving_mean, moving_var=moving_var, mean=mean, var=var)
+    if moving_mean.ndim != 1 or tuple(moving_var.shape) != tuple(moving_mean.shape):
+        raise ValueError(f"{k}: moving_mean and moving_var must have one shape (channels,), got "
+                         f"{tuple(moving_mean.shape)} and {tuple(moving_var.shape)}")
+    _per_channel(k, moving_mean.shape[0], mean=mean, var=var)
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{k}: momentum must be in [0, 1], got {momentum}")
+
+
+def _affine_args(kernel, images, transforms, interpolation, fill_mode, images_arg):
+    same_float(kernel, **{images_arg: images, "transforms": transforms})
+    if images.ndim != 4:
+        raise ValueError(f"{kernel}: {images_arg} must have shape (batch, height, width, channels), got {tuple(images.shape)}")
+    if tuple(transforms.shape) != (images.shape[0], 8):
+        raise ValueError(f"{kernel}: transforms must have shape ({images.shape[0]}, 8), got {tuple(transforms.shape)}")
+    one_of(kernel, "interpolation", interpolation, INTERPOLATIONS)
+    one_of(kernel, "fill_mode", fill_mode, FILL_MODES)
+
+
+@check("affine_transform")
+def _affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+    _affine_args("affine_transform", images, transforms, interpolation, fill_mode, "images")
+
+
+@check("affine_transform_backward")
+def _affine_transform_backward(gy, transforms, interpolation="bilinear", fill_mode="constant"):
+    _affine_args("affine_transform_backward", gy, transforms, interpolation, fill_mode, "gy")
+
+
+@check("gaussian_noise_forward")
+def _gaussian_noise_forward(x, stddev, seed):
+    float_arg("gaussian_noise_forward", "x", x)
+    if not (np.isfinite(stddev) and stddev >= 0):
+        raise ValueError(f"gaussian_noise_forward: stddev must be a finite number >= 0, got {stddev}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"gaussian_noise_forward: seed must be an int, got {type(seed).__name__}")

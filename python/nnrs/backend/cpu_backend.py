@@ -62,3 +62,10 @@ class CpuBackend(Backend):
     # mean and variance (batch norm statistics)
     moments = _core.moments
     moments_backward = _core.moments_backward
+    # ---- norm family: batch normalization, image warps, gaussian noise ----
+    batch_norm_forward = _core.batch_norm_forward
+    batch_norm_backward = _core.batch_norm_backward
+    batch_norm_update = _core.batch_norm_update
+    affine_transform = _core.affine_transform
+    affine_transform_backward = _core.affine_transform_backward
+    gaussian_noise_forward = _core.gaussian_noise_forward

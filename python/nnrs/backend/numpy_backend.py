@@ -402,3 +402,114 @@ class NumpyBackend(Backend):
         m, gm, gv = (a.reshape(kept) for a in (mean, g_mean, g_var))
         with np.errstate(all="ignore"):
             return np.array(gm / n + (gv + gv) / n * (x - m), dtype=x.dtype, order="C")
+
+    # ---- norm family: batch normalization, image warps, gaussian noise ----
+    def batch_norm_forward(self, x, gamma=None, beta=None, mean=None, var=None, epsilon=1e-3, training=True):
+        t, c = x.dtype.type, x.shape[-1]
+        x64 = x.reshape(-1, c).astype(np.float64)
+        if training:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an empty batch: NaN statistics
+                m = x64.mean(axis=0)
+                v = np.square(x64 - m).mean(axis=0)
+        else:
+            m, v = mean.astype(np.float64), var.astype(np.float64)
+        g = np.ones(c) if gamma is None else gamma.astype(np.float64)
+        b = np.zeros(c) if beta is None else beta.astype(np.float64)
+        inv = 1.0 / np.sqrt(v + epsilon)
+        a, shift = (g * inv).astype(t), (b - m * g * inv).astype(t)
+        y = np.array(x * a + shift, dtype=x.dtype, order="C")
+        return y, np.array(m, dtype=x.dtype), np.array(v, dtype=x.dtype)
+
+    def batch_norm_backward(self, gy, x, gamma, mean, var, epsilon=1e-3, training=True):
+        c = x.shape[-1]
+        g2, x2 = gy.reshape(-1, c).astype(np.float64), x.reshape(-1, c).astype(np.float64)
+        n = x2.shape[0]
+        inv = 1.0 / np.sqrt(var.astype(np.float64) + epsilon)
+        gam = np.ones(c) if gamma is None else gamma.astype(np.float64)
+        xhat = (x2 - mean.astype(np.float64)) * inv
+        g_beta, g_gamma = g2.sum(axis=0), (g2 * xhat).sum(axis=0)
+        if training and n:
+            gx = gam * inv / n * (n * g2 - g_beta - xhat * g_gamma)
+        else:
+            gx = g2 * gam * inv
+        d = x.dtype
+        return np.array(gx.reshape(x.shape), dtype=d, order="C"), g_gamma.astype(d), g_beta.astype(d)
+
+    def batch_norm_update(self, moving_mean, moving_var, mean, var, momentum):
+        t = moving_mean.dtype.type
+        for mv, b in ((moving_mean, mean), (moving_var, var)):
+            mv[...] = mv * t(momentum) + b * t(1.0 - momentum)
+
+    def affine_transform(self, images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+        out = np.empty(images.shape, dtype=np.float64)
+        for i in range(images.shape[0]):
+            rows, cols = _sample_points(images.shape[1:3], transforms[i])
+            img = images[i].astype(np.float64)
+            taps, fill = _taps(rows, cols, images.shape[1:3], interpolation, fill_mode)
+            acc = fill[..., None] * fill_value
+            for r, c, w in taps:
+                acc = acc + w[..., None] * img[r, c]
+            out[i] = acc
+        return np.array(out, dtype=images.dtype, order="C")
+
+    def affine_transform_backward(self, gy, transforms, interpolation="bilinear", fill_mode="constant"):
+        gx = np.zeros(gy.shape, dtype=np.float64)
+        for i in range(gy.shape[0]):
+            rows, cols = _sample_points(gy.shape[1:3], transforms[i])
+            g = gy[i].astype(np.float64)
+            for r, c, w in _taps(rows, cols, gy.shape[1:3], interpolation, fill_mode)[0]:
+                np.add.at(gx[i], (r, c), w[..., None] * g)
+        return np.array(gx, dtype=gy.dtype, order="C")
+
+    def gaussian_noise_forward(self, x, stddev, seed):
+        u = splitmix_uniform(seed, 2 * x.size)
+        z = np.sqrt(-2.0 * np.log(1.0 - u[0::2])) * np.cos(2.0 * np.pi * u[1::2])
+        return np.array(x + (stddev * z).astype(x.dtype).reshape(x.shape), dtype=x.dtype, order="C")
+
+
+# ---- norm family helpers: where affine_transform samples, and which pixels it reads ----
+def _sample_points(hw, t):
+    """Input (row, col) coordinates, float64 (H, W), that each output pixel reads."""
+    t = t.astype(np.float64)
+    y, x = np.meshgrid(np.arange(hw[0], dtype=np.float64), np.arange(hw[1], dtype=np.float64), indexing="ij")
+    k = t[6] * x + t[7] * y + 1.0
+    with np.errstate(all="ignore"):
+        return (t[3] * x + t[4] * y + t[5]) / k, (t[0] * x + t[1] * y + t[2]) / k
+
+
+def _fix(i, n, mode):
+    """Index inside [0, n) that index i reads, and whether it lies inside (for constant)."""
+    inside = (i >= 0) & (i < n)
+    if mode in ("constant", "nearest"):
+        return np.clip(i, 0, n - 1), inside if mode == "constant" else np.ones_like(inside)
+    if mode == "wrap":
+        return np.mod(i, n), np.ones_like(inside)
+    if mode == "reflect":
+        j = np.mod(i, 2 * n)
+        return np.where(j >= n, 2 * n - 1 - j, j), np.ones_like(inside)
+    if n == 1:  # mirror
+        return np.zeros_like(i), np.ones_like(inside)
+    j = np.mod(i, 2 * (n - 1))
+    return np.where(j >= n, 2 * (n - 1) - j, j), np.ones_like(inside)
+
+
+def _taps(rows, cols, hw, interpolation, fill_mode):
+    """([(row index, col index, weight)], weight of fill_value) for every output pixel."""
+    finite = np.isfinite(rows) & np.isfinite(cols)
+    rows = np.clip(np.where(finite, rows, 0.0), -1e15, 1e15)
+    cols = np.clip(np.where(finite, cols, 0.0), -1e15, 1e15)
+    if interpolation == "nearest":
+        corners = [(np.round(rows), np.round(cols), np.ones(rows.shape))]  # numpy rounds half to even
+    else:
+        r0, c0 = np.floor(rows), np.floor(cols)
+        wr, wc = rows - r0, cols - c0
+        corners = [(r0, c0, (1 - wr) * (1 - wc)), (r0, c0 + 1, (1 - wr) * wc), (r0 + 1, c0, wr * (1 - wc)),
+                   (r0 + 1, c0 + 1, wr * wc)]
+    taps, fill = [], np.where(finite, 0.0, 1.0)
+    for r, c, w in corners:
+        (ri, rok), (ci, cok) = _fix(r.astype(np.int64), hw[0], fill_mode), _fix(c.astype(np.int64), hw[1], fill_mode)
+        ok = rok & cok & finite
+        taps.append((ri, ci, np.where(ok, w, 0.0)))
+        fill = fill + np.where(ok | ~finite, 0.0, w)
+    return taps, fill

@@ -18,3 +18,7 @@ __all__ += ["Moments", "Softmax"]
 from .math import BroadcastTo, Math, Pad  # noqa: E402
 
 __all__ += ["BroadcastTo", "Math", "Pad"]
+# ---- norm family: batch normalization, image augmentations ----
+from .norm import AffineTransform, BatchNorm, Flip, GaussianNoise  # noqa: E402
+
+__all__ += ["AffineTransform", "BatchNorm", "Flip", "GaussianNoise"]

@@ -26,3 +26,8 @@ __all__ = [
     "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Reshape", "Subtract", "add", "average", "concatenate",
     "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+# ---- norm family: batch normalization, image augmentation ----
+from .augmentation import GaussianNoise, RandomCrop, RandomFlip, RandomRotation, RandomTranslation  # noqa: E402
+from .normalization import BatchNormalization  # noqa: E402
+
+__all__ += ["BatchNormalization", "GaussianNoise", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation"]

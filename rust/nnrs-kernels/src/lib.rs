@@ -13,6 +13,9 @@ pub mod optim;
 pub mod parallel;
 pub mod random;
 pub mod reduce;
+// ---- norm family: batch normalization and image warps (augmentation) ----
+pub mod image;
+pub mod norm;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

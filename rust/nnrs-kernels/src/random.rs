@@ -92,6 +92,34 @@ pub fn dropout_forward<T: Real>(x: &[T], y: &mut [T], mask: &mut [T], p: Dropout
     Ok(())
 }
 
+// ---- gaussian noise (norm family: the GaussianNoise layer) -------------------------------------
+
+/// `normal(seed, i)`: a standard normal number from the uniforms `2i` and `2i + 1` of
+/// `seed` (Box-Muller in f64: `sqrt(-2 ln(1 - u0)) cos(2 pi u1)`).
+#[inline]
+pub fn normal(seed: u64, i: u64) -> f64 {
+    let u0 = uniform(seed, i.wrapping_mul(2));
+    let u1 = uniform(seed, i.wrapping_mul(2).wrapping_add(1));
+    (-2.0 * (1.0 - u0).ln()).sqrt() * (std::f64::consts::TAU * u1).cos()
+}
+
+/// `y[i] = x[i] + T(stddev * normal(seed, i))` (the noise rounded to T once).
+pub fn gaussian_noise_forward<T: Real>(x: &[T], y: &mut [T], stddev: f64, seed: u64) -> Result<(), KernelError> {
+    if !(stddev.is_finite() && stddev >= 0.0) {
+        return Err(KernelError(format!("gaussian_noise_forward: stddev must be a finite number >= 0, got {stddev}")));
+    }
+    if y.len() != x.len() {
+        return Err(KernelError(format!("gaussian_noise_forward: x has {} elements but y has {}", x.len(), y.len())));
+    }
+    for_item_chunks(y, 1, work_ns(x.len(), 40), |first, yc| {
+        let xc = &x[first..first + yc.len()];
+        for (j, (o, &v)) in yc.iter_mut().zip(xc).enumerate() {
+            *o = v + T::of_f64(stddev * normal(seed, (first + j) as u64));
+        }
+    });
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +173,17 @@ mod tests {
         for rate in [1.0, -0.1, f64::NAN] {
             assert!(dropout_forward(&[1.0], &mut y, &mut m, DropoutParams { rate, seed: 1 }).is_err());
         }
+    }
+
+    #[test]
+    fn gaussian_noise_has_the_right_moments() {
+        let n = 100_000;
+        let x = vec![1.0f64; n];
+        let mut y = vec![0.0f64; n];
+        gaussian_noise_forward(&x, &mut y, 0.5, 3).unwrap();
+        let mean = y.iter().sum::<f64>() / n as f64;
+        let var = y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+        assert!((mean - 1.0).abs() < 0.01 && (var - 0.25).abs() < 0.01, "{mean} {var}");
+        assert!(gaussian_noise_forward(&x, &mut y, -1.0, 3).is_err());
     }
 }

@@ -14,6 +14,9 @@ mod optim;
 mod parallel;
 mod random;
 mod reduce;
+// ---- norm family: batch normalization, image warps, gaussian noise ----
+mod image;
+mod norm;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -27,5 +30,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loss::register(m)?;
     optim::register(m)?;
     index::register(m)?;
+    // ---- norm family ----
+    norm::register(m)?;
+    image::register(m)?;
     Ok(())
 }

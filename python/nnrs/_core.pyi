@@ -134,3 +134,22 @@ def moments_backward(
     g_var: NDArray[np.floating],
     axes: int | tuple[int, ...] | list[int] | None = None,
 ) -> NDArray[np.floating]: ...
+
+# ---- dynamic convolution (involution) ---------------------------------------------------
+def dynamic_conv2d_forward(
+    x: NDArray[np.floating],
+    k: NDArray[np.floating],
+    kernel_size: tuple[int, ...] | list[int],
+    strides: tuple[int, ...] | list[int] = (1, 1),
+    padding: tuple[int, ...] | list[int] = (0, 0, 0, 0),
+    dilation: tuple[int, ...] | list[int] = (1, 1),
+) -> NDArray[np.floating]: ...
+def dynamic_conv2d_backward(
+    gy: NDArray[np.floating],
+    x: NDArray[np.floating],
+    k: NDArray[np.floating],
+    kernel_size: tuple[int, ...] | list[int],
+    strides: tuple[int, ...] | list[int] = (1, 1),
+    padding: tuple[int, ...] | list[int] = (0, 0, 0, 0),
+    dilation: tuple[int, ...] | list[int] = (1, 1),
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...

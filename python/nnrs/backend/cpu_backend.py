@@ -62,3 +62,6 @@ class CpuBackend(Backend):
     # mean and variance (batch norm statistics)
     moments = _core.moments
     moments_backward = _core.moments_backward
+    # dynamic convolution (involution)
+    dynamic_conv2d_forward = _core.dynamic_conv2d_forward
+    dynamic_conv2d_backward = _core.dynamic_conv2d_backward

@@ -18,3 +18,7 @@ __all__ += ["Moments", "Softmax"]
 from .math import BroadcastTo, Math, Pad  # noqa: E402
 
 __all__ += ["BroadcastTo", "Math", "Pad"]
+# dynamic convolution (involution)
+from .dynamic import DynamicConv2D  # noqa: E402
+
+__all__ += ["DynamicConv2D"]

@@ -26,3 +26,8 @@ __all__ = [
     "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Reshape", "Subtract", "add", "average", "concatenate",
     "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+
+# ---- dynamic convolution (involution) ----
+from .dynamic import DynamicConv2D  # noqa: E402
+
+__all__ += ["DynamicConv2D"]

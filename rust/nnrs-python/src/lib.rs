@@ -15,6 +15,9 @@ mod parallel;
 mod random;
 mod reduce;
 
+// ---- dynamic convolution (involution) ----
+mod dynamic;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -27,5 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loss::register(m)?;
     optim::register(m)?;
     index::register(m)?;
+    // dynamic convolution (involution)
+    dynamic::register(m)?;
     Ok(())
 }

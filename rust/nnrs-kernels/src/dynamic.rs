@@ -176,6 +176,23 @@ multiversion! {
     }
 }
 
+/// `sum a[i] * b[i]` with 8 partial sums (so the loop vectorizes), combined in a fixed order.
+#[inline(always)]
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut tail = T::zero();
+    for (&p, &q) in ca.remainder().iter().zip(cb.remainder()) {
+        tail = tail + p * q;
+    }
+    for (pa, pb) in ca.zip(cb) {
+        for ((s, &p), &q) in acc.iter_mut().zip(pa).zip(pb) {
+            *s = *s + p * q;
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 multiversion! {
     /// One output row `(n, i)` of gk: `gkr` is `(OW, KH*KW, G)`.
     fn grad_k_row<T: Real>(x: &[T], gy: &[T], gkr: &mut [T], n: usize, i: usize, p: &DynamicConv2dParams) {
@@ -191,11 +208,7 @@ multiversion! {
                     let xo = &x[((n * p.h + hi) * p.w + wi) * c..][..c];
                     let gkt = &mut gko[(u * kw + v) * g..][..g];
                     for ((o, xg), gg) in gkt.iter_mut().zip(xo.chunks_exact(cg)).zip(gyo.chunks_exact(cg)) {
-                        let mut acc = T::zero();
-                        for (&a, &b) in xg.iter().zip(gg) {
-                            acc = acc + a * b;
-                        }
-                        *o = acc;
+                        *o = dot(xg, gg);
                     }
                 }
             }

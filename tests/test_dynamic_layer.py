@@ -180,3 +180,12 @@ def test_functional_model_with_symbolic_input():
     assert out.shape == (None, 5, 5, 4)
     model = nnrs.Model(inp, out)
     assert model.predict(np.ones((2, 9, 9, 4), np.float32), verbose=0).shape == (2, 5, 5, 4)
+
+
+def test_default_name_is_keras_snake_case():
+    # Keras 3's to_snake_case does not split a digit from the capital after it ("Conv2D" -> "conv2d")
+    from nnrs._util import snake_case
+
+    assert [snake_case(n) for n in ("Conv2D", "Conv2DTranspose", "UpSampling2D", "R2Score", "LSTMCell")] == [
+        "conv2d", "conv2d_transpose", "up_sampling2d", "r2_score", "lstm_cell"]
+    assert layers.DynamicConv2D().name.startswith("dynamic_conv2d")

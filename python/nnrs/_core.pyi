@@ -172,3 +172,21 @@ def affine_transform_backward(
     gy: NDArray[np.floating], transforms: NDArray[np.floating], interpolation: str = "bilinear", fill_mode: str = "constant"
 ) -> NDArray[np.floating]: ...
 def gaussian_noise_forward(x: NDArray[np.floating], stddev: float, seed: int) -> NDArray[np.floating]: ...
+# ---- dynamic convolution (involution) ---------------------------------------------------
+def dynamic_conv2d_forward(
+    x: NDArray[np.floating],
+    k: NDArray[np.floating],
+    kernel_size: tuple[int, ...] | list[int],
+    strides: tuple[int, ...] | list[int] = (1, 1),
+    padding: tuple[int, ...] | list[int] = (0, 0, 0, 0),
+    dilation: tuple[int, ...] | list[int] = (1, 1),
+) -> NDArray[np.floating]: ...
+def dynamic_conv2d_backward(
+    gy: NDArray[np.floating],
+    x: NDArray[np.floating],
+    k: NDArray[np.floating],
+    kernel_size: tuple[int, ...] | list[int],
+    strides: tuple[int, ...] | list[int] = (1, 1),
+    padding: tuple[int, ...] | list[int] = (0, 0, 0, 0),
+    dilation: tuple[int, ...] | list[int] = (1, 1),
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...

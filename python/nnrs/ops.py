@@ -1285,6 +1285,30 @@ def einsum(subscripts, *operands):
     return transpose(y, [have.index(c) for c in out]) if have != out else y
 
 
+# ---- dynamic convolution (involution) -------------------------------------------------------
+__all__ += ["dynamic_conv2d"]
+
+
+def dynamic_conv2d(x, kernel, kernel_size, strides=1, padding="valid", dilation_rate=1):
+    """Involution (Li et al., CVPR 2021): x ``(N, H, W, C)`` convolved with a different
+    ``kernel_size`` kernel at every output position, ``kernel`` ``(N, OH, OW, kh*kw, G)``
+    shared by each of G groups of ``C // G`` channels (see ``nnrs.layers.DynamicConv2D``).
+    ``padding`` is "valid", "same" or explicit (top, bottom, left, right). One fused kernel
+    each way; differentiable wrt x and kernel."""
+    from .functions import dynamic as _dyn
+
+    x, kernel = _tensors(x, kernel)
+    dt = result_dtype(x.dtype, kernel.dtype)
+    x, kernel = _floating(x, dt), _floating(kernel, dt)
+    ks = _dyn.pair(kernel_size, "dynamic_conv2d: kernel_size")
+    st = _dyn.pair(strides, "dynamic_conv2d: strides")
+    dil = _dyn.pair(dilation_rate, "dynamic_conv2d: dilation_rate")
+    if x.ndim != 4:
+        raise ValueError(f"dynamic_conv2d: x must be 4-D (batch, height, width, channels), got shape {tuple(x.shape)}")
+    pad = _dyn.explicit_padding(padding, x.shape[1:3], ks, st, dil, "dynamic_conv2d: padding")
+    return F.DynamicConv2D.apply(x, kernel, ks, st, pad, dil)
+
+
 # ---- symbolic use: every op above also builds functional-model graph nodes ---------------
 from .layers.symbolic import install as _install_symbolic  # noqa: E402
 

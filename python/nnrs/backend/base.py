@@ -311,6 +311,22 @@ class Backend:
         """``x + dtype(stddev * normal(seed, i))`` elementwise, ``normal(seed, i) =
         sqrt(-2 ln(1 - u(2i))) cos(2 pi u(2i+1))`` from the uniforms of ``dropout_forward``'s
         hash (float64), so every backend draws the same noise."""
+    # ---- dynamic convolution (involution) ---------------------------------------------
+    def dynamic_conv2d_forward(self, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        """Involution (Li et al., CVPR 2021) of x ``(N, H, W, C)`` with per-position kernels
+        k ``(N, OH, OW, kh*kw, G)``, G dividing C (channels ``c`` of group ``g(c) = c // (C//G)``
+        share one kernel): ``y[n,i,j,c] = sum_{u,v} k[n,i,j,u*kw+v,g(c)] *
+        x[n, i*sh + u*dh - top, j*sw + v*dw - left, c]``, zero outside the image; y is
+        ``(N, OH, OW, C)`` with ``OH = (H + top + bottom - (kh-1)*dh - 1) // sh + 1`` (OW
+        likewise). ``kernel_size``, ``strides``, ``dilation`` are (h, w) pairs, ``padding``
+        is (top, bottom, left, right). One dtype for x and k."""
+        raise NotImplementedError
+
+    def dynamic_conv2d_backward(self, gy, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        """``(gx, gk)``: the gradients of ``dynamic_conv2d_forward`` wrt x and k given gy
+        ``(N, OH, OW, C)``: ``gk[n,i,j,t,g] = sum_{c in g} gy[n,i,j,c] * x[at tap t]`` and
+        ``gx`` the sum over every (output position, tap) reading a pixel of ``k * gy``.
+        Deterministic (the same bits for any thread count)."""
         raise NotImplementedError
 
 

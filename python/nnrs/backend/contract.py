@@ -590,3 +590,62 @@ def _gaussian_noise_forward(x, stddev, seed):
         raise ValueError(f"gaussian_noise_forward: stddev must be a finite number >= 0, got {stddev}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"gaussian_noise_forward: seed must be an int, got {type(seed).__name__}")
+# ---- dynamic convolution (involution) ---------------------------------------------------------
+
+
+def dynamic_conv2d_sizes(kernel, arg, v, n):
+    """``v`` as a list of ``n`` non-negative ints (kernel_size, strides, padding, dilation)."""
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in v):
+        raise TypeError(f"{kernel}: {arg} must be a sequence of {n} integers, got {v!r}")
+    vals = [int(d) for d in v]
+    if len(vals) != n or any(d < 0 for d in vals):
+        raise ValueError(f"{kernel}: {arg} must be {n} non-negative integers, got {vals}")
+    return vals
+
+
+def dynamic_conv2d_geometry(kernel, xs, ks, kernel_size, strides, padding, dilation):
+    """``(OH, OW, groups)`` of a dynamic convolution of x ``xs`` with kernels ``ks``
+    (the same checks and words as the Rust binding's)."""
+    kh, kw = dynamic_conv2d_sizes(kernel, "kernel_size", kernel_size, 2)
+    sh, sw = dynamic_conv2d_sizes(kernel, "strides", strides, 2)
+    pad = dynamic_conv2d_sizes(kernel, "padding", padding, 4)
+    dh, dw = dynamic_conv2d_sizes(kernel, "dilation", dilation, 2)
+    xs, ks = tuple(xs), tuple(ks)
+    if len(xs) != 4:
+        raise ValueError(f"{kernel}: x must be 4-D (batch, height, width, channels), got shape {xs}")
+    if len(ks) != 5:
+        raise ValueError(f"{kernel}: k must be 5-D (batch, out_height, out_width, kernel_h*kernel_w, groups), got shape {ks}")
+    if 0 in (kh, kw, sh, sw, dh, dw):
+        raise ValueError(f"{kernel}: kernel_size, strides and dilation must be positive, got kernel_size {(kh, kw)}, "
+                         f"strides {(sh, sw)}, dilation {(dh, dw)}")
+    n, h, w, c = xs
+    ph, pw = h + pad[0] + pad[1], w + pad[2] + pad[3]
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    if eh > ph or ew > pw:
+        raise ValueError(f"{kernel}: the dilated kernel {(eh, ew)} is larger than the padded input {(ph, pw)} of x {xs} "
+                         f"with padding {tuple(pad)}")
+    oh, ow = (ph - eh) // sh + 1, (pw - ew) // sw + 1
+    if ks[:4] != (n, oh, ow, kh * kw):
+        raise ValueError(f"{kernel}: k must have shape ({n}, {oh}, {ow}, {kh * kw}, groups) for x {xs}, got {ks}")
+    g = ks[4]
+    if g == 0 or c % g:
+        raise ValueError(f"{kernel}: groups (the last axis of k {ks}) must be a positive divisor of the {c} channels "
+                         f"of x {xs}, got {g}")
+    return oh, ow, g
+
+
+@check("dynamic_conv2d_forward")
+def _dynamic_conv2d_forward(x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    same_float("dynamic_conv2d_forward", x=x, k=k)
+    dynamic_conv2d_geometry("dynamic_conv2d_forward", x.shape, k.shape, kernel_size, strides, padding, dilation)
+
+
+@check("dynamic_conv2d_backward")
+def _dynamic_conv2d_backward(gy, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    same_float("dynamic_conv2d_backward", x=x, k=k, gy=gy)
+    oh, ow, _ = dynamic_conv2d_geometry("dynamic_conv2d_backward", x.shape, k.shape, kernel_size, strides, padding, dilation)
+    want = (x.shape[0], oh, ow, x.shape[3])
+    if tuple(gy.shape) != want:
+        raise ValueError(f"dynamic_conv2d_backward: gy must have the output shape {want} of x {tuple(x.shape)}, "
+                         f"got {tuple(gy.shape)}")

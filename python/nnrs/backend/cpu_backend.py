@@ -69,3 +69,6 @@ class CpuBackend(Backend):
     affine_transform = _core.affine_transform
     affine_transform_backward = _core.affine_transform_backward
     gaussian_noise_forward = _core.gaussian_noise_forward
+    # dynamic convolution (involution)
+    dynamic_conv2d_forward = _core.dynamic_conv2d_forward
+    dynamic_conv2d_backward = _core.dynamic_conv2d_backward

@@ -513,3 +513,37 @@ def _taps(rows, cols, hw, interpolation, fill_mode):
         taps.append((ri, ci, np.where(ok, w, 0.0)))
         fill = fill + np.where(ok | ~finite, 0.0, w)
     return taps, fill
+    # dynamic convolution (involution): the oracle unfolds explicitly
+    def dynamic_conv2d_forward(self, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        n, oh, ow, kk, g = k.shape
+        c = x.shape[3]
+        cols = _unfold(x, kernel_size, strides, padding, dilation, oh, ow).reshape(n, oh, ow, kk, g, c // g)
+        y = (cols * k[..., None]).sum(axis=3)
+        return np.ascontiguousarray(y.reshape(n, oh, ow, c), dtype=x.dtype)
+
+    def dynamic_conv2d_backward(self, gy, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        n, oh, ow, kk, g = k.shape
+        _, h, w, c = x.shape
+        cols = _unfold(x, kernel_size, strides, padding, dilation, oh, ow).reshape(n, oh, ow, kk, g, c // g)
+        g6 = gy.reshape(n, oh, ow, 1, g, c // g)
+        gk = (cols * g6).sum(axis=5)
+        gcols = (k[..., None] * g6).reshape(n, oh, ow, kk, c)
+        gxp = np.zeros((n, h + padding[0] + padding[1], w + padding[2] + padding[3], c), x.dtype)
+        for t, (rows, cols_) in enumerate(_taps(kernel_size, strides, dilation, oh, ow)):
+            gxp[:, rows, cols_, :] += gcols[:, :, :, t]
+        gx = gxp[:, padding[0]:padding[0] + h, padding[2]:padding[2] + w]
+        return np.ascontiguousarray(gx), np.ascontiguousarray(gk, dtype=x.dtype)
+
+
+def _taps(kernel_size, strides, dilation, oh, ow):
+    """For each tap (u, v) of the kernel, row-major: the rows and columns of the padded
+    input it reads at the output positions (slices)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
+    return [(slice(u * dh, u * dh + sh * (oh - 1) + 1, sh), slice(v * dw, v * dw + sw * (ow - 1) + 1, sw))
+            for u in range(kh) for v in range(kw)]
+
+
+def _unfold(x, kernel_size, strides, padding, dilation, oh, ow):
+    """The patches of x: ``(N, OH, OW, kh*kw, C)``, zero outside the image."""
+    xp = np.pad(x, ((0, 0), (padding[0], padding[1]), (padding[2], padding[3]), (0, 0)))
+    return np.stack([xp[:, r, c, :] for r, c in _taps(kernel_size, strides, dilation, oh, ow)], axis=3)

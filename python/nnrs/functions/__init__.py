@@ -22,3 +22,7 @@ __all__ += ["BroadcastTo", "Math", "Pad"]
 from .norm import AffineTransform, BatchNorm, Flip, GaussianNoise  # noqa: E402
 
 __all__ += ["AffineTransform", "BatchNorm", "Flip", "GaussianNoise"]
+# dynamic convolution (involution)
+from .dynamic import DynamicConv2D  # noqa: E402
+
+__all__ += ["DynamicConv2D"]

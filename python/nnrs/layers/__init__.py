@@ -31,3 +31,8 @@ from .augmentation import GaussianNoise, RandomCrop, RandomFlip, RandomRotation,
 from .normalization import BatchNormalization  # noqa: E402
 
 __all__ += ["BatchNormalization", "GaussianNoise", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation"]
+
+# ---- dynamic convolution (involution) ----
+from .dynamic import DynamicConv2D  # noqa: E402
+
+__all__ += ["DynamicConv2D"]

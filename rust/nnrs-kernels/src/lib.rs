@@ -17,6 +17,9 @@ pub mod reduce;
 pub mod image;
 pub mod norm;
 
+// ---- dynamic convolution (involution) ----
+pub mod dynamic;
+
 /// Element type of every kernel: f32 or f64.
 pub trait Float:
     num_traits::Float + num_traits::FromPrimitive + Send + Sync + Copy + Default + std::fmt::Debug + 'static + std::iter::Sum

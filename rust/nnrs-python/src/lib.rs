@@ -18,6 +18,9 @@ mod reduce;
 mod image;
 mod norm;
 
+// ---- dynamic convolution (involution) ----
+mod dynamic;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -33,5 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // ---- norm family ----
     norm::register(m)?;
     image::register(m)?;
+    // dynamic convolution (involution)
+    dynamic::register(m)?;
     Ok(())
 }

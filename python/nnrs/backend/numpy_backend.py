@@ -468,6 +468,28 @@ class NumpyBackend(Backend):
         return np.array(x + (stddev * z).astype(x.dtype).reshape(x.shape), dtype=x.dtype, order="C")
 
 
+    # dynamic convolution (involution): the oracle unfolds explicitly
+    def dynamic_conv2d_forward(self, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        n, oh, ow, kk, g = k.shape
+        c = x.shape[3]
+        cols = _unfold(x, kernel_size, strides, padding, dilation, oh, ow).reshape(n, oh, ow, kk, g, c // g)
+        y = (cols * k[..., None]).sum(axis=3)
+        return np.ascontiguousarray(y.reshape(n, oh, ow, c), dtype=x.dtype)
+
+    def dynamic_conv2d_backward(self, gy, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        n, oh, ow, kk, g = k.shape
+        _, h, w, c = x.shape
+        cols = _unfold(x, kernel_size, strides, padding, dilation, oh, ow).reshape(n, oh, ow, kk, g, c // g)
+        g6 = gy.reshape(n, oh, ow, 1, g, c // g)
+        gk = (cols * g6).sum(axis=5)
+        gcols = (k[..., None] * g6).reshape(n, oh, ow, kk, c)
+        gxp = np.zeros((n, h + padding[0] + padding[1], w + padding[2] + padding[3], c), x.dtype)
+        for t, (rows, cols_) in enumerate(_patch_taps(kernel_size, strides, dilation, oh, ow)):
+            gxp[:, rows, cols_, :] += gcols[:, :, :, t]
+        gx = gxp[:, padding[0]:padding[0] + h, padding[2]:padding[2] + w]
+        return np.ascontiguousarray(gx), np.ascontiguousarray(gk, dtype=x.dtype)
+
+
 # ---- norm family helpers: where affine_transform samples, and which pixels it reads ----
 def _sample_points(hw, t):
     """Input (row, col) coordinates, float64 (H, W), that each output pixel reads."""
@@ -513,29 +535,9 @@ def _taps(rows, cols, hw, interpolation, fill_mode):
         taps.append((ri, ci, np.where(ok, w, 0.0)))
         fill = fill + np.where(ok | ~finite, 0.0, w)
     return taps, fill
-    # dynamic convolution (involution): the oracle unfolds explicitly
-    def dynamic_conv2d_forward(self, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
-        n, oh, ow, kk, g = k.shape
-        c = x.shape[3]
-        cols = _unfold(x, kernel_size, strides, padding, dilation, oh, ow).reshape(n, oh, ow, kk, g, c // g)
-        y = (cols * k[..., None]).sum(axis=3)
-        return np.ascontiguousarray(y.reshape(n, oh, ow, c), dtype=x.dtype)
-
-    def dynamic_conv2d_backward(self, gy, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
-        n, oh, ow, kk, g = k.shape
-        _, h, w, c = x.shape
-        cols = _unfold(x, kernel_size, strides, padding, dilation, oh, ow).reshape(n, oh, ow, kk, g, c // g)
-        g6 = gy.reshape(n, oh, ow, 1, g, c // g)
-        gk = (cols * g6).sum(axis=5)
-        gcols = (k[..., None] * g6).reshape(n, oh, ow, kk, c)
-        gxp = np.zeros((n, h + padding[0] + padding[1], w + padding[2] + padding[3], c), x.dtype)
-        for t, (rows, cols_) in enumerate(_taps(kernel_size, strides, dilation, oh, ow)):
-            gxp[:, rows, cols_, :] += gcols[:, :, :, t]
-        gx = gxp[:, padding[0]:padding[0] + h, padding[2]:padding[2] + w]
-        return np.ascontiguousarray(gx), np.ascontiguousarray(gk, dtype=x.dtype)
 
 
-def _taps(kernel_size, strides, dilation, oh, ow):
+def _patch_taps(kernel_size, strides, dilation, oh, ow):
     """For each tap (u, v) of the kernel, row-major: the rows and columns of the padded
     input it reads at the output positions (slices)."""
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
@@ -546,4 +548,4 @@ def _taps(kernel_size, strides, dilation, oh, ow):
 def _unfold(x, kernel_size, strides, padding, dilation, oh, ow):
     """The patches of x: ``(N, OH, OW, kh*kw, C)``, zero outside the image."""
     xp = np.pad(x, ((0, 0), (padding[0], padding[1]), (padding[2], padding[3]), (0, 0)))
-    return np.stack([xp[:, r, c, :] for r, c in _taps(kernel_size, strides, dilation, oh, ow)], axis=3)
+    return np.stack([xp[:, r, c, :] for r, c in _patch_taps(kernel_size, strides, dilation, oh, ow)], axis=3)

@@ -62,3 +62,8 @@ class CpuBackend(Backend):
     # mean and variance (batch norm statistics)
     moments = _core.moments
     moments_backward = _core.moments_backward
+    # pooling (max / average, 2-D and 1-D)
+    max_pool2d_forward = _core.max_pool2d_forward
+    max_pool2d_backward = _core.max_pool2d_backward
+    avg_pool2d_forward = _core.avg_pool2d_forward
+    avg_pool2d_backward = _core.avg_pool2d_backward

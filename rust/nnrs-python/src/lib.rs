@@ -12,6 +12,8 @@ mod index;
 mod loss;
 mod optim;
 mod parallel;
+// pooling (max / average, 2-D and 1-D)
+mod pool;
 mod random;
 mod reduce;
 
@@ -27,5 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loss::register(m)?;
     optim::register(m)?;
     index::register(m)?;
+    // pooling (max / average, 2-D and 1-D)
+    pool::register(m)?;
     Ok(())
 }

@@ -18,3 +18,7 @@ __all__ += ["Moments", "Softmax"]
 from .math import BroadcastTo, Math, Pad  # noqa: E402
 
 __all__ += ["BroadcastTo", "Math", "Pad"]
+# pooling (max / average, 2-D and 1-D) and nearest upsampling
+from .pool import AvgPool2D, MaxPool2D, UpSample2D  # noqa: E402
+
+__all__ += ["AvgPool2D", "MaxPool2D", "UpSample2D"]

@@ -38,6 +38,7 @@ CASES = [
     ("zero_padding", lambda x: layers.ZeroPadding2D(((1, 2), (0, 3)), dtype=F64)(x), [r(2, 3, 2, 2)]),
     ("cropping", lambda x: layers.Cropping2D(((1, 0), (2, 1)), dtype=F64)(x), [r(2, 4, 5, 2)]),
     ("upsampling", lambda x: layers.UpSampling2D((2, 3), dtype=F64)(x), [r(2, 3, 2, 2)]),
+    ("upsampling_bilinear", lambda x: layers.UpSampling2D((3, 2), interpolation="bilinear", dtype=F64)(x), [r(2, 3, 4, 2)]),
     ("max_pool_layer_chain", lambda x: layers.AveragePooling2D(2, 1, dtype=F64)(layers.MaxPooling2D(2, padding="same", dtype=F64)(x)),
      [distinct(1, 5, 5, 2)]),
 ]

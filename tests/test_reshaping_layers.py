@@ -123,3 +123,44 @@ def test_bad_input_names_the_layer_and_shapes(make, shape, msg):
         make()(np.zeros(shape, "float32"))
     with pytest.raises(ValueError, match=msg):
         make()(nnrs.Input(shape[1:]))
+
+
+def _input(shape):
+    n = int(np.prod(shape))
+    return (((np.arange(n) * 37) % 101) / 10.0 - 5.0).reshape(shape).astype("float32")
+
+
+# UpSampling2D(size, interpolation="bilinear") in Keras 3.15.1 (torch backend) on
+# _input(shape): the output and the gradient of sum(y * w), w = arange(y.size) % 5 - 2 in
+# y's shape, both flat and rounded to 5 decimals.
+BILINEAR_KERAS = [
+((2, 3), (1, 3, 2, 2),
+     [-5.0, -1.3, -5.0, -1.3, -2.53333, -2.2, -0.06667, -3.1, 2.4, -4.0, 2.4, -4.0, -3.825, -0.125, -3.825, -0.125, -2.2, -1.025, -0.575, -1.925, 1.05, -2.825, 1.05, -2.825, -1.475, 2.225, -1.475, 2.225, -1.53333, 1.325, -1.59167, 0.425, -1.65, -0.475, -1.65, -0.475, 0.875, 2.05, 0.875, 2.05, -0.025, 1.15, -0.925, 0.25, -1.825, -0.65, -1.825, -0.65, 3.225, -0.65, 3.225, -0.65, 2.325, -1.55, 1.425, -2.45, 0.525, -3.35, 0.525, -3.35, 4.4, -2.0, 4.4, -2.0, 3.5, -2.9, 2.6, -3.8, 1.7, -4.7, 1.7, -4.7],
+     [0.5, -1.83333, -2.0, 1.08333, 0.08333, 0.66667, 0.91667, -1.41667, -1.58333, -0.16667, 0.08333, 0.66667]),
+    ((3, 1), (2, 2, 3, 1),
+     [-5.0, -1.3, 2.4, -5.0, -1.3, 2.4, -4.66667, -0.96667, 2.73333, -4.33333, -0.63333, 3.06667, -4.0, -0.3, 3.4, -4.0, -0.3, 3.4, -3.0, 0.7, 4.4, -3.0, 0.7, 4.4, -2.66667, 1.03333, 1.36667, -2.33333, 1.36667, -1.66667, -2.0, 1.7, -4.7, -2.0, 1.7, -4.7],
+     [-1.0, 0.33333, -1.66667, -1.0, -1.33333, 1.66667, 1.33333, 1.0, -1.0, -0.33333, 1.0, -1.0]),
+    ((1, 1), (1, 2, 2, 1),
+     [-5.0, -1.3, 2.4, -4.0],
+     [-2.0, -1.0, 0.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("size, shape, y_keras, gx_keras", BILINEAR_KERAS)
+def test_bilinear_matches_keras(backend, size, shape, y_keras, gx_keras):
+    x = nnrs.Tensor(_input(shape), requires_grad=True)
+    layer = L.UpSampling2D(size, interpolation="bilinear")
+    y = layer(x)
+    assert (None,) + tuple(y.shape[1:]) == layer.compute_output_shape((None,) + shape[1:])
+    np.testing.assert_allclose(backend.to_numpy(y.data).ravel(), y_keras, rtol=1e-5, atol=1e-5)
+    w = (np.arange(int(np.prod(y.shape))) % 5 - 2).reshape(y.shape).astype("float32")
+    nnrs.ops.sum(y * nnrs.Tensor(w)).backward()
+    np.testing.assert_allclose(backend.to_numpy(x.grad).ravel(), gx_keras, rtol=1e-5, atol=1e-5)
+
+
+def test_bilinear_config_round_trip():
+    a = L.UpSampling2D(3, interpolation="bilinear")
+    assert a.get_config()["interpolation"] == "bilinear"
+    b = L.UpSampling2D.from_config(json.loads(json.dumps(a.get_config())))
+    x = _x((2, 4, 3, 2))
+    np.testing.assert_array_equal(a(x).data, b(x).data)

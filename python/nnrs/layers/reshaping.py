@@ -2,15 +2,20 @@
 
 Padding and cropping are layout (a padded copy / a slice; their gradients a slice / a
 zero-padded copy). Nearest upsampling repeats pixels and its gradient sums each block
-with the ``reduce`` kernel. Channels-last only.
+with the ``reduce`` kernel. Bilinear upsampling is separable: one ``matmul`` with a
+constant interpolation matrix per spatial axis (its gradient comes from the matmul's).
+Channels-last only.
 """
 
 from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
+
 from .. import functions as F
 from .. import ops
+from ..tensor import Tensor
 from .base import Layer, shape_str
 from .core import _from_keras_config, _keras_config
 from .pooling import _data_format, _tuple
@@ -115,17 +120,47 @@ class Cropping2D(_Image2D):
     from_config = classmethod(_from_keras_config)
 
 
+def _bilinear_matrix(n, scale, dtype):
+    """(n * scale, n) weights of bilinear resizing of one axis by an integer ``scale`` with
+    half-pixel centres (TensorFlow's ``resize(..., "bilinear")``, PyTorch's
+    ``align_corners=False``): output i samples input ``(i + 0.5) / scale - 0.5``, clamped to
+    the first and last input."""
+    out = np.arange(n * scale)
+    src = np.maximum((out + 0.5) / scale - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = src - lo
+    a = np.zeros((n * scale, n))
+    np.add.at(a, (out, lo), 1.0 - frac)
+    np.add.at(a, (out, hi), frac)
+    return a.astype(dtype)
+
+
+def _resize_axis(x, axis, scale):
+    """x (4-D) resized bilinearly by ``scale`` along ``axis`` (1 or 2): the axis moved first,
+    the rest flattened, one matmul with the interpolation matrix, and back."""
+    order = (axis,) + tuple(i for i in range(4) if i != axis)
+    t = ops.transpose(x, order)
+    moved = t.shape
+    t = ops.reshape(t, (moved[0], -1))
+    a = Tensor(x.backend.asarray(_bilinear_matrix(moved[0], scale, x.dtype)), backend=x.backend)
+    t = ops.reshape(ops.matmul(a, t), (moved[0] * scale,) + tuple(moved[1:]))
+    return ops.transpose(t, tuple(int(i) for i in np.argsort(order)))
+
+
 class UpSampling2D(_Image2D):
-    """Repeats every pixel into a ``size`` (rows, columns) block. Only
-    ``interpolation="nearest"`` is supported."""
+    """Repeats every pixel into a ``size`` (rows, columns) block (``"nearest"``), or resizes
+    by ``size`` with bilinear interpolation (``"bilinear"``, half-pixel centres as Keras /
+    TensorFlow)."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)
         who = f"UpSampling2D {self.name!r}"
         self.size = _tuple(who, "size", size, 2)
         self.data_format = _data_format(who, data_format)
-        if interpolation != "nearest":
-            raise ValueError(f"{who}: interpolation={interpolation!r} is not supported by nnrs (only 'nearest')")
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(f"{who}: interpolation={interpolation!r} is not supported by nnrs (only 'nearest' and "
+                             "'bilinear')")
         self.interpolation = interpolation
 
     def compute_output_shape(self, input_shape):
@@ -136,6 +171,11 @@ class UpSampling2D(_Image2D):
 
     def call(self, x, training=False):
         self._check(x.shape)
+        if self.interpolation == "bilinear":
+            for axis, scale in ((1, self.size[0]), (2, self.size[1])):
+                if scale != 1:
+                    x = _resize_axis(x, axis, scale)
+            return x
         return F.UpSample2D.apply(x, self.size)
 
     def get_config(self):

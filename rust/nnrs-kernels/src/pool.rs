@@ -10,10 +10,11 @@
 //!
 //! Max pooling sends the gradient of an output to the first maximum of its window in
 //! row-major order (TensorFlow's and PyTorch's choice on ties); a NaN counts as the
-//! maximum (it propagates in the forward). The backward recomputes the argmax from `x`
-//! instead of having the forward return it: the forward stays one output with no
-//! inference-time cost, and nothing of output size in int64 is kept between the passes (the
-//! graph holds `x` already); the rescan costs what the forward costs.
+//! maximum (it propagates in the forward). The backward recomputes each window's maximum
+//! from `x` and routes the gradient to the first element equal to it, instead of having the
+//! forward return argmax indices: the forward stays one output with no inference-time cost,
+//! and nothing of output size in int64 is kept between the passes (the graph holds `x`
+//! already); the rescan costs about what the forward costs.
 //!
 //! Forwards are parallel over output rows, backwards over images (each image's gradient is
 //! written by one thread, so the result does not depend on the thread count).
@@ -21,7 +22,7 @@
 use crate::elementwise::fmt_shape;
 use crate::fastmath::Real;
 use crate::parallel::{for_item_chunks, work_ns};
-use crate::KernelError;
+use crate::{multiversion, KernelError};
 
 /// The geometry of one pooling call: input `(batch, h, w, channels)`, the pool, the
 /// strides and the explicit padding of each side.
@@ -155,21 +156,133 @@ fn beats<T: Real>(v: T, m: T) -> bool {
     v > m || (v.is_nan() && !m.is_nan())
 }
 
-/// Runs `f(row, y_row)` for every output row (`out_w * channels` elements) of the batch.
-fn per_out_row<T: Real>(y: &mut [T], p: &Pool2dParams, f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    let row = p.out_w() * p.channels;
+/// A window of an image: input rows `r0..r1`, columns `c0..c1` (padding left out), in an
+/// image `w` pixels wide with `c` channels per pixel.
+#[derive(Clone, Copy)]
+struct Window {
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
+    w: usize,
+    c: usize,
+}
+
+impl Window {
+    fn at(p: &Pool2dParams, o: usize, oc: usize) -> Self {
+        let ((r0, r1), (c0, c1)) = (p.rows(o), p.cols(oc));
+        Window { r0, r1, c0, c1, w: p.w, c: p.channels }
+    }
+
+    fn count(&self) -> usize {
+        (self.r1 - self.r0) * (self.c1 - self.c0)
+    }
+
+    /// The element range of pixel `(i, j)`.
+    #[inline(always)]
+    fn px(&self, i: usize, j: usize) -> std::ops::Range<usize> {
+        (i * self.w + j) * self.c..(i * self.w + j + 1) * self.c
+    }
+}
+
+// The per-window loops run over the channels of one pixel with selects, not branches, and
+// are compiled for AVX2 too ([`multiversion!`]), so they vectorize.
+
+multiversion! {
+    /// `m` = the maximum of the window per channel (NaN if any element is NaN).
+    fn window_max<T: Real>(img: &[T], m: &mut [T], win: Window) {
+        m.copy_from_slice(&img[win.px(win.r0, win.c0)]);
+        for i in win.r0..win.r1 {
+            for j in win.c0..win.c1 {
+                for (b, &v) in m.iter_mut().zip(&img[win.px(i, j)]) {
+                    *b = if beats(v, *b) { v } else { *b };
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// Adds `g` to the first element of the window (row-major) equal to `best` (or NaN when
+    /// `best` is NaN), per channel; `rest` is scratch of one value per channel holding the
+    /// gradient not yet placed.
+    fn window_route<T: Real>(img: &[T], best: &[T], g: &[T], rest: &mut [T], gi: &mut [T], win: Window) {
+        rest.copy_from_slice(g);
+        let zero = T::zero();
+        for i in win.r0..win.r1 {
+            for j in win.c0..win.c1 {
+                let r = win.px(i, j);
+                let n = r.len();
+                let (gd, xs, bs, left) = (&mut gi[r.clone()], &img[r], &best[..n], &mut rest[..n]);
+                for k in 0..n {
+                    let (v, b) = (xs[k], bs[k]);
+                    // v == b, or both NaN
+                    let hit = (v == b) | (v.is_nan() & b.is_nan());
+                    let l = left[k];
+                    gd[k] = gd[k] + if hit { l } else { zero };
+                    left[k] = if hit { zero } else { l };
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `s` = the mean of the window's elements per channel.
+    fn window_mean<T: Real>(img: &[T], s: &mut [T], win: Window) {
+        s.fill(T::zero());
+        for i in win.r0..win.r1 {
+            for j in win.c0..win.c1 {
+                for (a, &v) in s.iter_mut().zip(&img[win.px(i, j)]) {
+                    *a = *a + v;
+                }
+            }
+        }
+        let inv = T::one() / T::of_f64(win.count() as f64);
+        for a in s.iter_mut() {
+            *a = *a * inv;
+        }
+    }
+}
+
+multiversion! {
+    /// Adds `g / count` to every element of the window.
+    fn window_share<T: Real>(g: &[T], share: &mut [T], gi: &mut [T], win: Window) {
+        let inv = T::one() / T::of_f64(win.count() as f64);
+        for (s, &v) in share.iter_mut().zip(g) {
+            *s = v * inv;
+        }
+        for i in win.r0..win.r1 {
+            for j in win.c0..win.c1 {
+                for (d, &s) in gi[win.px(i, j)].iter_mut().zip(&*share) {
+                    *d = *d + s;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f(image, output_row, window, y_pixel)` for every output pixel, in parallel over
+/// output rows.
+fn per_out_pixel<T: Real>(y: &mut [T], p: &Pool2dParams, f: impl Fn(usize, Window, &mut [T]) + Sync + Send) {
+    let (oh, row) = (p.out_h(), p.out_w() * p.channels);
     for_item_chunks(y, row, p.work(), |first, chunk| {
-        for (i, yr) in chunk.chunks_exact_mut(row).enumerate() {
-            f(first + i, yr);
+        for (k, yr) in chunk.chunks_exact_mut(row).enumerate() {
+            let (n, o) = ((first + k) / oh, (first + k) % oh);
+            for (oc, out) in yr.chunks_exact_mut(p.channels).enumerate() {
+                f(n, Window::at(p, o, oc), out);
+            }
         }
     })
 }
 
-/// Runs `f(image, gx_image)` for every image of the batch (`h * w * channels` elements).
+/// Runs `f(image, gx_image)` for every image of the batch (`h * w * channels` elements), in
+/// parallel over images (each image's gradient is written by one thread).
 fn per_image<T: Real>(gx: &mut [T], p: &Pool2dParams, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     let img = p.h * p.w * p.channels;
     for_item_chunks(gx, img, p.work(), |first, chunk| {
         for (i, gi) in chunk.chunks_exact_mut(img).enumerate() {
+            gi.fill(T::zero());
             f(first + i, gi);
         }
     })
@@ -181,27 +294,11 @@ pub fn max_pool2d_forward<T: Real>(x: &[T], y: &mut [T], p: &Pool2dParams) -> Re
     p.validate(K)?;
     check_len(K, "x", x.len(), p.in_len())?;
     check_len(K, "y", y.len(), p.out_len())?;
-    let (c, oh, ow) = (p.channels, p.out_h(), p.out_w());
-    if c == 0 {
+    if p.channels == 0 {
         return Ok(());
     }
-    per_out_row(y, p, |r, yr| {
-        let (n, o) = (r / oh, r % oh);
-        let img = &x[n * p.h * p.w * c..(n + 1) * p.h * p.w * c];
-        let (r0, r1) = p.rows(o);
-        for (oc, out) in (0..ow).zip(yr.chunks_exact_mut(c)) {
-            let (c0, c1) = p.cols(oc);
-            out.copy_from_slice(&img[(r0 * p.w + c0) * c..(r0 * p.w + c0 + 1) * c]);
-            for i in r0..r1 {
-                for j in c0..c1 {
-                    let px = &img[(i * p.w + j) * c..(i * p.w + j + 1) * c];
-                    for (m, &v) in out.iter_mut().zip(px) {
-                        *m = if beats(v, *m) { v } else { *m };
-                    }
-                }
-            }
-        }
-    });
+    let img = p.h * p.w * p.channels;
+    per_out_pixel(y, p, |n, win, out| window_max(&x[n * img..(n + 1) * img], out, win));
     Ok(())
 }
 
@@ -217,34 +314,16 @@ pub fn max_pool2d_backward<T: Real>(x: &[T], gy: &[T], gx: &mut [T], p: &Pool2dP
     if c == 0 {
         return Ok(());
     }
+    let (img, out) = (p.h * p.w * c, oh * ow * c);
     per_image(gx, p, |n, gi| {
-        gi.fill(T::zero());
-        let img = &x[n * p.h * p.w * c..(n + 1) * p.h * p.w * c];
-        let gimg = &gy[n * oh * ow * c..(n + 1) * oh * ow * c];
-        let mut best = vec![T::zero(); c];
-        let mut at = vec![0usize; c];
+        let xi = &x[n * img..(n + 1) * img];
+        let (mut best, mut rest) = (vec![T::zero(); c], vec![T::zero(); c]);
         for o in 0..oh {
-            let (r0, r1) = p.rows(o);
             for oc in 0..ow {
-                let (c0, c1) = p.cols(oc);
-                let first = r0 * p.w + c0;
-                best.copy_from_slice(&img[first * c..(first + 1) * c]);
-                at.fill(first);
-                for i in r0..r1 {
-                    for j in c0..c1 {
-                        let pos = i * p.w + j;
-                        for ((b, a), &v) in best.iter_mut().zip(at.iter_mut()).zip(&img[pos * c..(pos + 1) * c]) {
-                            if beats(v, *b) {
-                                *b = v;
-                                *a = pos;
-                            }
-                        }
-                    }
-                }
-                let g = &gimg[(o * ow + oc) * c..(o * ow + oc + 1) * c];
-                for (ch, (&a, &gv)) in at.iter().zip(g).enumerate() {
-                    gi[a * c + ch] = gi[a * c + ch] + gv;
-                }
+                let win = Window::at(p, o, oc);
+                let g = &gy[n * out + (o * ow + oc) * c..][..c];
+                window_max(xi, &mut best, win);
+                window_route(xi, &best, g, &mut rest, gi, win);
             }
         }
     });
@@ -257,30 +336,11 @@ pub fn avg_pool2d_forward<T: Real>(x: &[T], y: &mut [T], p: &Pool2dParams) -> Re
     p.validate(K)?;
     check_len(K, "x", x.len(), p.in_len())?;
     check_len(K, "y", y.len(), p.out_len())?;
-    let (c, oh, ow) = (p.channels, p.out_h(), p.out_w());
-    if c == 0 {
+    if p.channels == 0 {
         return Ok(());
     }
-    per_out_row(y, p, |r, yr| {
-        let (n, o) = (r / oh, r % oh);
-        let img = &x[n * p.h * p.w * c..(n + 1) * p.h * p.w * c];
-        let (r0, r1) = p.rows(o);
-        for (oc, out) in (0..ow).zip(yr.chunks_exact_mut(c)) {
-            let (c0, c1) = p.cols(oc);
-            out.fill(T::zero());
-            for i in r0..r1 {
-                for j in c0..c1 {
-                    for (s, &v) in out.iter_mut().zip(&img[(i * p.w + j) * c..(i * p.w + j + 1) * c]) {
-                        *s = *s + v;
-                    }
-                }
-            }
-            let inv = T::one() / T::of_f64(((r1 - r0) * (c1 - c0)) as f64);
-            for s in out.iter_mut() {
-                *s = *s * inv;
-            }
-        }
-    });
+    let img = p.h * p.w * p.channels;
+    per_out_pixel(y, p, |n, win, out| window_mean(&x[n * img..(n + 1) * img], out, win));
     Ok(())
 }
 
@@ -295,25 +355,13 @@ pub fn avg_pool2d_backward<T: Real>(gy: &[T], gx: &mut [T], p: &Pool2dParams) ->
     if c == 0 {
         return Ok(());
     }
+    let out = oh * ow * c;
     per_image(gx, p, |n, gi| {
-        gi.fill(T::zero());
-        let gimg = &gy[n * oh * ow * c..(n + 1) * oh * ow * c];
         let mut share = vec![T::zero(); c];
         for o in 0..oh {
-            let (r0, r1) = p.rows(o);
             for oc in 0..ow {
-                let (c0, c1) = p.cols(oc);
-                let inv = T::one() / T::of_f64(((r1 - r0) * (c1 - c0)) as f64);
-                for (s, &g) in share.iter_mut().zip(&gimg[(o * ow + oc) * c..(o * ow + oc + 1) * c]) {
-                    *s = g * inv;
-                }
-                for i in r0..r1 {
-                    for j in c0..c1 {
-                        for (d, &s) in gi[(i * p.w + j) * c..(i * p.w + j + 1) * c].iter_mut().zip(&share) {
-                            *d = *d + s;
-                        }
-                    }
-                }
+                let g = &gy[n * out + (o * ow + oc) * c..][..c];
+                window_share(g, &mut share, gi, Window::at(p, o, oc));
             }
         }
     });

@@ -162,5 +162,14 @@ def test_backward_shape_and_dtype_errors(backend, core):
             b.max_pool2d_forward(x.astype(np.int64), *geom)
     with pytest.raises(ValueError, match="avg_pool2d_backward: x must be 4-D"):
         backend.avg_pool2d_backward(gy, (4, 4, 2), *geom)
-    with pytest.raises(TypeError, match="pool_size must be a tuple of 2 ints"):
-        backend.max_pool2d_forward(x, 2, (1, 1), (0, 0, 0, 0))
+    for bad in (2, [2, 2], (2, 2.0)):
+        with pytest.raises(TypeError, match="pool_size must be a tuple of 2 ints"):
+            backend.max_pool2d_forward(x, bad, (1, 1), (0, 0, 0, 0))
+        with pytest.raises(TypeError):  # the binding alone: pyo3 takes tuples of ints only
+            core.max_pool2d_forward(x, bad, (1, 1), (0, 0, 0, 0))
+    with pytest.raises(ValueError, match=r"padding must be non-negative, got \(0, -1, 0, 0\)"):
+        backend.max_pool2d_forward(x, (2, 2), (1, 1), (0, -1, 0, 0))
+    with pytest.raises(OverflowError):
+        core.max_pool2d_forward(x, (2, 2), (1, 1), (0, -1, 0, 0))
+    with pytest.raises(ValueError, match="more elements than fit in memory"):
+        core.avg_pool2d_backward(gy, (1, 2**40, 2**30, 2), (2**40, 2**30), (2**40, 2**30), (0, 0, 0, 0))

@@ -513,10 +513,11 @@ def _moments_backward(x, mean, g_mean, g_var, axes=None):
 
 
 # ---- pooling (max / average, 2-D and 1-D) ---------------------------------------------------
-def _ints(kernel, arg, v, n):
-    """``v`` as a tuple of ``n`` non-negative ints (TypeError / ValueError otherwise)."""
-    if not isinstance(v, (tuple, list)) or len(v) != n or any(isinstance(i, bool) or not isinstance(i, (int, np.integer))
-                                                              for i in v):
+def _ints(kernel, arg, v, n, kinds=(tuple,)):
+    """``v`` (a tuple; a list too where ``kinds`` says) as a tuple of ``n`` non-negative ints
+    (TypeError / ValueError otherwise)."""
+    if not isinstance(v, kinds) or len(v) != n or any(isinstance(i, bool) or not isinstance(i, (int, np.integer))
+                                                      for i in v):
         raise TypeError(f"{kernel}: {arg} must be a tuple of {n} ints, got {v!r}")
     if any(i < 0 for i in v):
         raise ValueError(f"{kernel}: {arg} must be non-negative, got {tuple(int(i) for i in v)}")
@@ -575,5 +576,5 @@ def _avg_pool2d_backward(gy, input_shape, pool_size, strides, padding):
     float_arg("avg_pool2d_backward", "gy", gy)
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 4:
         raise ValueError(f"avg_pool2d_backward: x must be 4-D (batch, height, width, channels), got shape {input_shape!r}")
-    shape = _ints("avg_pool2d_backward", "input_shape", input_shape, 4)
+    shape = _ints("avg_pool2d_backward", "input_shape", input_shape, 4, (tuple, list))
     _pool_gy("avg_pool2d_backward", gy, pool_out_shape("avg_pool2d_backward", shape, pool_size, strides, padding))

@@ -85,6 +85,9 @@ impl Pool2dParams {
         if self.h == 0 || self.w == 0 {
             return Err(KernelError(format!("{kernel}: x must have a non-empty height and width, got shape {shape}")));
         }
+        if self.in_shape().iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_none() {
+            return Err(KernelError(format!("{kernel}: x of shape {shape} has more elements than fit in memory")));
+        }
         let (ph, pw) = (self.h + self.pad_top + self.pad_bottom, self.w + self.pad_left + self.pad_right);
         if ph < self.pool_h || pw < self.pool_w {
             return Err(KernelError(format!(
@@ -431,6 +434,7 @@ mod tests {
         assert!(err([1, 2, 2, 1], [2, 2], [0, 1], [0, 0, 0, 0]).contains("positive"));
         assert!(err([1, 0, 2, 1], [1, 1], [1, 1], [0, 0, 0, 0]).contains("non-empty"));
         assert!(Pool2dParams::new("k", &[2, 2, 1], [1, 1], [1, 1], [0; 4]).unwrap_err().0.contains("4-D"));
+        assert!(err([1 << 40, 1 << 30, 1, 1], [1, 1], [1, 1], [0, 0, 0, 0]).contains("more elements"));
         let p = params([1, 2, 2, 1], [2, 2], [1, 1], [0, 0, 0, 0]);
         assert!(max_pool2d_forward(&[0.0f32; 3], &mut [0.0], &p).is_err());
     }

@@ -127,14 +127,14 @@ impl Pool2dParams {
     }
 
     /// The input rows `[lo, hi)` under output row `o` (padding left out).
-    #[inline]
+    #[inline(always)]
     fn rows(&self, o: usize) -> (usize, usize) {
         let start = o * self.stride_h;
         (start.saturating_sub(self.pad_top), (start + self.pool_h - self.pad_top).min(self.h))
     }
 
     /// The input columns `[lo, hi)` under output column `o` (padding left out).
-    #[inline]
+    #[inline(always)]
     fn cols(&self, o: usize) -> (usize, usize) {
         let start = o * self.stride_w;
         (start.saturating_sub(self.pad_left), (start + self.pool_w - self.pad_left).min(self.w))
@@ -172,11 +172,13 @@ struct Window {
 }
 
 impl Window {
+    #[inline(always)]
     fn at(p: &Pool2dParams, o: usize, oc: usize) -> Self {
         let ((r0, r1), (c0, c1)) = (p.rows(o), p.cols(oc));
         Window { r0, r1, c0, c1, w: p.w, c: p.channels }
     }
 
+    #[inline(always)]
     fn count(&self) -> usize {
         (self.r1 - self.r0) * (self.c1 - self.c0)
     }
@@ -188,95 +190,130 @@ impl Window {
     }
 }
 
-// The per-window loops run over the channels of one pixel with selects, not branches, and
-// are compiled for AVX2 too ([`multiversion!`]), so they vectorize.
+// The per-window loops run over the channels of one pixel with selects, not branches, so
+// they vectorize; the loops over a whole output row or image that call them are compiled
+// for AVX2 too ([`multiversion!`]).
 
-multiversion! {
-    /// `m` = the maximum of the window per channel (NaN if any element is NaN).
-    fn window_max<T: Real>(img: &[T], m: &mut [T], win: Window) {
-        m.copy_from_slice(&img[win.px(win.r0, win.c0)]);
-        for i in win.r0..win.r1 {
-            for j in win.c0..win.c1 {
-                for (b, &v) in m.iter_mut().zip(&img[win.px(i, j)]) {
-                    *b = if beats(v, *b) { v } else { *b };
-                }
+/// `m` = the maximum of the window per channel (NaN if any element is NaN).
+#[inline(always)]
+fn window_max<T: Real>(img: &[T], m: &mut [T], win: Window) {
+    m.copy_from_slice(&img[win.px(win.r0, win.c0)]);
+    for i in win.r0..win.r1 {
+        for j in win.c0..win.c1 {
+            for (b, &v) in m.iter_mut().zip(&img[win.px(i, j)]) {
+                *b = if beats(v, *b) { v } else { *b };
             }
         }
     }
 }
 
-multiversion! {
-    /// Adds `g` to the first element of the window (row-major) equal to `best` (or NaN when
-    /// `best` is NaN), per channel; `rest` is scratch of one value per channel holding the
-    /// gradient not yet placed.
-    fn window_route<T: Real>(img: &[T], best: &[T], g: &[T], rest: &mut [T], gi: &mut [T], win: Window) {
-        rest.copy_from_slice(g);
-        let zero = T::zero();
-        for i in win.r0..win.r1 {
-            for j in win.c0..win.c1 {
-                let r = win.px(i, j);
-                let n = r.len();
-                let (gd, xs, bs, left) = (&mut gi[r.clone()], &img[r], &best[..n], &mut rest[..n]);
-                for k in 0..n {
-                    let (v, b) = (xs[k], bs[k]);
-                    // v == b, or both NaN
-                    let hit = (v == b) | (v.is_nan() & b.is_nan());
-                    let l = left[k];
-                    gd[k] = gd[k] + if hit { l } else { zero };
-                    left[k] = if hit { zero } else { l };
-                }
+/// Adds `g` to the first element of the window (row-major) equal to `best` (or NaN when
+/// `best` is NaN), per channel; `rest` is scratch of one value per channel holding the
+/// gradient not yet placed.
+#[inline(always)]
+fn window_route<T: Real>(img: &[T], best: &[T], g: &[T], rest: &mut [T], gi: &mut [T], win: Window) {
+    rest.copy_from_slice(g);
+    let zero = T::zero();
+    for i in win.r0..win.r1 {
+        for j in win.c0..win.c1 {
+            let r = win.px(i, j);
+            let n = r.len();
+            let (gd, xs, bs, left) = (&mut gi[r.clone()], &img[r], &best[..n], &mut rest[..n]);
+            for k in 0..n {
+                let (v, b) = (xs[k], bs[k]);
+                // v == b, or both NaN
+                let hit = (v == b) | (v.is_nan() & b.is_nan());
+                let l = left[k];
+                gd[k] = gd[k] + if hit { l } else { zero };
+                left[k] = if hit { zero } else { l };
             }
         }
     }
 }
 
-multiversion! {
-    /// `s` = the mean of the window's elements per channel.
-    fn window_mean<T: Real>(img: &[T], s: &mut [T], win: Window) {
-        s.fill(T::zero());
-        for i in win.r0..win.r1 {
-            for j in win.c0..win.c1 {
-                for (a, &v) in s.iter_mut().zip(&img[win.px(i, j)]) {
-                    *a = *a + v;
-                }
+/// `s` = the mean of the window's elements per channel.
+#[inline(always)]
+fn window_mean<T: Real>(img: &[T], s: &mut [T], win: Window) {
+    s.fill(T::zero());
+    for i in win.r0..win.r1 {
+        for j in win.c0..win.c1 {
+            for (a, &v) in s.iter_mut().zip(&img[win.px(i, j)]) {
+                *a = *a + v;
             }
         }
-        let inv = T::one() / T::of_f64(win.count() as f64);
-        for a in s.iter_mut() {
-            *a = *a * inv;
+    }
+    let inv = T::one() / T::of_f64(win.count() as f64);
+    for a in s.iter_mut() {
+        *a = *a * inv;
+    }
+}
+
+/// Adds `g / count` to every element of the window.
+#[inline(always)]
+fn window_share<T: Real>(g: &[T], share: &mut [T], gi: &mut [T], win: Window) {
+    let inv = T::one() / T::of_f64(win.count() as f64);
+    for (s, &v) in share.iter_mut().zip(g) {
+        *s = v * inv;
+    }
+    for i in win.r0..win.r1 {
+        for j in win.c0..win.c1 {
+            for (d, &s) in gi[win.px(i, j)].iter_mut().zip(&*share) {
+                *d = *d + s;
+            }
         }
     }
 }
 
-multiversion! {
-    /// Adds `g / count` to every element of the window.
-    fn window_share<T: Real>(g: &[T], share: &mut [T], gi: &mut [T], win: Window) {
-        let inv = T::one() / T::of_f64(win.count() as f64);
-        for (s, &v) in share.iter_mut().zip(g) {
-            *s = v * inv;
-        }
-        for i in win.r0..win.r1 {
-            for j in win.c0..win.c1 {
-                for (d, &s) in gi[win.px(i, j)].iter_mut().zip(&*share) {
-                    *d = *d + s;
-                }
-            }
-        }
-    }
-}
-
-/// Runs `f(image, output_row, window, y_pixel)` for every output pixel, in parallel over
-/// output rows.
-fn per_out_pixel<T: Real>(y: &mut [T], p: &Pool2dParams, f: impl Fn(usize, Window, &mut [T]) + Sync + Send) {
+/// Runs `f(image, output_row, y_row)` for every output row (`out_w * channels` elements),
+/// in parallel over rows.
+fn per_out_row<T: Real>(y: &mut [T], p: &Pool2dParams, f: impl Fn(usize, usize, &mut [T]) + Sync + Send) {
     let (oh, row) = (p.out_h(), p.out_w() * p.channels);
     for_item_chunks(y, row, p.work(), |first, chunk| {
         for (k, yr) in chunk.chunks_exact_mut(row).enumerate() {
-            let (n, o) = ((first + k) / oh, (first + k) % oh);
-            for (oc, out) in yr.chunks_exact_mut(p.channels).enumerate() {
-                f(n, Window::at(p, o, oc), out);
-            }
+            f((first + k) / oh, (first + k) % oh, yr);
         }
     })
+}
+
+multiversion! {
+    /// Output row `o` of the max pooling of one image.
+    fn max_row<T: Real>(img: &[T], yr: &mut [T], p: &Pool2dParams, o: usize) {
+        for (oc, out) in yr.chunks_exact_mut(p.channels).enumerate() {
+            window_max(img, out, Window::at(p, o, oc));
+        }
+    }
+}
+
+multiversion! {
+    /// Output row `o` of the average pooling of one image.
+    fn mean_row<T: Real>(img: &[T], yr: &mut [T], p: &Pool2dParams, o: usize) {
+        for (oc, out) in yr.chunks_exact_mut(p.channels).enumerate() {
+            window_mean(img, out, Window::at(p, o, oc));
+        }
+    }
+}
+
+multiversion! {
+    /// The max pooling gradient `gi` of one image `xi` from its output gradient `gyi`.
+    fn max_grad_image<T: Real>(xi: &[T], gyi: &[T], gi: &mut [T], p: &Pool2dParams) {
+        let c = p.channels;
+        let (mut best, mut rest) = (vec![T::zero(); c], vec![T::zero(); c]);
+        for (k, g) in gyi.chunks_exact(c).enumerate() {
+            let win = Window::at(p, k / p.out_w(), k % p.out_w());
+            window_max(xi, &mut best, win);
+            window_route(xi, &best, g, &mut rest, gi, win);
+        }
+    }
+}
+
+multiversion! {
+    /// The average pooling gradient `gi` of one image from its output gradient `gyi`.
+    fn mean_grad_image<T: Real>(gyi: &[T], gi: &mut [T], p: &Pool2dParams) {
+        let mut share = vec![T::zero(); p.channels];
+        for (k, g) in gyi.chunks_exact(p.channels).enumerate() {
+            window_share(g, &mut share, gi, Window::at(p, k / p.out_w(), k % p.out_w()));
+        }
+    }
 }
 
 /// Runs `f(image, gx_image)` for every image of the batch (`h * w * channels` elements), in
@@ -301,7 +338,7 @@ pub fn max_pool2d_forward<T: Real>(x: &[T], y: &mut [T], p: &Pool2dParams) -> Re
         return Ok(());
     }
     let img = p.h * p.w * p.channels;
-    per_out_pixel(y, p, |n, win, out| window_max(&x[n * img..(n + 1) * img], out, win));
+    per_out_row(y, p, |n, o, yr| max_row(&x[n * img..(n + 1) * img], yr, p, o));
     Ok(())
 }
 
@@ -318,18 +355,7 @@ pub fn max_pool2d_backward<T: Real>(x: &[T], gy: &[T], gx: &mut [T], p: &Pool2dP
         return Ok(());
     }
     let (img, out) = (p.h * p.w * c, oh * ow * c);
-    per_image(gx, p, |n, gi| {
-        let xi = &x[n * img..(n + 1) * img];
-        let (mut best, mut rest) = (vec![T::zero(); c], vec![T::zero(); c]);
-        for o in 0..oh {
-            for oc in 0..ow {
-                let win = Window::at(p, o, oc);
-                let g = &gy[n * out + (o * ow + oc) * c..][..c];
-                window_max(xi, &mut best, win);
-                window_route(xi, &best, g, &mut rest, gi, win);
-            }
-        }
-    });
+    per_image(gx, p, |n, gi| max_grad_image(&x[n * img..(n + 1) * img], &gy[n * out..(n + 1) * out], gi, p));
     Ok(())
 }
 
@@ -343,7 +369,7 @@ pub fn avg_pool2d_forward<T: Real>(x: &[T], y: &mut [T], p: &Pool2dParams) -> Re
         return Ok(());
     }
     let img = p.h * p.w * p.channels;
-    per_out_pixel(y, p, |n, win, out| window_mean(&x[n * img..(n + 1) * img], out, win));
+    per_out_row(y, p, |n, o, yr| mean_row(&x[n * img..(n + 1) * img], yr, p, o));
     Ok(())
 }
 
@@ -359,15 +385,7 @@ pub fn avg_pool2d_backward<T: Real>(gy: &[T], gx: &mut [T], p: &Pool2dParams) ->
         return Ok(());
     }
     let out = oh * ow * c;
-    per_image(gx, p, |n, gi| {
-        let mut share = vec![T::zero(); c];
-        for o in 0..oh {
-            for oc in 0..ow {
-                let g = &gy[n * out + (o * ow + oc) * c..][..c];
-                window_share(g, &mut share, gi, Window::at(p, o, oc));
-            }
-        }
-    });
+    per_image(gx, p, |n, gi| mean_grad_image(&gy[n * out..(n + 1) * out], gi, p));
     Ok(())
 }
 

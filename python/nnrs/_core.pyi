@@ -190,3 +190,25 @@ def dynamic_conv2d_backward(
     padding: tuple[int, ...] | list[int] = (0, 0, 0, 0),
     dilation: tuple[int, ...] | list[int] = (1, 1),
 ) -> tuple[NDArray[np.floating], NDArray[np.floating]]: ...
+# ---- pooling (max / average, 2-D and 1-D) -----------------------------------------------
+# x (batch, height, width, channels); pool_size / strides (h, w); padding (top, bottom, left, right)
+def max_pool2d_forward(
+    x: NDArray[np.floating], pool_size: tuple[int, int], strides: tuple[int, int], padding: tuple[int, int, int, int]
+) -> NDArray[np.floating]: ...
+def max_pool2d_backward(
+    x: NDArray[np.floating],
+    gy: NDArray[np.floating],
+    pool_size: tuple[int, int],
+    strides: tuple[int, int],
+    padding: tuple[int, int, int, int],
+) -> NDArray[np.floating]: ...
+def avg_pool2d_forward(
+    x: NDArray[np.floating], pool_size: tuple[int, int], strides: tuple[int, int], padding: tuple[int, int, int, int]
+) -> NDArray[np.floating]: ...
+def avg_pool2d_backward(
+    gy: NDArray[np.floating],
+    input_shape: tuple[int, int, int, int],
+    pool_size: tuple[int, int],
+    strides: tuple[int, int],
+    padding: tuple[int, int, int, int],
+) -> NDArray[np.floating]: ...

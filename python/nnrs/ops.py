@@ -1307,6 +1307,61 @@ def dynamic_conv2d(x, kernel, kernel_size, strides=1, padding="valid", dilation_
         raise ValueError(f"dynamic_conv2d: x must be 4-D (batch, height, width, channels), got shape {tuple(x.shape)}")
     pad = _dyn.explicit_padding(padding, x.shape[1:3], ks, st, dil, "dynamic_conv2d: padding")
     return F.DynamicConv2D.apply(x, kernel, ks, st, pad, dil)
+# ---- pooling (max / average, 2-D and 1-D) --------------------------------------------------
+__all__ += ["max_pool", "average_pool"]
+
+
+def _pool_args(who, x, pool_size, strides, padding, data_format):
+    """Keras' pooling arguments for x of rank 3 (batch, steps, channels) or 4 (batch, height,
+    width, channels) as the 2-D kernels' (pool, strides, explicit padding) of the 4-D view,
+    with the 4-D shape the kernel sees. Errors name ``who`` and the shapes."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{who}: data_format={data_format!r} is not supported (only 'channels_last')")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{who}: expected an input of rank 3 (batch, steps, channels) or 4 (batch, height, width, "
+                         f"channels), got shape {x.shape}")
+    nd = x.ndim - 2
+    pool = _pool_tuple(who, "pool_size", pool_size, nd)
+    stride = pool if strides is None else _pool_tuple(who, "strides", strides, nd)
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in ("valid", "same"):
+        raise ValueError(f"{who}: padding must be 'valid' or 'same', got {padding!r}")
+    spatial = tuple(x.shape[1:-1])
+    pads = [F.pool.pool_padding(n, p, s, mode) for n, p, s in zip(spatial, pool, stride)]
+    for n, p, (lo, hi) in zip(spatial, pool, pads):
+        if n + lo + hi < p or n == 0:
+            raise ValueError(f"{who}: pool_size {pool} is larger than the input's spatial shape {spatial} "
+                             f"(padding={mode!r}); expected at least {pool}, got input shape {x.shape}")
+    if nd == 1:
+        return (x.shape[0], 1) + tuple(x.shape[1:]), (1,) + pool, (1,) + stride, (0, 0) + pads[0]
+    return tuple(x.shape), pool, stride, pads[0] + pads[1]
+
+
+def _pool_tuple(who, arg, v, n):
+    t = (v,) * n if isinstance(v, (int, _np.integer)) else tuple(v)
+    if len(t) != n or _builtins.any(isinstance(i, bool) or not isinstance(i, (int, _np.integer)) or i < 1 for i in t):
+        raise ValueError(f"{who}: {arg} must be a positive int or a tuple of {n} positive ints, got {v!r}")
+    return tuple(int(i) for i in t)
+
+
+def _pool(fn, who, inputs, pool_size, strides, padding, data_format):
+    x = _floating(as_tensor(inputs))
+    shape4, pool, stride, pads = _pool_args(who, x, pool_size, strides, padding, data_format)
+    y = fn.apply(reshape(x, shape4) if x.ndim == 3 else x, pool, stride, pads)
+    return reshape(y, (y.shape[0],) + tuple(y.shape[2:])) if x.ndim == 3 else y
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Max pooling of channels-last ``inputs`` of rank 3 (1-D) or 4 (2-D), as Keras'
+    ``ops.max_pool``: ``strides`` default to ``pool_size``; ``padding`` "valid" or "same"
+    (TensorFlow's rule, padded positions never win)."""
+    return _pool(F.pool.MaxPool2D, "max_pool", inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Average pooling as ``max_pool``; with "same" each window averages its real
+    (non-padded) elements only, as Keras / TensorFlow do."""
+    return _pool(F.pool.AvgPool2D, "average_pool", inputs, pool_size, strides, padding, data_format)
 
 
 # ---- symbolic use: every op above also builds functional-model graph nodes ---------------

@@ -329,7 +329,33 @@ class Backend:
         Deterministic (the same bits for any thread count)."""
         raise NotImplementedError
 
+    # ---- pooling (max / average, 2-D and 1-D) ----------------------------------------
+    # Images are channels-last (batch, height, width, channels); 1-D pooling is height 1.
+    # ``pool_size`` and ``strides`` are (h, w) pairs of positive ints and ``padding`` is
+    # (top, bottom, left, right), each side smaller than the pool on its axis (so every
+    # window holds a real element); ``functions.pool.pool_padding`` turns Keras' "valid" /
+    # "same" into it. Output size per axis: ``(n + before + after - pool) // stride + 1``;
+    # the padded input must be at least the pool, height and width at least 1.
+    def max_pool2d_forward(self, x, pool_size, strides, padding):
+        """The maximum of every window of x; padded positions never win (a NaN does: it
+        propagates)."""
+        raise NotImplementedError
 
+    def max_pool2d_backward(self, x, gy, pool_size, strides, padding):
+        """Gradient wrt x of ``max_pool2d_forward`` given gy (of its output shape): each
+        output's gradient goes to the first maximum of its window in row-major order (the
+        first NaN if any), as TensorFlow and PyTorch do; overlapping windows add up."""
+        raise NotImplementedError
+
+    def avg_pool2d_forward(self, x, pool_size, strides, padding):
+        """The mean of every window of x over its real elements only (padded positions are
+        not counted: TensorFlow's and Keras' "same" average)."""
+        raise NotImplementedError
+
+    def avg_pool2d_backward(self, gy, input_shape, pool_size, strides, padding):
+        """Gradient wrt x (of 4-D ``input_shape``) of ``avg_pool2d_forward`` given gy: each
+        output's gradient shared equally by the real elements of its window."""
+        raise NotImplementedError
 
 #: Ops of ``compare``.
 COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")

@@ -649,3 +649,69 @@ def _dynamic_conv2d_backward(gy, x, k, kernel_size, strides=(1, 1), padding=(0, 
     if tuple(gy.shape) != want:
         raise ValueError(f"dynamic_conv2d_backward: gy must have the output shape {want} of x {tuple(x.shape)}, "
                          f"got {tuple(gy.shape)}")
+# ---- pooling (max / average, 2-D and 1-D) ---------------------------------------------------
+def _ints(kernel, arg, v, n, kinds=(tuple,)):
+    """``v`` (a tuple; a list too where ``kinds`` says) as a tuple of ``n`` non-negative ints
+    (TypeError / ValueError otherwise)."""
+    if not isinstance(v, kinds) or len(v) != n or any(isinstance(i, bool) or not isinstance(i, (int, np.integer))
+                                                      for i in v):
+        raise TypeError(f"{kernel}: {arg} must be a tuple of {n} ints, got {v!r}")
+    if any(i < 0 for i in v):
+        raise ValueError(f"{kernel}: {arg} must be non-negative, got {tuple(int(i) for i in v)}")
+    return tuple(int(i) for i in v)
+
+
+def pool_out_shape(kernel, shape, pool_size, strides, padding):
+    """The output shape of a 2-D pooling kernel on an input of ``shape`` (the checks and
+    messages of the Rust ``Pool2dParams``)."""
+    shape = tuple(shape)
+    (ph, pw), (sh, sw) = _ints(kernel, "pool_size", pool_size, 2), _ints(kernel, "strides", strides, 2)
+    t, b, left, right = _ints(kernel, "padding", padding, 4)
+    if len(shape) != 4:
+        raise ValueError(f"{kernel}: x must be 4-D (batch, height, width, channels), got shape {shape}")
+    if 0 in (ph, pw, sh, sw):
+        raise ValueError(f"{kernel}: pool_size and strides must be positive, got pool_size ({ph}, {pw}) and "
+                         f"strides ({sh}, {sw})")
+    if t >= ph or b >= ph or left >= pw or right >= pw:
+        raise ValueError(f"{kernel}: padding ({t}, {b}, {left}, {right}) must be smaller than pool_size ({ph}, {pw}) "
+                         "on each side")
+    n, h, w, c = shape
+    if h == 0 or w == 0:
+        raise ValueError(f"{kernel}: x must have a non-empty height and width, got shape {shape}")
+    hp, wp = h + t + b, w + left + right
+    if hp < ph or wp < pw:
+        raise ValueError(f"{kernel}: pool_size ({ph}, {pw}) is larger than the padded input ({hp}, {wp}) of x {shape} "
+                         f"with padding ({t}, {b}, {left}, {right})")
+    return (n, (hp - ph) // sh + 1, (wp - pw) // sw + 1, c)
+
+
+def _pool_gy(kernel, gy, want):
+    if tuple(gy.shape) != want:
+        raise ValueError(f"{kernel}: gy must have shape {want}, got {tuple(gy.shape)}")
+
+
+@check("max_pool2d_forward")
+def _max_pool2d_forward(x, pool_size, strides, padding):
+    float_arg("max_pool2d_forward", "x", x)
+    pool_out_shape("max_pool2d_forward", x.shape, pool_size, strides, padding)
+
+
+@check("avg_pool2d_forward")
+def _avg_pool2d_forward(x, pool_size, strides, padding):
+    float_arg("avg_pool2d_forward", "x", x)
+    pool_out_shape("avg_pool2d_forward", x.shape, pool_size, strides, padding)
+
+
+@check("max_pool2d_backward")
+def _max_pool2d_backward(x, gy, pool_size, strides, padding):
+    same_float("max_pool2d_backward", x=x, gy=gy)
+    _pool_gy("max_pool2d_backward", gy, pool_out_shape("max_pool2d_backward", x.shape, pool_size, strides, padding))
+
+
+@check("avg_pool2d_backward")
+def _avg_pool2d_backward(gy, input_shape, pool_size, strides, padding):
+    float_arg("avg_pool2d_backward", "gy", gy)
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 4:
+        raise ValueError(f"avg_pool2d_backward: x must be 4-D (batch, height, width, channels), got shape {input_shape!r}")
+    shape = _ints("avg_pool2d_backward", "input_shape", input_shape, 4, (tuple, list))
+    _pool_gy("avg_pool2d_backward", gy, pool_out_shape("avg_pool2d_backward", shape, pool_size, strides, padding))

@@ -72,3 +72,8 @@ class CpuBackend(Backend):
     # dynamic convolution (involution)
     dynamic_conv2d_forward = _core.dynamic_conv2d_forward
     dynamic_conv2d_backward = _core.dynamic_conv2d_backward
+    # pooling (max / average, 2-D and 1-D)
+    max_pool2d_forward = _core.max_pool2d_forward
+    max_pool2d_backward = _core.max_pool2d_backward
+    avg_pool2d_forward = _core.avg_pool2d_forward
+    avg_pool2d_backward = _core.avg_pool2d_backward

@@ -489,6 +489,52 @@ class NumpyBackend(Backend):
         gx = gxp[:, padding[0]:padding[0] + h, padding[2]:padding[2] + w]
         return np.ascontiguousarray(gx), np.ascontiguousarray(gk, dtype=x.dtype)
 
+    # pooling (max / average, 2-D and 1-D)
+    @staticmethod
+    def _windows(x, pool_size, strides, padding, fill):
+        """x padded with ``fill`` and its windows as a view (N, OH, OW, C, ph, pw)."""
+        t, b, left, right = padding
+        xp = np.pad(x, ((0, 0), (t, b), (left, right), (0, 0)), constant_values=fill)
+        win = np.lib.stride_tricks.sliding_window_view(xp, tuple(pool_size), axis=(1, 2))
+        return win[:, ::strides[0], ::strides[1]]
+
+    def _counts(self, shape, pool_size, strides, padding, dtype):
+        """Real (non-padded) elements under each window, shape (1, OH, OW, 1)."""
+        real = self._windows(np.ones((1,) + tuple(shape[1:3]) + (1,), dtype), pool_size, strides, padding, 0)
+        return real.sum(axis=(-2, -1))
+
+    def max_pool2d_forward(self, x, pool_size, strides, padding):
+        return np.ascontiguousarray(self._windows(x, pool_size, strides, padding, -np.inf).max(axis=(-2, -1)))
+
+    def max_pool2d_backward(self, x, gy, pool_size, strides, padding):
+        win = self._windows(x, pool_size, strides, padding, -np.inf)
+        real = self._windows(np.ones_like(x, dtype=bool), pool_size, strides, padding, False)
+        best = win.max(axis=(-2, -1), keepdims=True)
+        hit = real & ((win == best) | (np.isnan(win) & np.isnan(best)))
+        first = hit.reshape(hit.shape[:4] + (hit.shape[4] * hit.shape[5],)).argmax(axis=-1)  # the first maximum, row-major
+        return self._scatter(gy, x.shape, pool_size, strides, padding, lambda di, dj: gy * (first == di * pool_size[1] + dj))
+
+    def avg_pool2d_forward(self, x, pool_size, strides, padding):
+        total = self._windows(x, pool_size, strides, padding, 0).sum(axis=(-2, -1))
+        return np.ascontiguousarray(total / self._counts(x.shape, pool_size, strides, padding, x.dtype))
+
+    def avg_pool2d_backward(self, gy, input_shape, pool_size, strides, padding):
+        share = gy / self._counts(input_shape, pool_size, strides, padding, gy.dtype)
+        return self._scatter(gy, input_shape, pool_size, strides, padding, lambda di, dj: share)
+
+    @staticmethod
+    def _scatter(gy, shape, pool_size, strides, padding, part):
+        """Sum over window offsets (di, dj) of ``part(di, dj)`` (output-shaped) added at the
+        input positions that offset reaches, padding cropped off at the end."""
+        n, h, w, c = shape
+        t, b, left, right = padding
+        (sh, sw), (oh, ow) = strides, gy.shape[1:3]
+        g = np.zeros((n, h + t + b, w + left + right, c), gy.dtype)
+        for di in range(pool_size[0]):
+            for dj in range(pool_size[1]):
+                g[:, di:di + sh * (oh - 1) + 1:sh, dj:dj + sw * (ow - 1) + 1:sw] += part(di, dj)
+        return np.ascontiguousarray(g[:, t:t + h, left:left + w])
+
 
 # ---- norm family helpers: where affine_transform samples, and which pixels it reads ----
 def _sample_points(hw, t):

@@ -26,3 +26,7 @@ __all__ += ["AffineTransform", "BatchNorm", "Flip", "GaussianNoise"]
 from .dynamic import DynamicConv2D  # noqa: E402
 
 __all__ += ["DynamicConv2D"]
+# pooling (max / average, 2-D and 1-D) and nearest upsampling
+from .pool import AvgPool2D, MaxPool2D, UpSample2D  # noqa: E402
+
+__all__ += ["AvgPool2D", "MaxPool2D", "UpSample2D"]

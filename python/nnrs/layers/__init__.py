@@ -36,3 +36,31 @@ __all__ += ["BatchNormalization", "GaussianNoise", "RandomCrop", "RandomFlip", "
 from .dynamic import DynamicConv2D  # noqa: E402
 
 __all__ += ["DynamicConv2D"]
+
+# pooling, padding, cropping and upsampling
+from .pooling import (  # noqa: E402
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: E402
+
+__all__ += [
+    "AveragePooling1D", "AveragePooling2D", "Cropping2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "UpSampling2D", "ZeroPadding2D",
+    "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D",
+    "MaxPool2D",
+]

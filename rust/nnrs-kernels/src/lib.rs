@@ -11,6 +11,8 @@ pub mod index;
 pub mod loss;
 pub mod optim;
 pub mod parallel;
+// pooling (max / average, 2-D and 1-D)
+pub mod pool;
 pub mod random;
 pub mod reduce;
 // ---- norm family: batch normalization and image warps (augmentation) ----

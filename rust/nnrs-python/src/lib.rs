@@ -12,6 +12,8 @@ mod index;
 mod loss;
 mod optim;
 mod parallel;
+// pooling (max / average, 2-D and 1-D)
+mod pool;
 mod random;
 mod reduce;
 // ---- norm family: batch normalization, image warps, gaussian noise ----
@@ -38,5 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     image::register(m)?;
     // dynamic convolution (involution)
     dynamic::register(m)?;
+    // pooling (max / average, 2-D and 1-D)
+    pool::register(m)?;
     Ok(())
 }

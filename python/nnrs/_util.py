@@ -8,8 +8,10 @@ import numpy as np
 
 
 def snake_case(name: str) -> str:
-    """``"MeanSquaredError"`` -> ``"mean_squared_error"`` (acronyms kept together, as Keras)."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    """``"MeanSquaredError"`` -> ``"mean_squared_error"`` (acronyms kept together, as Keras):
+    Keras 3's ``to_snake_case`` exactly, so ``"Conv2D"`` -> ``"conv2d"`` (a digit followed by
+    a capital is not split)."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 

@@ -510,3 +510,106 @@ def _moments_backward(x, mean, g_mean, g_var, axes=None):
         if tuple(a.shape) not in (dropped, kept):
             raise ValueError(f"moments_backward: {name} must have shape {dropped} or {kept} for x {tuple(x.shape)}, "
                              f"got {tuple(a.shape)}")
+
+
+# ---- convolution family (conv2d_forward, conv2d_backward_input, conv2d_backward_weight, im2col, col2im) ----
+
+
+def _int_tuple(kernel, arg, v, n, minimum):
+    """``v`` as a tuple of ``n`` ints each at least ``minimum``; else a ValueError naming it."""
+    try:
+        t = tuple(v)
+    except TypeError:
+        t = None
+    if (t is None or len(t) != n or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in t)
+            or any(i < minimum for i in t)):
+        what = "positive" if minimum > 0 else "non-negative"
+        raise ValueError(f"{kernel}: {arg} must be {n} {what} ints, got {v!r}")
+    return tuple(int(i) for i in t)
+
+
+def conv_geometry(kernel, x_shape, kernel_size, out_channels, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                  groups=1):
+    """The output shape ``(n, oh, ow, out_channels)`` of a convolution of an x of ``x_shape``
+    (n, h, w, c) with a (kh, kw) kernel; a ValueError naming the kernel and shapes when the
+    arguments do not make a convolution (the same rules the Rust binding applies)."""
+    x_shape = tuple(x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{kernel}: x must be 4-D (batch, height, width, channels), got shape {x_shape}")
+    kh, kw = _int_tuple(kernel, "kernel_size", kernel_size, 2, 1)
+    sh, sw = _int_tuple(kernel, "strides", strides, 2, 1)
+    pt, pb, pl, pr = _int_tuple(kernel, "padding", padding, 4, 0)
+    dh, dw = _int_tuple(kernel, "dilation", dilation, 2, 1)
+    (groups,) = _int_tuple(kernel, "groups", (groups,), 1, 1)
+    n, h, w, c = x_shape
+    if c == 0 or out_channels <= 0:
+        raise ValueError(f"{kernel}: channels must be positive, got x {x_shape} and {out_channels} output channels")
+    if c % groups or out_channels % groups:
+        raise ValueError(f"{kernel}: input channels {c} and output channels {out_channels} must be divisible by "
+                         f"groups {groups}")
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    ph, pw = h + pt + pb, w + pl + pr
+    if eh > ph or ew > pw:
+        raise ValueError(f"{kernel}: the dilated kernel ({eh}, {ew}) is larger than the padded input ({ph}, {pw}) "
+                         f"of x {x_shape}")
+    return (n, (ph - eh) // sh + 1, (pw - ew) // sw + 1, out_channels)
+
+
+def _conv_kernel_shape(kernel, x_shape, w, groups):
+    if w.ndim != 4:
+        raise ValueError(f"{kernel}: w must be 4-D (kh, kw, in_channels / groups, out_channels), got shape {tuple(w.shape)}")
+    if len(x_shape) == 4 and isinstance(groups, (int, np.integer)) and w.shape[2] * groups != x_shape[3]:
+        raise ValueError(f"{kernel}: w {tuple(w.shape)} expects {w.shape[2] * groups} input channels "
+                         f"({w.shape[2]} per group x {groups} groups), x {tuple(x_shape)} has {x_shape[3]}")
+
+
+@check("conv2d_forward")
+def _conv2d_forward(x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, activation="linear",
+                    alpha=0.0):
+    same_float("conv2d_forward", x=x, w=w, b=b)
+    _conv_kernel_shape("conv2d_forward", tuple(x.shape), w, groups)
+    out = conv_geometry("conv2d_forward", x.shape, w.shape[:2], w.shape[3], strides, padding, dilation, groups)
+    if b is not None and tuple(b.shape) != (w.shape[3],):
+        raise ValueError(f"conv2d_forward: b must have shape ({w.shape[3]},), got {tuple(b.shape)}")
+    one_of("conv2d_forward", "activation", activation, ACTIVATIONS)
+    if activation in ("softmax", "log_softmax"):
+        raise ValueError(f"conv2d_forward: activation {activation} is not fused into the convolution")
+    return out
+
+
+@check("conv2d_backward_input")
+def _conv2d_backward_input(gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    same_float("conv2d_backward_input", gy=gy, w=w)
+    x_shape = _int_tuple("conv2d_backward_input", "x_shape", x_shape, 4, 0)
+    _conv_kernel_shape("conv2d_backward_input", x_shape, w, groups)
+    out = conv_geometry("conv2d_backward_input", x_shape, w.shape[:2], w.shape[3], strides, padding, dilation, groups)
+    if tuple(gy.shape) != out:
+        raise ValueError(f"conv2d_backward_input: gy must have shape {out}, got {tuple(gy.shape)}")
+
+
+@check("conv2d_backward_weight")
+def _conv2d_backward_weight(x, gy, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                            need_gb=True):
+    same_float("conv2d_backward_weight", x=x, gy=gy)
+    if gy.ndim != 4:
+        raise ValueError(f"conv2d_backward_weight: gy must be 4-D (batch, out_height, out_width, out_channels), "
+                         f"got shape {tuple(gy.shape)}")
+    out = conv_geometry("conv2d_backward_weight", x.shape, kernel_size, gy.shape[3], strides, padding, dilation, groups)
+    if tuple(gy.shape) != out:
+        raise ValueError(f"conv2d_backward_weight: gy must have shape {out}, got {tuple(gy.shape)}")
+
+
+@check("im2col")
+def _im2col(x, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    float_arg("im2col", "x", x)
+    conv_geometry("im2col", x.shape, kernel_size, 1, strides, padding, dilation)
+
+
+@check("col2im")
+def _col2im(col, x_shape, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    float_arg("col2im", "col", col)
+    x_shape = _int_tuple("col2im", "x_shape", x_shape, 4, 0)
+    n, oh, ow, _ = conv_geometry("col2im", x_shape, kernel_size, 1, strides, padding, dilation)
+    want = (n, oh, ow, kernel_size[0] * kernel_size[1] * x_shape[3])
+    if tuple(col.shape) != want:
+        raise ValueError(f"col2im: col must have shape {want}, got {tuple(col.shape)}")

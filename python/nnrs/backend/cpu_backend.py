@@ -62,3 +62,9 @@ class CpuBackend(Backend):
     # mean and variance (batch norm statistics)
     moments = _core.moments
     moments_backward = _core.moments_backward
+    # ---- convolution family ----
+    conv2d_forward = _core.conv2d_forward
+    conv2d_backward_input = _core.conv2d_backward_input
+    conv2d_backward_weight = _core.conv2d_backward_weight
+    im2col = _core.im2col
+    col2im = _core.col2im

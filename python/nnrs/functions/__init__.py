@@ -18,3 +18,7 @@ __all__ += ["Moments", "Softmax"]
 from .math import BroadcastTo, Math, Pad  # noqa: E402
 
 __all__ += ["BroadcastTo", "Math", "Pad"]
+# convolution family
+from .conv import Col2Im, Conv2D, Conv2DTranspose, Im2Col  # noqa: E402
+
+__all__ += ["Col2Im", "Conv2D", "Conv2DTranspose", "Im2Col"]

@@ -26,3 +26,7 @@ __all__ = [
     "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Reshape", "Subtract", "add", "average", "concatenate",
     "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+# convolution family
+from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D  # noqa: E402
+
+__all__ += ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]

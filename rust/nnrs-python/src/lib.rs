@@ -6,6 +6,8 @@ use pyo3::prelude::*;
 
 mod activation;
 mod common;
+// convolution family
+mod conv;
 mod elementwise;
 mod gemm;
 mod index;
@@ -27,5 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loss::register(m)?;
     optim::register(m)?;
     index::register(m)?;
+    // convolution family
+    conv::register(m)?;
     Ok(())
 }

@@ -68,6 +68,27 @@ def test_unfold_and_fold_match_torch(backend, name):
     assert ops.fold(FIX[f"{name}/y"][0], x.shape[2:], k, d, p, s).shape == x.shape[1:]
 
 
+OPS = [
+    # (fixture case, the op computing it from x and the layer's weights w) — one line per case
+    ("separable_relu", lambda x, w: ops.relu(ops.add(ops.separable_conv(x, w[0], w[1]), w[2]))),
+    ("separable_same_s2", lambda x, w: ops.add(ops.separable_conv(x, w[0], w[1], 2, "same"), w[2])),
+    ("depthwise_same_s2", lambda x, w: ops.add(ops.depthwise_conv(x, w[0], (2, 2), "same"), w[1])),
+    ("conv1d_same_s2", lambda x, w: ops.add(ops.conv(x, w[0], 2, "same"), w[1])),
+    ("conv2d_dilated_nobias", lambda x, w: ops.conv(x, w[0], 1, "same", dilation_rate=2)),
+    ("conv2d_valid_s2", lambda x, w: ops.add(ops.conv(x, w[0], 2, "valid"), w[1])),
+    ("transpose_same_op1", lambda x, w: ops.add(ops.conv_transpose(x, w[0], 2, "same", 1), w[1])),
+    ("transpose_valid_op2", lambda x, w: ops.add(ops.conv_transpose(x, w[0], 3, "valid", 2), w[1])),
+    ("transpose_same_s2_k4", lambda x, w: ops.add(ops.conv_transpose(x, w[0], 2, "same"), w[1])),
+]
+
+
+@pytest.mark.parametrize("name, op", OPS, ids=[c[0] for c in OPS])
+def test_ops_match_keras(backend, name, op):
+    ws = [FIX[k] for k in sorted(k for k in FIX.files if k.startswith(f"{name}/w"))]
+    y = op(FIX[f"{name}/x"], ws)
+    np.testing.assert_allclose(backend.to_numpy(y.data), FIX[f"{name}/y"], rtol=1e-5, atol=1e-5)
+
+
 def test_ops_conv_matches_layer_on_same_weights(backend):
     layer, x = keras_layer("conv2d_groups_tanh")
     y = ops.tanh(ops.add(ops.conv(x, layer.kernel, 1, "same"), layer.bias))

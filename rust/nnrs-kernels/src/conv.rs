@@ -128,6 +128,12 @@ impl Conv2dParams {
         Ok(())
     }
 
+    /// Whether every group reads one input channel (depthwise): then the kernels work
+    /// directly, channel-vectorized, without patch matrices.
+    fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.cg() == 1
+    }
+
     /// Whether the convolution is a plain product on the `(n * h * w, c)` view.
     fn is_pointwise(&self) -> bool {
         self.kh == 1
@@ -306,6 +312,121 @@ pub fn col2im<T: Float>(col: &[T], gx: &mut [T], p: &Conv2dParams) -> Result<(),
     Ok(())
 }
 
+// ---- depthwise (one input channel per group) ----------------------------------------------------
+// Output channel o = ci * mult + m reads input channel ci: per output pixel and kernel offset,
+// one pass over the contiguous channels of an input pixel, a kernel row and an output row.
+
+/// The input rows (pixel offsets into x) output pixel (oy, ox) of image b reads, with the
+/// kernel offset index of each: calls `f(x_offset, ky * kw + kx)` for the offsets inside.
+#[inline(always)]
+fn dw_taps(p: &Conv2dParams, b: usize, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
+    for ky in 0..p.kh {
+        let iy = (oy * p.stride_h + ky * p.dil_h) as isize - p.pad_top as isize;
+        if iy < 0 || iy as usize >= p.h {
+            continue;
+        }
+        for kx in 0..p.kw {
+            let ix = (ox * p.stride_w + kx * p.dil_w) as isize - p.pad_left as isize;
+            if ix < 0 || ix as usize >= p.w {
+                continue;
+            }
+            f(((b * p.h + iy as usize) * p.w + ix as usize) * p.c, ky * p.kw + kx);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Depthwise forward of the images from `img0` on into `y` (whole images, (oh, ow, oc) each).
+    fn dw_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], p: &Conv2dParams, img0: usize) {
+        let (oh, ow) = p.out_hw();
+        let (oc, mult) = (p.oc, p.ocg());
+        for (i, yrow) in y.chunks_exact_mut(oc).enumerate() {
+            let (b, oy, ox) = (img0 + i / (oh * ow), (i / ow) % oh, i % ow);
+            match bias {
+                Some(bs) => yrow.copy_from_slice(bs),
+                None => yrow.iter_mut().for_each(|v| *v = T::zero()),
+            }
+            dw_taps(p, b, oy, ox, |xo, t| {
+                let (xrow, wrow) = (&x[xo..xo + p.c], &w[t * oc..(t + 1) * oc]);
+                if mult == 1 {
+                    for ((o, &a), &k) in yrow.iter_mut().zip(xrow).zip(wrow) {
+                        *o = *o + a * k;
+                    }
+                } else {
+                    for ((os, &a), ks) in yrow.chunks_exact_mut(mult).zip(xrow).zip(wrow.chunks_exact(mult)) {
+                        for (o, &k) in os.iter_mut().zip(ks) {
+                            *o = *o + a * k;
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Depthwise input gradient of the images from `img0` on into `gx` (whole images).
+    fn dw_backward_input<T: Float>(gy: &[T], w: &[T], gx: &mut [T], p: &Conv2dParams, img0: usize) {
+        let (oh, ow) = p.out_hw();
+        let (oc, mult, c) = (p.oc, p.ocg(), p.c);
+        let imgs = gx.len() / (p.h * p.w * c).max(1);
+        gx.iter_mut().for_each(|v| *v = T::zero());
+        let base = img0 * p.h * p.w * c;
+        for i in 0..imgs * oh * ow {
+            let (b, oy, ox) = (img0 + i / (oh * ow), (i / ow) % oh, i % ow);
+            let r = (img0 * oh * ow + i) * oc;
+            let grow = &gy[r..r + oc];
+            dw_taps(p, b, oy, ox, |xo, t| {
+                let (dst, wrow) = (&mut gx[xo - base..xo - base + c], &w[t * oc..(t + 1) * oc]);
+                if mult == 1 {
+                    for ((o, &g), &k) in dst.iter_mut().zip(grow).zip(wrow) {
+                        *o = *o + g * k;
+                    }
+                } else {
+                    for ((o, gs), ks) in dst.iter_mut().zip(grow.chunks_exact(mult)).zip(wrow.chunks_exact(mult)) {
+                        *o = gs.iter().zip(ks).fold(*o, |acc, (&g, &k)| acc + g * k);
+                    }
+                }
+            });
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Depthwise kernel gradient of images `img0 .. img0 + imgs`, added into `acc` (kh * kw * oc).
+    fn dw_backward_weight<T: Float>(x: &[T], gy: &[T], acc: &mut [T], p: &Conv2dParams, img0: usize, imgs: usize) {
+        let (oh, ow) = p.out_hw();
+        let (oc, mult, c) = (p.oc, p.ocg(), p.c);
+        for i in 0..imgs * oh * ow {
+            let (b, oy, ox) = (img0 + i / (oh * ow), (i / ow) % oh, i % ow);
+            let r = (img0 * oh * ow + i) * oc;
+            let grow = &gy[r..r + oc];
+            dw_taps(p, b, oy, ox, |xo, t| {
+                let (xrow, arow) = (&x[xo..xo + c], &mut acc[t * oc..(t + 1) * oc]);
+                if mult == 1 {
+                    for ((a, &v), &g) in arow.iter_mut().zip(xrow).zip(grow) {
+                        *a = *a + v * g;
+                    }
+                } else {
+                    for ((as_, &v), gs) in arow.chunks_exact_mut(mult).zip(xrow).zip(grow.chunks_exact(mult)) {
+                        for (a, &g) in as_.iter_mut().zip(gs) {
+                            *a = *a + v * g;
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Images per job of the depthwise kernels: about 4 jobs per thread.
+fn dw_plan(p: &Conv2dParams) -> Plan {
+    let threads = parallel::num_threads();
+    let imgs = p.n.div_ceil(4 * threads).max(1);
+    let work = p.rows() * p.kh * p.kw * p.oc;
+    Plan { imgs, tile: 0, parallel: threads > 1 && p.n.div_ceil(imgs) >= 2 && work >= (1 << 16) }
+}
+
 // ---- jobs ---------------------------------------------------------------------------------------
 
 /// How the batch is cut: jobs of `imgs` whole images, each walked in tiles of `tile` patch rows.
@@ -435,8 +556,18 @@ pub fn conv2d_forward<T: Real>(
         return Ok(());
     }
     let (oh, ow) = p.out_hw();
-    let pl = plan::<T>(p);
     let prow = oh * ow;
+    if p.is_depthwise() {
+        return for_jobs(y, prow * p.oc, &dw_plan(p), |img0, yj, _| {
+            dw_forward(x, w, bias, yj, p, img0);
+            if act != Activation::Linear {
+                let z = yj.to_vec();
+                activation_forward(&z, yj, ap)?;
+            }
+            Ok(())
+        });
+    }
+    let pl = plan::<T>(p);
     for_jobs(y, prow * p.oc, &pl, |img0, yj, threads| {
         let mut ws = Vec::new();
         forward_job(x, w, bias, yj, p, img0 * prow, pl.tile, &mut ws, ap, threads)
@@ -454,6 +585,12 @@ pub fn conv2d_backward_input<T: Float>(gy: &[T], w: &[T], gx: &mut [T], p: &Conv
     }
     let (oh, ow) = p.out_hw();
     let prow = oh * ow;
+    if p.is_depthwise() {
+        return for_jobs(gx, p.h * p.w * c, &dw_plan(p), |img0, gxj, _| {
+            dw_backward_input(gy, w, gxj, p, img0);
+            Ok(())
+        });
+    }
     let (pls, kg, ocg) = (p.patch_len(), p.kg(), p.ocg());
     let pl = plan::<T>(p);
     for_jobs(gx, p.h * p.w * c, &pl, |img0, gxj, threads| {
@@ -511,9 +648,12 @@ pub fn conv2d_backward_weight<T: Float>(
     let (oh, ow) = p.out_hw();
     let prow = oh * ow;
     let (pls, kg, ocg) = (p.patch_len(), p.kg(), p.ocg());
-    let pl = plan::<T>(p);
+    let pl = if p.is_depthwise() { dw_plan(p) } else { plan::<T>(p) };
     // One job's contribution, added into `acc` (kg x oc, the kernel's layout).
     let job = |img0: usize, imgs: usize, acc: &mut [T], col: &mut Vec<T>, threads: usize| {
+        if p.is_depthwise() {
+            return dw_backward_weight(x, gy, acc, p, img0, imgs);
+        }
         let rows = imgs * prow;
         let r0 = img0 * prow;
         col.resize(pl.tile.min(rows.max(1)) * pls, T::zero());
@@ -540,15 +680,19 @@ pub fn conv2d_backward_weight<T: Float>(
     gw.iter_mut().for_each(|v| *v = T::zero());
     let jobs = p.n.div_ceil(pl.imgs);
     if pl.parallel {
-        // partial sums per job in a fixed order, so the result does not depend on the thread count
+        // one partial sum per run of consecutive jobs (at most two runs per thread, so the
+        // partials take at most 2 * threads kernels' worth of memory), added in order
+        let runs = jobs.min(2 * parallel::num_threads());
         let parts: Vec<Vec<T>> = parallel::pool().install(|| {
-            (0..jobs)
+            (0..runs)
                 .into_par_iter()
-                .map(|j| {
-                    let (i0, i1) = (j * pl.imgs, ((j + 1) * pl.imgs).min(p.n));
+                .map(|r| {
                     let mut acc = vec![T::zero(); gw.len()];
                     let mut col = Vec::new();
-                    job(i0, i1 - i0, &mut acc, &mut col, 1);
+                    for j in (r * jobs / runs)..((r + 1) * jobs / runs) {
+                        let (i0, i1) = (j * pl.imgs, ((j + 1) * pl.imgs).min(p.n));
+                        job(i0, i1 - i0, &mut acc, &mut col, 1);
+                    }
                     acc
                 })
                 .collect()
@@ -655,6 +799,8 @@ mod tests {
             params(2, 4, 4, 3, 6, (3, 3), 1, 1, 1, 3),
             params(2, 4, 4, 5, 5, (1, 1), 1, 0, 1, 1),
             params(1, 9, 8, 2, 2, (5, 2), 3, 2, 1, 1),
+            params(5, 7, 6, 4, 4, (3, 2), 2, 1, 2, 4), // depthwise, multiplier 1
+            params(9, 5, 5, 3, 9, (3, 3), 1, 2, 1, 3), // depthwise, multiplier 3, several jobs
         ];
         for threads in [1, 2] {
             crate::parallel::set_num_threads(threads);

@@ -18,9 +18,9 @@ use crate::{parallel, Float, KernelError};
 use rayon::prelude::*;
 
 /// Bytes of patch matrix one thread works on at a time: small enough to stay in a core's L2
-/// cache between being written (im2col) and read (the product). Measured on 2 Zen 4 cores,
-/// the 3 -> 32 channel 3x3 forward + weight gradient of batch 64, 32x32 took 2.75 ms with
-/// 2 MiB tiles and less with 512 KiB (see benches/README.md).
+/// cache between being written (im2col) and read (the product). On the bench machine (Zen 4,
+/// 1 MiB L2 per core) 256 KiB to 2 MiB measured alike (within noise) for the 3x3 convs of
+/// benches/run.py; 512 KiB keeps a tile in L2 with room for the product's packed operands.
 pub const WORKSPACE_BYTES: usize = 512 << 10;
 
 /// The geometry of a convolution (all sizes in elements; paddings explicit per side).
@@ -234,9 +234,9 @@ fn im2col_rows<T: Float>(x: &[T], col: &mut [T], p: &Conv2dParams, r0: usize, ro
     // pixels, so each kernel row is one copy of kw * c elements (clipped at the borders)
     let contiguous = p.groups == 1 && p.dil_w == 1;
     let run = p.kw * p.c;
-    for (i, row) in col[..rows * pl].chunks_exact_mut(pl).enumerate() {
-        let r = r0 + i;
-        let (b, oy, ox) = (r / (oh * ow), (r / ow) % oh, r % ow);
+    // output pixel of the first row, then stepped row by row (no divisions per row)
+    let (mut b, mut oy, mut ox) = (r0 / (oh * ow).max(1), (r0 / ow.max(1)) % oh.max(1), r0 % ow.max(1));
+    for row in col[..rows * pl].chunks_exact_mut(pl) {
         let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
         for ky in 0..p.kh {
             let iy = (oy * p.stride_h + ky * p.dil_h) as isize - p.pad_top as isize;
@@ -251,7 +251,7 @@ fn im2col_rows<T: Float>(x: &[T], col: &mut [T], p: &Conv2dParams, r0: usize, ro
                 seg[..kx0 * p.c].iter_mut().for_each(|v| *v = T::zero());
                 seg[kx1 * p.c..].iter_mut().for_each(|v| *v = T::zero());
                 let src = ((b * p.h + iy as usize) * p.w + (ix0 + kx0 as isize) as usize) * p.c;
-                seg[kx0 * p.c..kx1 * p.c].copy_from_slice(&x[src..src + (kx1 - kx0) * p.c]);
+                copy_run(&mut seg[kx0 * p.c..kx1 * p.c], &x[src..src + (kx1 - kx0) * p.c]);
                 continue;
             }
             for kx in 0..p.kw {
@@ -262,13 +262,52 @@ fn im2col_rows<T: Float>(x: &[T], col: &mut [T], p: &Conv2dParams, r0: usize, ro
                 for g in 0..p.groups {
                     let dst = &mut row[g * kg + at..g * kg + at + cg];
                     if inside {
-                        dst.copy_from_slice(&x[src + g * cg..src + (g + 1) * cg]);
+                        copy_run(dst, &x[src + g * cg..src + (g + 1) * cg]);
                     } else {
                         dst.iter_mut().for_each(|v| *v = T::zero());
                     }
                 }
             }
         }
+        ox += 1;
+        if ox == ow {
+            ox = 0;
+            oy += 1;
+            if oy == oh {
+                oy = 0;
+                b += 1;
+            }
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)`, with runs of up to 16 elements copied by inline moves of a
+/// size known at compile time (a call of memcpy per short run costs more than the copy:
+/// a 3-channel 3x3 patch row is 3 runs of 9).
+#[inline(always)]
+fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
+    #[inline(always)]
+    fn fixed<T: Copy, const N: usize>(dst: &mut [T], src: &[T]) {
+        dst[..N].copy_from_slice(&src[..N]);
+    }
+    match dst.len() {
+        1 => fixed::<T, 1>(dst, src),
+        2 => fixed::<T, 2>(dst, src),
+        3 => fixed::<T, 3>(dst, src),
+        4 => fixed::<T, 4>(dst, src),
+        5 => fixed::<T, 5>(dst, src),
+        6 => fixed::<T, 6>(dst, src),
+        7 => fixed::<T, 7>(dst, src),
+        8 => fixed::<T, 8>(dst, src),
+        9 => fixed::<T, 9>(dst, src),
+        10 => fixed::<T, 10>(dst, src),
+        11 => fixed::<T, 11>(dst, src),
+        12 => fixed::<T, 12>(dst, src),
+        13 => fixed::<T, 13>(dst, src),
+        14 => fixed::<T, 14>(dst, src),
+        15 => fixed::<T, 15>(dst, src),
+        16 => fixed::<T, 16>(dst, src),
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -277,9 +316,19 @@ fn im2col_rows<T: Float>(x: &[T], col: &mut [T], p: &Conv2dParams, r0: usize, ro
 fn col2im_rows<T: Float>(col: &[T], gx: &mut [T], p: &Conv2dParams, r0: usize, rows: usize, img0: usize) {
     let (oh, ow) = p.out_hw();
     let (cg, kg, pl) = (p.cg(), p.kg(), p.patch_len());
-    for (i, row) in col[..rows * pl].chunks_exact(pl).enumerate() {
-        let r = r0 + i;
-        let (b, oy, ox) = (r / (oh * ow) - img0, (r / ow) % oh, r % ow);
+    let (mut b, mut oy, mut ox) = (r0 / (oh * ow).max(1) - img0, (r0 / ow.max(1)) % oh.max(1), r0 % ow.max(1));
+    for row in col[..rows * pl].chunks_exact(pl) {
+        let (cb, coy, cox) = (b, oy, ox);
+        ox += 1;
+        if ox == ow {
+            ox = 0;
+            oy += 1;
+            if oy == oh {
+                oy = 0;
+                b += 1;
+            }
+        }
+        let (b, oy, ox) = (cb, coy, cox);
         for ky in 0..p.kh {
             let iy = (oy * p.stride_h + ky * p.dil_h) as isize - p.pad_top as isize;
             if iy < 0 || iy as usize >= p.h {

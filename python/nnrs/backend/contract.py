@@ -555,6 +555,18 @@ def conv_geometry(kernel, x_shape, kernel_size, out_channels, strides=(1, 1), pa
     return (n, (ph - eh) // sh + 1, (pw - ew) // sw + 1, out_channels)
 
 
+class _Shape:
+    """Stands for an array of a shape and dtype in the fast tests (no data)."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.ndim = tuple(shape), dtype, len(shape)
+
+
+def _conv_out_hw(x_shape, k_shape, strides, padding, dilation):
+    return ((x_shape[1] + padding[0] + padding[1] - (k_shape[0] - 1) * dilation[0] - 1) // strides[0] + 1,
+            (x_shape[2] + padding[2] + padding[3] - (k_shape[1] - 1) * dilation[1] - 1) // strides[1] + 1)
+
+
 def _conv_kernel_shape(kernel, x_shape, w, groups):
     if w.ndim != 4:
         raise ValueError(f"{kernel}: w must be 4-D (kh, kw, in_channels / groups, out_channels), got shape {tuple(w.shape)}")
@@ -563,9 +575,32 @@ def _conv_kernel_shape(kernel, x_shape, w, groups):
                          f"({w.shape[2]} per group x {groups} groups), x {tuple(x_shape)} has {x_shape[3]}")
 
 
+def _conv_fast(x, w, strides, padding, dilation, groups):
+    """Fast test of the common case: 4-D x and w of one float dtype whose channels fit, plain
+    int tuples for the geometry, a kernel that fits in the padded input."""
+    if not (_floats(x, w) and x.ndim == 4 and w.ndim == 4 and type(groups) is int and groups > 0
+            and w.shape[2] * groups == x.shape[3] and w.shape[3] % groups == 0 and x.shape[3] > 0):
+        return False
+    if not (type(strides) is tuple and type(padding) is tuple and type(dilation) is tuple
+            and len(strides) == 2 and len(padding) == 4 and len(dilation) == 2):
+        return False
+    for v in strides + dilation:
+        if type(v) is not int or v < 1:
+            return False
+    for v in padding:
+        if type(v) is not int or v < 0:
+            return False
+    return ((w.shape[0] - 1) * dilation[0] < x.shape[1] + padding[0] + padding[1]
+            and (w.shape[1] - 1) * dilation[1] < x.shape[2] + padding[2] + padding[3] and w.shape[0] > 0 and w.shape[1] > 0)
+
+
 @check("conv2d_forward")
 def _conv2d_forward(x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, activation="linear",
                     alpha=0.0):
+    if (_conv_fast(x, w, strides, padding, dilation, groups) and activation in _ACTIVATION_SET
+            and activation not in ("softmax", "log_softmax")
+            and (b is None or (b.dtype is x.dtype and b.shape == (w.shape[3],)))):
+        return
     same_float("conv2d_forward", x=x, w=w, b=b)
     _conv_kernel_shape("conv2d_forward", tuple(x.shape), w, groups)
     out = conv_geometry("conv2d_forward", x.shape, w.shape[:2], w.shape[3], strides, padding, dilation, groups)
@@ -579,6 +614,10 @@ def _conv2d_forward(x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation
 
 @check("conv2d_backward_input")
 def _conv2d_backward_input(gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    if (type(x_shape) is tuple and len(x_shape) == 4 and _floats(gy, w) and gy.ndim == 4 and gy.shape[0] == x_shape[0]
+            and gy.shape[3] == w.shape[3] and _conv_fast(_Shape(x_shape, gy.dtype), w, strides, padding, dilation, groups)
+            and gy.shape[1:3] == _conv_out_hw(x_shape, w.shape, strides, padding, dilation)):
+        return
     same_float("conv2d_backward_input", gy=gy, w=w)
     x_shape = _int_tuple("conv2d_backward_input", "x_shape", x_shape, 4, 0)
     _conv_kernel_shape("conv2d_backward_input", x_shape, w, groups)
@@ -590,6 +629,13 @@ def _conv2d_backward_input(gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0),
 @check("conv2d_backward_weight")
 def _conv2d_backward_weight(x, gy, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
                             need_gb=True):
+    if (type(kernel_size) is tuple and len(kernel_size) == 2 and _floats(x, gy) and gy.ndim == 4 and x.ndim == 4
+            and type(groups) is int and groups > 0 and x.shape[3] % groups == 0 and gy.shape[0] == x.shape[0]
+            and gy.shape[3] % groups == 0 and gy.shape[3] > 0
+            and _conv_fast(x, _Shape(kernel_size + (x.shape[3] // groups, gy.shape[3]), x.dtype), strides, padding, dilation,
+                           groups)
+            and gy.shape[1:3] == _conv_out_hw(x.shape, kernel_size, strides, padding, dilation)):
+        return
     same_float("conv2d_backward_weight", x=x, gy=gy)
     if gy.ndim != 4:
         raise ValueError(f"conv2d_backward_weight: gy must be 4-D (batch, out_height, out_width, out_channels), "

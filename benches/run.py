@@ -48,7 +48,7 @@ DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 START = "<!-- results:start (written by benches/run.py --write) -->"
 END = "<!-- results:end -->"
 
-CASES = ("sgemm", "mlp", "tiny", "infer1", "fit")
+CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3")
 
 
 def parse_args(argv=None):
@@ -454,6 +454,90 @@ CASE_FUNCS = {"sgemm": case_sgemm, "mlp": case_mlp, "tiny": case_tiny, "infer1":
 
 
 # --------------------------------------------------------------------------- report
+
+# ---- convolution cases (conv family) ----------------------------------------------------------
+
+def conv_data(cin, cout, batch=64, size=32):
+    """Inputs of the conv benchmark (channels-last, float32): x, kernel (3, 3, cin, cout), bias, gy."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    return (rng.standard_normal((batch, size, size, cin), dtype=np.float32),
+            (rng.standard_normal((3, 3, cin, cout), dtype=np.float32) * 0.1).astype(np.float32),
+            rng.standard_normal(cout, dtype=np.float32),
+            rng.standard_normal((batch, size, size, cout), dtype=np.float32))
+
+
+CONV_GEO = ((1, 1), (1, 1, 1, 1), (1, 1), 1)  # strides, padding (3x3 "same"), dilation, groups
+
+
+def conv_step_nnrs(nnrs, data, need_gx):
+    """One forward + backward of the conv benchmark in nnrs (channels-last, its layout)."""
+    x, w, b, gy = data
+    tx = nnrs.Tensor(x, requires_grad=need_gx)
+    tw, tb = nnrs.Variable(w), nnrs.Variable(b)
+
+    def step():
+        tw.grad = tb.grad = tx.grad = None
+        nnrs.functions.Conv2D.apply(tx, tw, tb, *CONV_GEO).backward(gy)
+        return tw.grad
+    return step
+
+
+def conv_step_torch(torch, data, need_gx):
+    """The same in PyTorch, NCHW (its native layout)."""
+    x, w, b, gy = data
+    tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().requires_grad_(need_gx)
+    tw = torch.from_numpy(w).permute(3, 2, 0, 1).contiguous().requires_grad_(True)
+    tb = torch.from_numpy(b).requires_grad_(True)
+    tg = torch.from_numpy(gy).permute(0, 3, 1, 2).contiguous()
+
+    def step():
+        tw.grad = tb.grad = tx.grad = None
+        torch.nn.functional.conv2d(tx, tw, tb, padding=1).backward(tg)
+        return tw.grad
+    return step
+
+
+def conv_setup(ctx, cin, cout, need_gx):
+    """The conv benchmark's two sides: forward + backward of a 3x3 "same" convolution with
+    bias, float32, batch 64 of 32x32 images, ``cin`` -> ``cout`` channels. Both take the
+    gradient wrt the weights and bias, and wrt the input when ``need_gx`` (a layer inside a
+    network; the first layer of a network does not need it)."""
+    import numpy as np
+    torch = ctx["torch"]
+    data = conv_data(cin, cout)
+
+    def nnrs_side():
+        nnrs = ctx["nnrs"]
+        x, w, b, _ = data
+        ref = torch.nn.functional.conv2d(torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(w).permute(3, 2, 0, 1),
+                                         torch.from_numpy(b), padding=1).permute(0, 2, 3, 1).numpy()
+        got = np.asarray(nnrs.functions.Conv2D.apply(nnrs.Tensor(x), nnrs.Tensor(w), nnrs.Tensor(b), *CONV_GEO).data)
+        err = float(np.max(np.abs(got - ref)))
+        if not err < 1e-3:
+            raise AssertionError(f"nnrs conv differs from torch's by {err}")
+        return conv_step_nnrs(nnrs, data, need_gx)
+
+    return {"nnrs": attempt(nnrs_side), "torch": attempt(lambda: conv_step_torch(torch, data, need_gx))}
+
+
+def _conv_case(ctx, cin, cout, need_gx, goal):
+    r = time_blocks(conv_setup(ctx, cin, cout, need_gx), warmup=2, repeats=4 if ctx["quick"] else 20, number=1)
+    what = "with" if need_gx else "without"
+    return {"case": f"conv2d 3x3 same b64 32x32 {cin}->{cout} fwd+bwd ({what} gx)", "nnrs": r["nnrs"], "torch": r["torch"],
+            "goal": f"<= {goal}x", "goal_ratio": goal, "unit": "images/s", "work": 64.0, "notes": []}
+
+
+def case_conv(ctx):
+    return _conv_case(ctx, 32, 64, True, 1.15)
+
+
+def case_conv3(ctx):
+    return _conv_case(ctx, 3, 32, False, 1.0)
+
+
+CASE_FUNCS.update(conv=case_conv, conv3=case_conv3)
+
 
 def fmt_time(t) -> str:
     if isinstance(t, BaseException):

@@ -1,6 +1,8 @@
 """Type stubs of the nnrs._core extension (Rust kernels; one section per kernel family)."""
 
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -211,4 +213,49 @@ def avg_pool2d_backward(
     pool_size: tuple[int, int],
     strides: tuple[int, int],
     padding: tuple[int, int, int, int],
+# ---- convolution family (channels-last x (n, h, w, c), w (kh, kw, c/groups, oc), padding (top, bottom, left, right)) ----
+def conv2d_forward(
+    x: NDArray[np.floating],
+    w: NDArray[np.floating],
+    b: NDArray[np.floating] | None = None,
+    strides: tuple[int, int] = (1, 1),
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
+    activation: str = "linear",
+    alpha: float = 0.0,
+) -> NDArray[np.floating]: ...
+def conv2d_backward_input(
+    gy: NDArray[np.floating],
+    w: NDArray[np.floating],
+    x_shape: Sequence[int],
+    strides: tuple[int, int] = (1, 1),
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
+) -> NDArray[np.floating]: ...
+def conv2d_backward_weight(
+    x: NDArray[np.floating],
+    gy: NDArray[np.floating],
+    kernel_size: tuple[int, int],
+    strides: tuple[int, int] = (1, 1),
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
+    need_gb: bool = True,
+) -> tuple[NDArray[np.floating], NDArray[np.floating] | None]: ...
+def im2col(
+    x: NDArray[np.floating],
+    kernel_size: tuple[int, int],
+    strides: tuple[int, int] = (1, 1),
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> NDArray[np.floating]: ...
+def col2im(
+    col: NDArray[np.floating],
+    x_shape: Sequence[int],
+    kernel_size: tuple[int, int],
+    strides: tuple[int, int] = (1, 1),
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),
+    dilation: tuple[int, int] = (1, 1),
 ) -> NDArray[np.floating]: ...

@@ -1362,6 +1362,166 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """Average pooling as ``max_pool``; with "same" each window averages its real
     (non-padded) elements only, as Keras / TensorFlow do."""
     return _pool(F.pool.AvgPool2D, "average_pool", inputs, pool_size, strides, padding, data_format)
+# ---- convolution family: conv, depthwise_conv, separable_conv, conv_transpose, unfold, fold ----
+# Keras 3's names and arguments; channels-last only. 1-D inputs (batch, steps, channels)
+# run as 2-D images of height 1. ``padding`` is "valid", "same" (TensorFlow's rule: the odd
+# pixel after) or, beyond Keras, explicit pairs ((top, bottom), (left, right)) (1-D: (left, right)).
+from .functions import conv as _conv  # noqa: E402
+
+__all__ += ["conv", "depthwise_conv", "separable_conv", "conv_transpose", "unfold", "fold"]
+
+
+def _conv_tuple(v, n, what, who):
+    t = (v,) * n if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) != n or _builtins.any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 1 for i in t):
+        raise ValueError(f"{who}: {what} must be a positive int or {n} positive ints, got {v!r}")
+    return tuple(int(i) for i in t)
+
+
+def _conv_prepare(inputs, kernel, strides, padding, data_format, dilation_rate, who):
+    """(x as 4-D, kernel as 4-D, strides, explicit padding, dilation, whether 1-D)."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{who}: only data_format='channels_last' is supported, got {data_format!r}")
+    x, kernel = _tensors(inputs, kernel)
+    x = _floating(x, kernel.dtype)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{who}: inputs must be 3-D (batch, steps, channels) or 4-D (batch, height, width, channels), "
+                         f"got shape {x.shape}")
+    if kernel.ndim != x.ndim:
+        raise ValueError(f"{who}: kernel must have rank {x.ndim} for inputs of shape {x.shape}, got kernel shape {kernel.shape}")
+    one_d = x.ndim == 3
+    n = 1 if one_d else 2
+    strides = _conv_tuple(strides, n, "strides", who)
+    dilation = _conv_tuple(dilation_rate, n, "dilation_rate", who)
+    if one_d:
+        x = reshape(x, (x.shape[0], 1) + tuple(x.shape[1:]))
+        kernel = reshape(kernel, (1,) + tuple(kernel.shape))
+        strides, dilation = (1,) + strides, (1,) + dilation
+        if not isinstance(padding, str):
+            padding = ((0, 0), tuple(padding) if not isinstance(padding, (int, np.integer)) else (padding, padding))
+    pads = _conv.resolve_padding(padding, x.shape[1:3], kernel.shape[:2], strides, dilation, who)
+    return x, kernel, strides, pads, dilation, one_d
+
+
+def _conv_finish(y, one_d):
+    return reshape(y, (y.shape[0],) + tuple(y.shape[2:])) if one_d else y
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """N-D convolution (N = 1 or 2), Keras' ``ops.conv``: inputs (batch, *spatial, channels),
+    kernel (*kernel_size, channels / groups, filters); groups = channels / kernel.shape[-2]."""
+    x, k, strides, pads, dil, one_d = _conv_prepare(inputs, kernel, strides, padding, data_format, dilation_rate, "conv")
+    c, cg = x.shape[-1], k.shape[2]
+    if cg == 0 or c % cg:
+        raise ValueError(f"conv: the kernel's input channels {cg} (kernel {k.shape}) must divide the channels of the inputs "
+                         f"{x.shape}")
+    return _conv_finish(F.Conv2D.apply(x, k, None, strides, pads, dil, c // cg), one_d)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Depthwise convolution, Keras' ``ops.depthwise_conv``: kernel (*kernel_size, channels,
+    depth_multiplier); output channel c * depth_multiplier + m is input channel c convolved
+    with kernel[..., c, m]."""
+    x, k, strides, pads, dil, one_d = _conv_prepare(inputs, kernel, strides, padding, data_format, dilation_rate,
+                                                    "depthwise_conv")
+    kh, kw, c, mult = k.shape
+    if c != x.shape[-1]:
+        raise ValueError(f"depthwise_conv: kernel {k.shape} expects {c} channels, inputs {x.shape} have {x.shape[-1]}")
+    k = reshape(k, (kh, kw, 1, c * mult))
+    return _conv_finish(F.Conv2D.apply(x, k, None, strides, pads, dil, c), one_d)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Keras' ``ops.separable_conv``: a depthwise convolution, then a 1x1 convolution with
+    pointwise_kernel (1, [1,] channels * depth_multiplier, filters)."""
+    y = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(y, pointwise_kernel, 1, "valid", data_format, 1)
+
+
+def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None, data_format=None, dilation_rate=1):
+    """Transposed convolution, Keras' ``ops.conv_transpose``: kernel (*kernel_size, filters,
+    channels); output length per axis (in - 1) * stride + kernel - 2 * pad + output_padding
+    (Keras' rules, pad = kernel // 2 for "same"), or in * stride (+ max(kernel - stride, 0)
+    for "valid") without output_padding."""
+    who = "conv_transpose"
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"{who}: padding must be 'valid' or 'same', got {padding!r}")
+    padding = padding.lower()
+    x, k, strides, _, dil, one_d = _conv_prepare(inputs, kernel, strides, "valid", data_format, dilation_rate, who)
+    if k.shape[3] != x.shape[-1]:
+        raise ValueError(f"{who}: kernel {k.shape} expects {k.shape[3]} input channels, inputs {x.shape} have {x.shape[-1]}")
+    if output_padding is None:
+        ops_pad = (None, None)
+    else:
+        ops_pad = (output_padding,) * (1 if one_d else 2) if isinstance(output_padding, (int, np.integer)) else tuple(output_padding)
+        if len(ops_pad) != (1 if one_d else 2):
+            raise ValueError(f"{who}: output_padding must be an int or {1 if one_d else 2} ints, got {output_padding!r}")
+        ops_pad = ((0,) + ops_pad) if one_d else ops_pad
+        for op, s, d in zip(ops_pad, strides, dil):
+            if op < 0 or (op >= s and op >= d):
+                raise ValueError(f"{who}: output_padding {output_padding!r} must be non-negative and smaller than the "
+                                 f"strides {strides} or dilation_rate {dil}")
+    geo = [_conv.transpose_geometry(x.shape[1 + i], k.shape[i], strides[i], dil[i], padding, ops_pad[i]) for i in range(2)]
+    if one_d:  # the height axis is a plain 1 -> 1
+        geo[0] = (1, 0, 0)
+    out_shape = (x.shape[0], geo[0][0], geo[1][0], k.shape[2])
+    pads = (geo[0][1], geo[0][2], geo[1][1], geo[1][2])
+    return _conv_finish(F.Conv2DTranspose.apply(x, k, None, out_shape, strides, pads, dil), one_d)
+
+
+def _pair(v, what, who, minimum=1):
+    t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) != 2 or _builtins.any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < minimum for i in t):
+        raise ValueError(f"{who}: {what} must be an int or 2 ints >= {minimum}, got {v!r}")
+    return tuple(int(i) for i in t)
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding patches, with the layout and semantics of ``torch.nn.functional.unfold``
+    (NOT channels-last): x (N, C, H, W) or (C, H, W) -> (N, C*kh*kw, L), the patch rows
+    ordered (c, ky, kx) and the L = oh*ow blocks in row-major order; ``padding`` zeros on
+    both sides of each axis. Differentiable (its gradient is ``fold``)."""
+    ks, dil = _pair(kernel_size, "kernel_size", "unfold"), _pair(dilation, "dilation", "unfold")
+    pad, st = _pair(padding, "padding", "unfold", 0), _pair(stride, "stride", "unfold")
+    x = _floating(as_tensor(x))
+    batched = x.ndim == 4
+    if x.ndim not in (3, 4):
+        raise ValueError(f"unfold: x must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {x.shape}")
+    if not batched:
+        x = reshape(x, (1,) + tuple(x.shape))
+    n, c = x.shape[:2]
+    col = F.Im2Col.apply(transpose(x, (0, 2, 3, 1)), ks, st, (pad[0], pad[0], pad[1], pad[1]), dil)
+    ll = col.shape[1] * col.shape[2]
+    col = transpose(reshape(col, (n, ll, ks[0], ks[1], c)), (0, 4, 2, 3, 1))
+    y = reshape(col, (n, c * ks[0] * ks[1], ll))
+    return y if batched else reshape(y, tuple(y.shape[1:]))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of ``unfold``, as ``torch.nn.functional.fold``: x (N, C*kh*kw, L) or
+    (C*kh*kw, L) -> (N, C, H, W) with (H, W) = ``output_size``, overlapping values summed."""
+    ks, dil = _pair(kernel_size, "kernel_size", "fold"), _pair(dilation, "dilation", "fold")
+    pad, st = _pair(padding, "padding", "fold", 0), _pair(stride, "stride", "fold")
+    h, w = _pair(output_size, "output_size", "fold")
+    x = _floating(as_tensor(x))
+    batched = x.ndim == 3
+    if x.ndim not in (2, 3):
+        raise ValueError(f"fold: x must be 2-D (C*kh*kw, L) or 3-D (N, C*kh*kw, L), got shape {x.shape}")
+    if not batched:
+        x = reshape(x, (1,) + tuple(x.shape))
+    n, ckk, ll = x.shape
+    if ckk % (ks[0] * ks[1]):
+        raise ValueError(f"fold: x's dimension 1 ({ckk}) must be divisible by kh*kw = {ks[0] * ks[1]} (x {x.shape})")
+    c = ckk // (ks[0] * ks[1])
+    pads = (pad[0], pad[0], pad[1], pad[1])
+    _, oh, ow, _ = _contract.conv_geometry("fold", (n, h, w, c), ks, 1, st, pads, dil)
+    if oh * ow != ll:
+        raise ValueError(f"fold: output_size {(h, w)} with kernel_size {ks}, dilation {dil}, padding {pad} and stride {st} "
+                         f"has {oh}x{ow} = {oh * ow} blocks, x {x.shape} has {ll}")
+    col = reshape(transpose(reshape(x, (n, c, ks[0], ks[1], ll)), (0, 4, 2, 3, 1)), (n, oh, ow, ks[0] * ks[1] * c))
+    y = transpose(F.Col2Im.apply(col, (n, h, w, c), ks, st, pads, dil), (0, 3, 1, 2))
+    return y if batched else reshape(y, tuple(y.shape[1:]))
 
 
 # ---- symbolic use: every op above also builds functional-model graph nodes ---------------

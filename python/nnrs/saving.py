@@ -290,6 +290,18 @@ def serialize_keras_object(layer):
     return rec
 
 
+def _trace(layer, shape):
+    """Call ``layer`` once on zeros of ``shape`` (batch 1, inference) so every sub-layer builds."""
+    from .tensor import Tensor, no_grad
+
+    def zeros(s):
+        return Tensor(np.zeros(tuple(1 if d is None else d for d in s), dtype=layer.dtype), backend=layer.home_backend())
+
+    several = bool(shape) and isinstance(shape[0], (list, tuple))
+    with no_grad():
+        layer([zeros(s) for s in shape] if several else zeros(shape), training=False)
+
+
 def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
     """A layer (or model) from its ``config.json`` record, built if the record says how."""
     if not isinstance(record, dict) or "class_name" not in record:
@@ -308,6 +320,8 @@ def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
             layer.build(tuple(shape))
         else:
             layer._maybe_build(tuple(shape))
+    if shape is not None and not _is_model_class(cls) and any(not c.built for c in layer._flatten_layers(include_self=False)):
+        _trace(layer, shape)  # a layer whose build() leaves its sub-layers to the first call
     cc = record.get("compile_config")
     if cc and _is_model_class(cls):  # as Keras: a record with compile settings gives a compiled model
         try:
@@ -428,8 +442,8 @@ def _entries(layer):
         if isinstance(v, Layer) and id(v) not in seen:
             out.append((attr, v))
             seen.add(id(v))
-        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Layer) for x in v):
-            fresh = [x for x in v if id(x) not in seen]
+        elif isinstance(v, (list, tuple, dict)) and v and all(isinstance(x, Layer) for x in (v.values() if isinstance(v, dict) else v)):
+            fresh = [x for x in (v.values() if isinstance(v, dict) else v) if id(x) not in seen]
             out.extend((f"{attr}/{n}", x) for n, x in zip(_child_names(fresh), fresh))
             seen.update(id(x) for x in fresh)
     rest = [c for c in getattr(layer, "_layers", []) if id(c) not in seen]
@@ -569,9 +583,33 @@ def _read_optimizer(f, model, where):
             opt.learning_rate = float(stored[1])  # changed since compile (e.g. by ReduceLROnPlateau)
 
 
+def _reached(layer, out):
+    """Ids of the variables the h5 layout stores for ``layer`` (its own, then its entries')."""
+    out.update(id(v) for v in _own_variables(layer))
+    for _, c in _entries(layer):
+        _reached(c, out)
+    return out
+
+
+def _check_storable(model):
+    """Refuse to write a file that would silently lose weights: Keras' layout names a
+    sub-layer by the attribute (or flat list or dict) that holds it, so one kept deeper
+    (a list of lists, a tuple inside a list) has no place in it."""
+    reached = _reached(model, set())
+    parent = {id(c): l for l in model._flatten_layers() for c in l._children()[0]}
+    for layer in model._flatten_layers():
+        if any(id(v) not in reached for v in layer._children()[1]):
+            owner = parent.get(id(layer))
+            where = f" inside {type(owner).__name__} {owner.name!r}" if owner is not None else ""
+            raise ValueError(f"save: the weights of {type(layer).__name__} {layer.name!r}{where} have no place in Keras' file "
+                             "layout: the layer is held inside a nested container (a list of lists, a tuple in a list, ...). "
+                             "Keep sub-layers in attributes, flat lists or dicts of the layer that owns them")
+
+
 def _write_weights_file(model, fileobj):
     import h5py
 
+    _check_storable(model)
     with h5py.File(fileobj, "w") as f:
         _write_h5(f, model)
         _write_optimizer(f, model)

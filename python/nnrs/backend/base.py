@@ -275,6 +275,41 @@ class Backend:
         and the given mean / var are ignored; otherwise the given mean / var (the moving
         statistics) are used and returned."""
         raise NotImplementedError
+    # ---- convolution family -----------------------------------------------------------
+    # Images are channels-last x (n, h, w, c); kernels w (kh, kw, c / groups, oc) (Keras'
+    # layout); ``padding`` is explicit (top, bottom, left, right) zeros; ``strides`` and
+    # ``dilation`` are (height, width) pairs. Output size per axis:
+    # (in + pad_before + pad_after - (k - 1) * dilation - 1) // stride + 1. Channel group g
+    # reads input channels g*c/groups.. and writes output channels g*oc/groups.. .
+    def conv2d_forward(self, x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                       activation: str = "linear", alpha: float = 0.0):
+        """``activation(conv(x, w) + b)`` -> y (n, oh, ow, oc): one kernel for a conv layer's
+        forward (``activation`` as in ``activation_forward``, except softmax/log_softmax,
+        which are not fused). A kernel larger than the padded input, channels not divisible
+        by ``groups`` or w's input channels times groups differing from x's are ValueErrors."""
+        raise NotImplementedError
+
+    def conv2d_backward_input(self, gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        """Gradient wrt x (of shape ``x_shape``) of ``conv2d_forward`` without activation,
+        given gy (n, oh, ow, oc). Also the forward of a transposed convolution."""
+        raise NotImplementedError
+
+    def conv2d_backward_weight(self, x, gy, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                               need_gb: bool = True) -> tuple[Any, Any]:
+        """``(gw, gb)``: gradients wrt the kernel (kh, kw, c / groups, oc) and the bias (oc,)
+        (None unless ``need_gb``) of ``conv2d_forward`` without activation."""
+        raise NotImplementedError
+
+    def im2col(self, x, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        """The patches of x (n, h, w, c): col (n, oh, ow, kh*kw*c), each patch ordered
+        (ky, kx, c), zeros where it reaches into the padding."""
+        raise NotImplementedError
+
+    def col2im(self, col, x_shape, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        """The adjoint of ``im2col``: an array of ``x_shape`` where every patch of col is added
+        back where it was taken from (overlaps add up, the padding is dropped)."""
+        raise NotImplementedError
+
 
     def batch_norm_backward(self, gy, x, gamma, mean, var, epsilon: float = 1e-3,
                             training: bool = True) -> tuple[Any, Any, Any]:

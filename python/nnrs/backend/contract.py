@@ -715,3 +715,150 @@ def _avg_pool2d_backward(gy, input_shape, pool_size, strides, padding):
         raise ValueError(f"avg_pool2d_backward: x must be 4-D (batch, height, width, channels), got shape {input_shape!r}")
     shape = _ints("avg_pool2d_backward", "input_shape", input_shape, 4, (tuple, list))
     _pool_gy("avg_pool2d_backward", gy, pool_out_shape("avg_pool2d_backward", shape, pool_size, strides, padding))
+# ---- convolution family (conv2d_forward, conv2d_backward_input, conv2d_backward_weight, im2col, col2im) ----
+
+
+def _int_tuple(kernel, arg, v, n, minimum):
+    """``v`` as a tuple of ``n`` ints each at least ``minimum``; else a ValueError naming it."""
+    try:
+        t = tuple(v)
+    except TypeError:
+        t = None
+    if (t is None or len(t) != n or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in t)
+            or any(i < minimum for i in t)):
+        what = "positive" if minimum > 0 else "non-negative"
+        raise ValueError(f"{kernel}: {arg} must be {n} {what} ints, got {v!r}")
+    return tuple(int(i) for i in t)
+
+
+def conv_geometry(kernel, x_shape, kernel_size, out_channels, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                  groups=1):
+    """The output shape ``(n, oh, ow, out_channels)`` of a convolution of an x of ``x_shape``
+    (n, h, w, c) with a (kh, kw) kernel; a ValueError naming the kernel and shapes when the
+    arguments do not make a convolution (the same rules the Rust binding applies)."""
+    x_shape = tuple(x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{kernel}: x must be 4-D (batch, height, width, channels), got shape {x_shape}")
+    kh, kw = _int_tuple(kernel, "kernel_size", kernel_size, 2, 1)
+    sh, sw = _int_tuple(kernel, "strides", strides, 2, 1)
+    pt, pb, pl, pr = _int_tuple(kernel, "padding", padding, 4, 0)
+    dh, dw = _int_tuple(kernel, "dilation", dilation, 2, 1)
+    (groups,) = _int_tuple(kernel, "groups", (groups,), 1, 1)
+    n, h, w, c = x_shape
+    if c == 0 or out_channels <= 0:
+        raise ValueError(f"{kernel}: channels must be positive, got x {x_shape} and {out_channels} output channels")
+    if c % groups or out_channels % groups:
+        raise ValueError(f"{kernel}: input channels {c} and output channels {out_channels} must be divisible by "
+                         f"groups {groups}")
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    ph, pw = h + pt + pb, w + pl + pr
+    if eh > ph or ew > pw:
+        raise ValueError(f"{kernel}: the dilated kernel ({eh}, {ew}) is larger than the padded input ({ph}, {pw}) "
+                         f"of x {x_shape}")
+    return (n, (ph - eh) // sh + 1, (pw - ew) // sw + 1, out_channels)
+
+
+class _Shape:
+    """Stands for an array of a shape and dtype in the fast tests (no data)."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.ndim = tuple(shape), dtype, len(shape)
+
+
+def _conv_out_hw(x_shape, k_shape, strides, padding, dilation):
+    return ((x_shape[1] + padding[0] + padding[1] - (k_shape[0] - 1) * dilation[0] - 1) // strides[0] + 1,
+            (x_shape[2] + padding[2] + padding[3] - (k_shape[1] - 1) * dilation[1] - 1) // strides[1] + 1)
+
+
+def _conv_kernel_shape(kernel, x_shape, w, groups):
+    if w.ndim != 4:
+        raise ValueError(f"{kernel}: w must be 4-D (kh, kw, in_channels / groups, out_channels), got shape {tuple(w.shape)}")
+    if len(x_shape) == 4 and isinstance(groups, (int, np.integer)) and w.shape[2] * groups != x_shape[3]:
+        raise ValueError(f"{kernel}: w {tuple(w.shape)} expects {w.shape[2] * groups} input channels "
+                         f"({w.shape[2]} per group x {groups} groups), x {tuple(x_shape)} has {x_shape[3]}")
+
+
+def _conv_fast(x, w, strides, padding, dilation, groups):
+    """Fast test of the common case: 4-D x and w of one float dtype whose channels fit, plain
+    int tuples for the geometry, a kernel that fits in the padded input."""
+    if not (_floats(x, w) and x.ndim == 4 and w.ndim == 4 and type(groups) is int and groups > 0
+            and w.shape[2] * groups == x.shape[3] and w.shape[3] % groups == 0 and x.shape[3] > 0):
+        return False
+    if not (type(strides) is tuple and type(padding) is tuple and type(dilation) is tuple
+            and len(strides) == 2 and len(padding) == 4 and len(dilation) == 2):
+        return False
+    for v in strides + dilation:
+        if type(v) is not int or v < 1:
+            return False
+    for v in padding:
+        if type(v) is not int or v < 0:
+            return False
+    return ((w.shape[0] - 1) * dilation[0] < x.shape[1] + padding[0] + padding[1]
+            and (w.shape[1] - 1) * dilation[1] < x.shape[2] + padding[2] + padding[3] and w.shape[0] > 0 and w.shape[1] > 0)
+
+
+@check("conv2d_forward")
+def _conv2d_forward(x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, activation="linear",
+                    alpha=0.0):
+    if (_conv_fast(x, w, strides, padding, dilation, groups) and activation in _ACTIVATION_SET
+            and activation not in ("softmax", "log_softmax")
+            and (b is None or (b.dtype is x.dtype and b.shape == (w.shape[3],)))):
+        return
+    same_float("conv2d_forward", x=x, w=w, b=b)
+    _conv_kernel_shape("conv2d_forward", tuple(x.shape), w, groups)
+    out = conv_geometry("conv2d_forward", x.shape, w.shape[:2], w.shape[3], strides, padding, dilation, groups)
+    if b is not None and tuple(b.shape) != (w.shape[3],):
+        raise ValueError(f"conv2d_forward: b must have shape ({w.shape[3]},), got {tuple(b.shape)}")
+    one_of("conv2d_forward", "activation", activation, ACTIVATIONS)
+    if activation in ("softmax", "log_softmax"):
+        raise ValueError(f"conv2d_forward: activation {activation} is not fused into the convolution")
+    return out
+
+
+@check("conv2d_backward_input")
+def _conv2d_backward_input(gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    if (type(x_shape) is tuple and len(x_shape) == 4 and _floats(gy, w) and gy.ndim == 4 and gy.shape[0] == x_shape[0]
+            and gy.shape[3] == w.shape[3] and _conv_fast(_Shape(x_shape, gy.dtype), w, strides, padding, dilation, groups)
+            and gy.shape[1:3] == _conv_out_hw(x_shape, w.shape, strides, padding, dilation)):
+        return
+    same_float("conv2d_backward_input", gy=gy, w=w)
+    x_shape = _int_tuple("conv2d_backward_input", "x_shape", x_shape, 4, 0)
+    _conv_kernel_shape("conv2d_backward_input", x_shape, w, groups)
+    out = conv_geometry("conv2d_backward_input", x_shape, w.shape[:2], w.shape[3], strides, padding, dilation, groups)
+    if tuple(gy.shape) != out:
+        raise ValueError(f"conv2d_backward_input: gy must have shape {out}, got {tuple(gy.shape)}")
+
+
+@check("conv2d_backward_weight")
+def _conv2d_backward_weight(x, gy, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                            need_gb=True):
+    if (type(kernel_size) is tuple and len(kernel_size) == 2 and _floats(x, gy) and gy.ndim == 4 and x.ndim == 4
+            and type(groups) is int and groups > 0 and x.shape[3] % groups == 0 and gy.shape[0] == x.shape[0]
+            and gy.shape[3] % groups == 0 and gy.shape[3] > 0
+            and _conv_fast(x, _Shape(kernel_size + (x.shape[3] // groups, gy.shape[3]), x.dtype), strides, padding, dilation,
+                           groups)
+            and gy.shape[1:3] == _conv_out_hw(x.shape, kernel_size, strides, padding, dilation)):
+        return
+    same_float("conv2d_backward_weight", x=x, gy=gy)
+    if gy.ndim != 4:
+        raise ValueError(f"conv2d_backward_weight: gy must be 4-D (batch, out_height, out_width, out_channels), "
+                         f"got shape {tuple(gy.shape)}")
+    out = conv_geometry("conv2d_backward_weight", x.shape, kernel_size, gy.shape[3], strides, padding, dilation, groups)
+    if tuple(gy.shape) != out:
+        raise ValueError(f"conv2d_backward_weight: gy must have shape {out}, got {tuple(gy.shape)}")
+
+
+@check("im2col")
+def _im2col(x, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    float_arg("im2col", "x", x)
+    conv_geometry("im2col", x.shape, kernel_size, 1, strides, padding, dilation)
+
+
+@check("col2im")
+def _col2im(col, x_shape, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    float_arg("col2im", "col", col)
+    x_shape = _int_tuple("col2im", "x_shape", x_shape, 4, 0)
+    n, oh, ow, _ = conv_geometry("col2im", x_shape, kernel_size, 1, strides, padding, dilation)
+    want = (n, oh, ow, kernel_size[0] * kernel_size[1] * x_shape[3])
+    if tuple(col.shape) != want:
+        raise ValueError(f"col2im: col must have shape {want}, got {tuple(col.shape)}")

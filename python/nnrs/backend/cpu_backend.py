@@ -77,3 +77,9 @@ class CpuBackend(Backend):
     max_pool2d_backward = _core.max_pool2d_backward
     avg_pool2d_forward = _core.avg_pool2d_forward
     avg_pool2d_backward = _core.avg_pool2d_backward
+    # ---- convolution family ----
+    conv2d_forward = _core.conv2d_forward
+    conv2d_backward_input = _core.conv2d_backward_input
+    conv2d_backward_weight = _core.conv2d_backward_weight
+    im2col = _core.im2col
+    col2im = _core.col2im

@@ -535,6 +535,80 @@ class NumpyBackend(Backend):
                 g[:, di:di + sh * (oh - 1) + 1:sh, dj:dj + sw * (ow - 1) + 1:sw] += part(di, dj)
         return np.ascontiguousarray(g[:, t:t + h, left:left + w])
 
+    # ---- convolution family ------------------------------------------------------------
+    # A clear loop over the kernel offsets: at offset (ky, kx) every output pixel reads one
+    # strided slice of the zero-padded input, and the channels are a matrix product.
+    @staticmethod
+    def _conv_windows(xp, shape, kernel_size, strides, dilation):
+        """(ky, kx, slice of the padded input read at that offset) for every kernel offset."""
+        _, oh, ow = shape[:3]
+        (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
+        for ky in range(kh):
+            for kx in range(kw):
+                yield ky, kx, (slice(None), slice(ky * dh, ky * dh + (oh - 1) * sh + 1, sh),
+                               slice(kx * dw, kx * dw + (ow - 1) * sw + 1, sw))
+
+    @staticmethod
+    def _conv_out(x_shape, kernel_size, oc, strides, padding, dilation):
+        n, h, w, _ = x_shape
+        (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = kernel_size, strides, padding, dilation
+        return (n, (h + pt + pb - (kh - 1) * dh - 1) // sh + 1, (w + pl + pr - (kw - 1) * dw - 1) // sw + 1, oc)
+
+    def conv2d_forward(self, x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                       activation="linear", alpha=0.0):
+        pt, pb, pl, pr = padding
+        xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+        kh, kw, cg, oc = w.shape
+        ocg = oc // groups
+        shape = self._conv_out(x.shape, (kh, kw), oc, strides, padding, dilation)
+        y = np.zeros(shape, dtype=x.dtype)
+        for ky, kx, win in self._conv_windows(xp, shape, (kh, kw), strides, dilation):
+            for g in range(groups):
+                y[..., g * ocg:(g + 1) * ocg] += xp[win][..., g * cg:(g + 1) * cg] @ w[ky, kx, :, g * ocg:(g + 1) * ocg]
+        if b is not None:
+            y = y + b
+        return y if activation == "linear" else self.activation_forward(activation, y, alpha)
+
+    def conv2d_backward_input(self, gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        pt, pb, pl, pr = padding
+        n, h, wd, c = x_shape
+        kh, kw, cg, oc = w.shape
+        ocg = oc // groups
+        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=gy.dtype)
+        for ky, kx, win in self._conv_windows(gxp, gy.shape, (kh, kw), strides, dilation):
+            for g in range(groups):
+                gxp[win + (slice(g * cg, (g + 1) * cg),)] += gy[..., g * ocg:(g + 1) * ocg] @ w[ky, kx, :, g * ocg:(g + 1) * ocg].T
+        return _c(gxp[:, pt:pt + h, pl:pl + wd])
+
+    def conv2d_backward_weight(self, x, gy, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                               need_gb=True):
+        pt, pb, pl, pr = padding
+        xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+        kh, kw = kernel_size
+        c, oc = x.shape[3], gy.shape[3]
+        cg, ocg = c // groups, oc // groups
+        gw = np.zeros((kh, kw, cg, oc), dtype=x.dtype)
+        for ky, kx, win in self._conv_windows(xp, gy.shape, kernel_size, strides, dilation):
+            for g in range(groups):
+                gw[ky, kx, :, g * ocg:(g + 1) * ocg] = np.tensordot(xp[win][..., g * cg:(g + 1) * cg],
+                                                                   gy[..., g * ocg:(g + 1) * ocg], axes=([0, 1, 2], [0, 1, 2]))
+        return gw, (_c(gy.sum(axis=(0, 1, 2))) if need_gb else None)
+
+    def im2col(self, x, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        pt, pb, pl, pr = padding
+        xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+        shape = self._conv_out(x.shape, kernel_size, 1, strides, padding, dilation)
+        return _c(np.concatenate([xp[win] for _, _, win in self._conv_windows(xp, shape, kernel_size, strides, dilation)],
+                                 axis=-1))
+
+    def col2im(self, col, x_shape, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        pt, pb, pl, pr = padding
+        n, h, w, c = x_shape
+        gxp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=col.dtype)
+        for i, (_, _, win) in enumerate(self._conv_windows(gxp, col.shape, kernel_size, strides, dilation)):
+            gxp[win] += col[..., i * c:(i + 1) * c]
+        return _c(gxp[:, pt:pt + h, pl:pl + w])
+
 
 # ---- norm family helpers: where affine_transform samples, and which pixels it reads ----
 def _sample_points(hw, t):

@@ -30,3 +30,7 @@ __all__ += ["DynamicConv2D"]
 from .pool import AvgPool2D, MaxPool2D, UpSample2D  # noqa: E402
 
 __all__ += ["AvgPool2D", "MaxPool2D", "UpSample2D"]
+# convolution family
+from .conv import Col2Im, Conv2D, Conv2DTranspose, Im2Col  # noqa: E402
+
+__all__ += ["Col2Im", "Conv2D", "Conv2DTranspose", "Im2Col"]

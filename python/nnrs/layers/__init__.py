@@ -64,3 +64,12 @@ __all__ += [
     "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D",
     "MaxPool2D",
 ]
+# convolution family
+from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D  # noqa: E402
+
+__all__ += ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+
+# blocks of residual and densely connected convnets (nnrs' own)
+from .blocks import DenseBlock, ResidualBlock, TransitionLayer  # noqa: E402
+
+__all__ += ["DenseBlock", "ResidualBlock", "TransitionLayer"]

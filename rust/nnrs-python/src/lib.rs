@@ -6,6 +6,8 @@ use pyo3::prelude::*;
 
 mod activation;
 mod common;
+// convolution family
+mod conv;
 mod elementwise;
 mod gemm;
 mod index;
@@ -42,5 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dynamic::register(m)?;
     // pooling (max / average, 2-D and 1-D)
     pool::register(m)?;
+    // convolution family
+    conv::register(m)?;
     Ok(())
 }

@@ -213,6 +213,7 @@ def avg_pool2d_backward(
     pool_size: tuple[int, int],
     strides: tuple[int, int],
     padding: tuple[int, int, int, int],
+) -> NDArray[np.floating]: ...
 # ---- convolution family (channels-last x (n, h, w, c), w (kh, kw, c/groups, oc), padding (top, bottom, left, right)) ----
 def conv2d_forward(
     x: NDArray[np.floating],

@@ -48,7 +48,7 @@ DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 START = "<!-- results:start (written by benches/run.py --write) -->"
 END = "<!-- results:end -->"
 
-CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3")
+CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3", "lenet")
 
 
 def parse_args(argv=None):
@@ -537,6 +537,53 @@ def case_conv3(ctx):
 
 
 CASE_FUNCS.update(conv=case_conv, conv3=case_conv3)
+
+
+# ---- LeNet training step ------------------------------------------------------------------
+
+
+def case_lenet(ctx):
+    """One training step (forward, loss, backward, Adam) of the LeNet-5 style MNIST network
+    of nnrs.applications.LeNet5 and the same network in PyTorch (NCHW), batch 64, float32.
+    Dropout is active on both sides."""
+    import numpy as np
+    torch, quick = ctx["torch"], ctx["quick"]
+    rng = np.random.default_rng(4)
+    x = rng.random((64, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, size=64).astype(np.int64)
+
+    def nnrs_side():
+        nnrs = ctx["nnrs"]
+        nnrs_seed(nnrs, 0)
+        model = nnrs.applications.LeNet5((28, 28, 1), 10)
+        model.compile(optimizer=nnrs.optimizers.Adam(1e-3), loss=nnrs.losses.SparseCategoricalCrossentropy())
+        return lambda: model.train_on_batch(x, y)
+
+    def torch_side():
+        torch.manual_seed(0)
+        nn = torch.nn
+        net = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 5, padding=2),
+                            nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5),
+                            nn.Linear(128, 10))
+        net.train()
+        opt = torch.optim.Adam(net.parameters(), 1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        tx, ty = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y)
+
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(net(tx), ty)
+            loss.backward()
+            opt.step()
+            return loss.item()
+        return step
+
+    r = time_blocks({"nnrs": attempt(nnrs_side), "torch": attempt(torch_side)}, warmup=3, repeats=4 if quick else 30, number=1)
+    return {"case": "LeNet-5 MNIST train step b64 Adam", "nnrs": r["nnrs"], "torch": r["torch"], "goal": "<= 1.0x",
+            "goal_ratio": 1.0, "unit": "images/s", "work": 64.0, "notes": []}
+
+
+CASE_FUNCS.update(lenet=case_lenet)
 
 
 def fmt_time(t) -> str:

@@ -138,3 +138,34 @@ def test_weights_held_in_nested_containers_are_refused_at_save(tmp_path):
     with pytest.raises(ValueError, match=r"Dense 'dense.*' inside Nested 'nested'.*nested container"):
         m.save_weights(tmp_path / "n.weights.h5")
     assert not (tmp_path / "n.weights.h5").exists()
+
+
+def test_functional_model_builds_block_weights_at_construction_and_trains_them():
+    m = applications.ResNet(8, input_shape=(8, 8, 1), classes=2)
+    assert len(m.weights) == 47  # every sub-layer of every block exists before the first call
+    block = m.get_layer("stage1_block1")
+    before = [w.copy() for w in block.get_weights()]
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.fit(RNG.normal(size=(8, 8, 8, 1)).astype("float32"), RNG.integers(0, 2, size=8), epochs=1, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, block.get_weights()))  # kernels, BN weights and moving stats move
+
+
+def test_weights_created_during_fit_are_trained_in_that_fit():
+    class Late(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = None
+
+        def call(self, x, training=False):
+            if self.inner is None and training:  # made in the first training step only
+                self.inner = L.Dense(4)
+            return x if self.inner is None else self.inner(x)
+
+    nnrs.random.seed(0)
+    m = nnrs.Sequential([Late(), L.Dense(1)])
+    m.compile(optimizer=nnrs.optimizers.SGD(0.1), loss="mse")
+    x, y = RNG.normal(size=(16, 4)).astype("float32"), RNG.normal(size=(16, 1)).astype("float32")
+    seen = []
+    m.fit(x, y, batch_size=4, epochs=1, verbose=0,
+          callbacks=[nnrs.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(m.layers[0].inner.get_weights()[0].copy()))])
+    assert not np.array_equal(seen[0], seen[-1])

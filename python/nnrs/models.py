@@ -526,6 +526,8 @@ class Model(Layer):
             total, seen, step = 0.0, 0, -1
             for step, (xb, yb, wb, nb) in enumerate(epoch_batches()):
                 cbl.on_train_batch_begin(step)
+                if self._train_generation != _generation[0]:  # weights made or frozen since the last step
+                    self._prepare_training()
                 lv, out = self._train_batch(xb, yb, wb)
                 total += float(lv) * nb  # the loss reaches the host here, for the logs
                 seen += nb

@@ -290,18 +290,6 @@ def serialize_keras_object(layer):
     return rec
 
 
-def _trace(layer, shape):
-    """Call ``layer`` once on zeros of ``shape`` (batch 1, inference) so every sub-layer builds."""
-    from .tensor import Tensor, no_grad
-
-    def zeros(s):
-        return Tensor(np.zeros(tuple(1 if d is None else d for d in s), dtype=layer.dtype), backend=layer.home_backend())
-
-    several = bool(shape) and isinstance(shape[0], (list, tuple))
-    with no_grad():
-        layer([zeros(s) for s in shape] if several else zeros(shape), training=False)
-
-
 def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
     """A layer (or model) from its ``config.json`` record, built if the record says how."""
     if not isinstance(record, dict) or "class_name" not in record:
@@ -320,8 +308,9 @@ def deserialize_keras_object(record, custom_objects=None, safe_mode=True):
             layer.build(tuple(shape))
         else:
             layer._maybe_build(tuple(shape))
-    if shape is not None and not _is_model_class(cls) and any(not c.built for c in layer._flatten_layers(include_self=False)):
-        _trace(layer, shape)  # a layer whose build() leaves its sub-layers to the first call
+    if shape is not None and not _is_model_class(cls):
+        several = bool(shape) and isinstance(shape[0], (list, tuple))  # a list of shapes, one per input
+        layer._build_sublayers([tuple(s) for s in shape] if several else tuple(shape))
     cc = record.get("compile_config")
     if cc and _is_model_class(cls):  # as Keras: a record with compile settings gives a compiled model
         try:

@@ -445,14 +445,30 @@ class Layer:
             t = ops.cast(t, self.dtype)
         return t
 
+    def _build_sublayers(self, shape):
+        """Build the sub-layers a ``build`` leaves to the first call (as Keras does on a
+        symbolic call): run the layer once on zeros of ``shape`` (batch 1, inference, no
+        gradient). Nothing to do when every sub-layer is built."""
+        if all(c.built for c in self._flatten_layers(include_self=False)):
+            return
+        from ..tensor import no_grad
+
+        def zeros(s):
+            return Tensor(np.zeros(tuple(1 if d is None else d for d in s), dtype=self.dtype), backend=self.home_backend())
+
+        with no_grad():
+            self([zeros(s) for s in shape] if isinstance(shape, list) else zeros(shape), training=False)
+
     def __call__(self, x, *args, training=None, **kwargs):
         if isinstance(x, KerasTensor):
             self._maybe_build(x.shape)
             self._check_input(x.shape)
+            self._build_sublayers(x.shape)
             return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
         if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
             shapes = [t.shape for t in x]  # a layer of several symbolic inputs (functional API)
             self._maybe_build(shapes)
+            self._build_sublayers(shapes)
             return KerasTensor(self.compute_output_shape(shapes), x[0].dtype, layer=self, inputs=tuple(x))
         several = isinstance(x, (list, tuple))
         x = [self._as_input(v) for v in x] if several else self._as_input(x)

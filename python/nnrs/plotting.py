@@ -76,7 +76,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
     try:
         graph.write(os.fspath(to_file), format=ext)
     except FileNotFoundError as e:
-        raise OSError(f"plot_model: Graphviz's `dot` program was not found ({e}); install Graphviz") from None
+        raise ImportError(f"plot_model: Graphviz's `dot` program was not found ({e}); install Graphviz "
+                          "(as Keras, an ImportError)") from None
     return None
 
 

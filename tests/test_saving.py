@@ -773,3 +773,17 @@ def test_ops_on_symbolic_tensors_are_refused_at_save_and_the_old_file_stays(tmp_
     with pytest.raises(ValueError, match=r"nnrs.ops.multiply applied to a symbolic tensor"):
         m.save(tmp_path / "m.keras")
     assert (tmp_path / "m.keras").read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["convnet", "nnrs_convnet"])
+def test_convnet_files_load_with_their_predictions(name, tmp_path):
+    """convnet.keras: conv, batch norm (moving statistics after 3 steps), pooling and dense,
+    written by Keras 3; nnrs_convnet.keras: the same written by nnrs (Keras opens it too:
+    make_fixtures.py --check-nnrs)."""
+    x = np.load(FIX / "x_img.npy")
+    m = nnrs.models.load_model(FIX / f"{name}.keras")
+    assert [type(l).__name__ for l in m.layers] == ["Conv2D", "BatchNormalization", "MaxPooling2D", "Conv2D",
+                                                    "AveragePooling2D", "Flatten", "Dense"]
+    np.testing.assert_allclose(m.predict(x, verbose=0), np.load(FIX / f"{name}_pred.npy"), atol=1e-5, rtol=0)
+    m.save(tmp_path / "again.keras")
+    np.testing.assert_array_equal(nnrs.models.load_model(tmp_path / "again.keras").predict(x, verbose=0), m.predict(x, verbose=0))

@@ -4,6 +4,7 @@
 //! Kernels are generic over [`Float`] (f32 and f64).
 
 pub mod activation;
+// convolution family
 pub mod conv;
 pub mod elementwise;
 pub mod fastmath;

@@ -4,7 +4,6 @@
 //! Kernels are generic over [`Float`] (f32 and f64).
 
 pub mod activation;
-// convolution family
 pub mod conv;
 pub mod elementwise;
 pub mod fastmath;

@@ -4,7 +4,6 @@ make_conv_fixtures.py there; torch's unfold/fold likewise), configs, files, trai
 shape errors."""
 
 import json
-import re
 from pathlib import Path
 
 import nnrs
@@ -205,9 +204,3 @@ def test_ops_reject_channels_first_and_bad_ranks():
         ops.conv(np.zeros((1, 2, 5, 5, 2)), np.zeros((1, 3, 3, 2, 2)))
     with pytest.raises(ValueError, match="blocks"):
         ops.fold(np.zeros((1, 4, 7)), (4, 4), 2)
-
-
-def test_default_names_are_keras():
-    made = [L.Conv1D(1, 1), L.Conv2D(1, 1), L.DepthwiseConv2D(1), L.SeparableConv2D(1, 1), L.Conv2DTranspose(1, 1)]
-    names = [re.sub(r"_\d+$", "", layer.name) for layer in made]  # without the counter of earlier layers
-    assert names == ["conv1d", "conv2d", "depthwise_conv2d", "separable_conv2d", "conv2d_transpose"]

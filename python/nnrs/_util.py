@@ -10,7 +10,7 @@ import numpy as np
 def snake_case(name: str) -> str:
     """``"MeanSquaredError"`` -> ``"mean_squared_error"`` (acronyms kept together, as Keras)."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()  # "Conv2D" -> "conv2d", as Keras
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
 def to_host(x) -> np.ndarray:

@@ -499,6 +499,17 @@ fn dw_plan(p: &Conv2dParams) -> Plan {
 }
 
 crate::multiversion! {
+    /// `y[row, j] += b[j]` for every row of y (rows of b.len()).
+    fn add_bias<T: Float>(y: &mut [T], b: &[T]) {
+        for row in y.chunks_exact_mut(b.len().max(1)) {
+            for (v, &a) in row.iter_mut().zip(b) {
+                *v = *v + a;
+            }
+        }
+    }
+}
+
+crate::multiversion! {
     /// `acc[j] += sum over the rows of m (rows of acc.len()) of m[row, j]`.
     fn add_rows<T: Float>(m: &[T], acc: &mut [T]) {
         for row in m.chunks_exact(acc.len().max(1)) {
@@ -560,9 +571,6 @@ fn forward_job<T: Real>(
         let m = tile.min(rows - t0);
         im2col_rows(x, col, p, r0 + t0, m);
         let yt = &mut y[t0 * oc..(t0 + m) * oc];
-        if let Some(b) = bias {
-            yt.chunks_exact_mut(oc).for_each(|r| r.copy_from_slice(b));
-        }
         for g in 0..p.groups {
             gemm_view(
                 (m, ocg, kg),
@@ -572,9 +580,14 @@ fn forward_job<T: Real>(
                 View { off: g * ocg, rs: oc, cs: 1 },
                 yt,
                 View { off: g * ocg, rs: oc, cs: 1 },
-                bias.is_some(),
+                false,
                 threads,
             );
+        }
+        if let Some(b) = bias {
+            // added while the tile is still in cache (a copy of the bias per row before the
+            // product would be one call of memcpy per row)
+            add_bias(yt, b);
         }
         if act.act != Activation::Linear {
             let zt = &mut z[..m * oc];

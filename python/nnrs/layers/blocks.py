@@ -15,7 +15,8 @@ channels.
 ``TransitionLayer``: BN-ReLU-Conv(1x1, floor(compression*C)) then 2x2 average pooling
 with stride 2; it sits between dense blocks to shrink both the maps and the channels.
 
-The blocks are ordinary layers that own layers, so ``summary()``, ``fit``, freezing and
+``momentum`` is that of their batch normalizations (Keras' default 0.99). The blocks are
+ordinary layers that own layers, so ``summary()``, ``fit``, freezing and
 ``.keras`` saving see their weights; they exist in nnrs only (their records in a saved
 file are ``nnrs>ResidualBlock`` ..., which Keras cannot open).
 """
@@ -44,9 +45,10 @@ class ResidualBlock(Layer):
 
     nnrs_only = True
 
-    def __init__(self, filters, strides=1, bottleneck=False, **kwargs):
+    def __init__(self, filters, strides=1, bottleneck=False, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.strides, self.bottleneck = int(filters), int(strides), bool(bottleneck)
+        self.momentum = float(momentum)
         if self.filters <= 0 or self.strides <= 0:
             raise ValueError(f"ResidualBlock {self.name!r}: filters and strides must be positive, got {filters}, {strides}")
         self.out_channels = 4 * self.filters if self.bottleneck else self.filters
@@ -54,7 +56,7 @@ class ResidualBlock(Layer):
             self.convs = [_conv(self.filters, 1), _conv(self.filters, 3, self.strides), _conv(self.out_channels, 1)]
         else:
             self.convs = [_conv(self.filters, 3, self.strides), _conv(self.filters, 3)]
-        self.norms = [BatchNormalization() for _ in self.convs]
+        self.norms = [BatchNormalization(momentum=self.momentum) for _ in self.convs]
         self.relu = Activation("relu")
         self.projection = None  # made in build() when the shape changes
 
@@ -63,7 +65,7 @@ class ResidualBlock(Layer):
             raise ValueError(f"ResidualBlock {self.name!r}: expected input of rank 4 (batch, height, width, channels), "
                              f"got shape {tuple(input_shape)}")
         if self.strides != 1 or input_shape[-1] != self.out_channels:
-            self.projection = [_conv(self.out_channels, 1, self.strides), BatchNormalization()]
+            self.projection = [_conv(self.out_channels, 1, self.strides), BatchNormalization(momentum=self.momentum)]
 
     def call(self, x, training=None):
         h = x
@@ -83,7 +85,8 @@ class ResidualBlock(Layer):
         return (n, None if hgt is None else -(-hgt // s), None if wid is None else -(-wid // s), self.out_channels)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides, "bottleneck": self.bottleneck}
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides, "bottleneck": self.bottleneck,
+                "momentum": self.momentum}
 
 
 class DenseBlock(Layer):
@@ -91,8 +94,9 @@ class DenseBlock(Layer):
 
     nnrs_only = True
 
-    def __init__(self, num_layers, growth_rate=12, bottleneck=True, dropout_rate=0.0, **kwargs):
+    def __init__(self, num_layers, growth_rate=12, bottleneck=True, dropout_rate=0.0, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
+        self.momentum = float(momentum)
         self.num_layers, self.growth_rate = int(num_layers), int(growth_rate)
         self.bottleneck, self.dropout_rate = bool(bottleneck), float(dropout_rate)
         if self.num_layers <= 0 or self.growth_rate <= 0:
@@ -108,9 +112,9 @@ class DenseBlock(Layer):
         self.norms, self.convs = [], []
         for _ in range(self.num_layers):
             if self.bottleneck:
-                self.norms.append(BatchNormalization())
+                self.norms.append(BatchNormalization(momentum=self.momentum))
                 self.convs.append(_conv(4 * self.growth_rate, 1))
-            self.norms.append(BatchNormalization())
+            self.norms.append(BatchNormalization(momentum=self.momentum))
             self.convs.append(_conv(self.growth_rate, 3))
 
     def build(self, input_shape):
@@ -136,7 +140,7 @@ class DenseBlock(Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_layers": self.num_layers, "growth_rate": self.growth_rate,
-                "bottleneck": self.bottleneck, "dropout_rate": self.dropout_rate}
+                "bottleneck": self.bottleneck, "dropout_rate": self.dropout_rate, "momentum": self.momentum}
 
 
 class TransitionLayer(Layer):
@@ -144,12 +148,12 @@ class TransitionLayer(Layer):
 
     nnrs_only = True
 
-    def __init__(self, compression=0.5, **kwargs):
+    def __init__(self, compression=0.5, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
-        self.compression = float(compression)
+        self.compression, self.momentum = float(compression), float(momentum)
         if not 0.0 < self.compression <= 1.0:
             raise ValueError(f"TransitionLayer {self.name!r}: compression must be in (0, 1], got {compression}")
-        self.norm = BatchNormalization()
+        self.norm = BatchNormalization(momentum=self.momentum)
         self.relu = Activation("relu")
         self.pool = AveragePooling2D(2, strides=2)
         self.conv = None  # its width depends on the input channels
@@ -171,4 +175,4 @@ class TransitionLayer(Layer):
         return (n, None if h is None else h // 2, None if w is None else w // 2, self._out_channels(c))
 
     def get_config(self):
-        return {**super().get_config(), "compression": self.compression}
+        return {**super().get_config(), "compression": self.compression, "momentum": self.momentum}

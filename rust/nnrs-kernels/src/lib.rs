@@ -5,23 +5,19 @@
 
 pub mod activation;
 pub mod conv;
+pub mod dynamic;
 pub mod elementwise;
 pub mod fastmath;
 pub mod gemm;
+pub mod image;
 pub mod index;
 pub mod loss;
+pub mod norm;
 pub mod optim;
 pub mod parallel;
-// pooling (max / average, 2-D and 1-D)
 pub mod pool;
 pub mod random;
 pub mod reduce;
-// ---- norm family: batch normalization and image warps (augmentation) ----
-pub mod image;
-pub mod norm;
-
-// ---- dynamic convolution (involution) ----
-pub mod dynamic;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

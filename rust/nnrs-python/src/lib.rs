@@ -6,24 +6,19 @@ use pyo3::prelude::*;
 
 mod activation;
 mod common;
-// convolution family
 mod conv;
+mod dynamic;
 mod elementwise;
 mod gemm;
+mod image;
 mod index;
 mod loss;
+mod norm;
 mod optim;
 mod parallel;
-// pooling (max / average, 2-D and 1-D)
 mod pool;
 mod random;
 mod reduce;
-// ---- norm family: batch normalization, image warps, gaussian noise ----
-mod image;
-mod norm;
-
-// ---- dynamic convolution (involution) ----
-mod dynamic;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -37,14 +32,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loss::register(m)?;
     optim::register(m)?;
     index::register(m)?;
-    // ---- norm family ----
     norm::register(m)?;
     image::register(m)?;
-    // dynamic convolution (involution)
     dynamic::register(m)?;
-    // pooling (max / average, 2-D and 1-D)
     pool::register(m)?;
-    // convolution family
     conv::register(m)?;
     Ok(())
 }

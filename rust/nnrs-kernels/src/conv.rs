@@ -695,6 +695,7 @@ mod direct {
     /// Needs V's CPU feature.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::needless_range_loop)]
     unsafe fn fwd_block<V: Vf, const NV: usize, const R: usize>(
         xp: &[f32],
         offs: &[usize],
@@ -709,22 +710,27 @@ mod direct {
         let corner = (oy * p.stride_h * super::padded_w(p) + ox0 * p.stride_w) * p.c;
         let bias = &bp[o0..o0 + l];
         let mut acc = [[V::splat(0.0); NV]; R];
-        for a in acc.iter_mut() {
-            for (j, v) in a.iter_mut().enumerate() {
-                *v = V::load(bias[j * V::N..].as_ptr());
+        for r in 0..R {
+            for j in 0..NV {
+                acc[r][j] = V::load(bias.as_ptr().add(j * V::N));
             }
         }
+        let last_off = offs.iter().copied().max().unwrap_or(0);
+        assert!(corner + last_off + (R - 1) * step < xp.len() && offs.len() * ocp <= wk.len() && o0 + l <= ocp, "fwd_block: out of bounds");
+        let (x0, w0) = (xp.as_ptr().add(corner), wk.as_ptr().add(o0));
         for (q, &off) in offs.iter().enumerate() {
-            let wrow = &wk[q * ocp + o0..q * ocp + o0 + l];
+            // SAFETY (reads): the assert above bounds every x offset (off + r * step) and every
+            // kernel row (q * ocp + o0 + l <= kg * ocp)
+            let wq = w0.add(q * ocp);
             let mut wv = [V::splat(0.0); NV];
-            for (j, v) in wv.iter_mut().enumerate() {
-                *v = V::load(wrow[j * V::N..].as_ptr());
+            for j in 0..NV {
+                wv[j] = V::load(wq.add(j * V::N));
             }
-            let xs = &xp[corner + off..corner + off + (R - 1) * step + 1];
-            for (r, a) in acc.iter_mut().enumerate() {
-                let xv = V::splat(xs[r * step]);
-                for (s, &k) in a.iter_mut().zip(&wv) {
-                    *s = V::fma(xv, k, *s);
+            let xq = x0.add(off);
+            for r in 0..R {
+                let xv = V::splat(*xq.add(r * step));
+                for j in 0..NV {
+                    acc[r][j] = V::fma(xv, wv[j], acc[r][j]);
                 }
             }
         }
@@ -814,6 +820,7 @@ mod direct {
     /// over output row `oy` (gradient `grow`, (ow, ocp)), added into `gk` (kg, ocp).
     /// Needs V's CPU feature.
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
     unsafe fn gw_block<V: Vf, const NV: usize, const Q: usize>(
         xp: &[f32],
         offs: &[usize],
@@ -826,18 +833,25 @@ mod direct {
         let (ow, step) = (p.out_hw().1, p.stride_w * p.c);
         let offs: &[usize; Q] = offs[q0..q0 + Q].try_into().unwrap();
         let row0 = oy * p.stride_h * super::padded_w(p) * p.c;
+        let last_off = offs.iter().copied().max().unwrap_or(0);
+        assert!(
+            ow == 0 || (row0 + (ow - 1) * step + last_off < xp.len() && (ow - 1) * ocp + o0 + l <= grow.len()),
+            "gw_block: out of bounds"
+        );
         let mut acc = [[V::splat(0.0); NV]; Q];
+        let (x0, g0) = (xp.as_ptr().add(row0), grow.as_ptr().add(o0));
         for ox in 0..ow {
-            let g = &grow[ox * ocp + o0..ox * ocp + o0 + l];
+            // SAFETY (reads): the assert above bounds the last pixel's gradient row and x offsets
+            let g = g0.add(ox * ocp);
             let mut gv = [V::splat(0.0); NV];
-            for (j, v) in gv.iter_mut().enumerate() {
-                *v = V::load(g[j * V::N..].as_ptr());
+            for j in 0..NV {
+                gv[j] = V::load(g.add(j * V::N));
             }
-            let corner = row0 + ox * step;
-            for (a, &off) in acc.iter_mut().zip(offs) {
-                let xv = V::splat(xp[corner + off]);
-                for (s, &k) in a.iter_mut().zip(&gv) {
-                    *s = V::fma(xv, k, *s);
+            let xo = x0.add(ox * step);
+            for q in 0..Q {
+                let xv = V::splat(*xo.add(offs[q]));
+                for j in 0..NV {
+                    acc[q][j] = V::fma(xv, gv[j], acc[q][j]);
                 }
             }
         }

@@ -735,19 +735,21 @@ mod direct {
             }
         }
         let n = l.min(p.oc - o0);
-        for (r, a) in acc.iter().enumerate() {
-            let at = (ox0 + r) * p.oc + o0;
-            let dst = &mut yrow[at..at + n];
+        assert!((ox0 + R - 1) * p.oc + o0 + n <= yrow.len(), "fwd_block: output out of bounds");
+        let y0 = yrow.as_mut_ptr().add(ox0 * p.oc + o0);
+        for r in 0..R {
+            // SAFETY (writes): the assert above bounds the last pixel's n channels
+            let yr = y0.add(r * p.oc);
             if n == l {
-                for (j, &v) in a.iter().enumerate() {
-                    V::store(dst[j * V::N..].as_mut_ptr(), v);
+                for j in 0..NV {
+                    V::store(yr.add(j * V::N), acc[r][j]);
                 }
             } else {
                 let mut tmp = [0.0f32; 64];
-                for (j, &v) in a.iter().enumerate() {
-                    V::store(tmp[j * V::N..].as_mut_ptr(), v);
+                for j in 0..NV {
+                    V::store(tmp.as_mut_ptr().add(j * V::N), acc[r][j]);
                 }
-                dst.copy_from_slice(&tmp[..n]);
+                std::ptr::copy_nonoverlapping(tmp.as_ptr(), yr, n);
             }
         }
     }
@@ -865,6 +867,27 @@ mod direct {
         }
     }
 
+    /// Bias gradient of one output row (gradient `grow`, (ow, ocp)), channels `o0 .. o0 + NV * N`,
+    /// added into `gbs` (ocp). Needs V's CPU feature.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn gb_row<V: Vf, const NV: usize>(grow: &[f32], gbs: &mut [f32], ow: usize, o0: usize, ocp: usize) {
+        let l = NV * V::N;
+        assert!(ow * ocp <= grow.len() && o0 + l <= gbs.len() && o0 + l <= ocp, "gb_row: out of bounds");
+        let mut acc = [V::splat(0.0); NV];
+        let g0 = grow.as_ptr().add(o0);
+        for ox in 0..ow {
+            // SAFETY (reads): pixel ox's channels o0 .. o0 + l lie below ow * ocp (assert above)
+            for j in 0..NV {
+                acc[j] = V::add(acc[j], V::load(g0.add(ox * ocp + j * V::N)));
+            }
+        }
+        let b0 = gbs.as_mut_ptr().add(o0);
+        for j in 0..NV {
+            V::store(b0.add(j * V::N), V::add(V::load(b0.add(j * V::N)), acc[j]));
+        }
+    }
+
     /// Direct kernel gradient of images `img0 .. img0 + imgs`, added into `acc` (kg x oc, then
     /// oc for the bias when `want_gb`). Needs V's CPU feature.
     #[inline(always)]
@@ -910,10 +933,8 @@ mod direct {
                     }
                 }
                 if want_gb {
-                    for g in grow.chunks_exact(ocp) {
-                        for (s, &v) in gbs.iter_mut().zip(g) {
-                            *s += v;
-                        }
+                    for o0 in (0..ocp).step_by(l) {
+                        gb_row::<V, NV>(grow, &mut gbs, ow, o0, ocp);
                     }
                 }
             }

@@ -142,9 +142,12 @@ def test_direct_few_channels_matches_numpy(cpu, ref, g, bias, seed, threads, act
         _core.set_num_threads(before)
     np.testing.assert_allclose(got, ref.conv2d_forward(x, w, b, *geo, act), *tol(np.float32))
     rw, rb = ref.conv2d_backward_weight(x, gy, ks, *geo, bias)
-    np.testing.assert_allclose(gw, rw, *tol(np.float32))
+    # sums over every output pixel, in float32 on both sides and in different orders (the
+    # bias' can cancel to near zero): an absolute tolerance growing with the number of terms
+    atol = 1e-6 * gy[..., 0].size
+    np.testing.assert_allclose(gw, rw, 1e-4, atol)
     if bias:
-        np.testing.assert_allclose(gb, rb, *tol(np.float32))
+        np.testing.assert_allclose(gb, rb, 1e-4, atol)
     else:
         assert gb is None
 

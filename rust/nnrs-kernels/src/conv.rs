@@ -9,7 +9,8 @@
 //! (at most [`WORKSPACE_BYTES`] per thread) and reused, never for the whole batch. Work is
 //! split into jobs of whole images (so the input gradient's writes never overlap) that run
 //! on the nnrs pool; a 1x1 convolution with stride 1 and no padding is one plain product on
-//! the `(n * h * w, c)` view.
+//! the `(n * h * w, c)` view. A float32 convolution of one group and at most 4 input
+//! channels runs direct kernels (module `direct`, AVX2 / AVX-512) without patch matrices.
 
 use crate::activation::{activation_forward, Activation, ActivationParams};
 use crate::fastmath::Real;
@@ -1500,6 +1501,36 @@ mod tests {
                 let scale = 1.0 + (p.rows() as f64).sqrt();
                 for (i, (a, want)) in gw.iter().zip(&rw).chain(gb.iter().zip(&rb)).enumerate() {
                     assert!((*a as f64 - want).abs() < 1e-5 * scale * (1.0 + want.abs()), "{p:?}: g[{i}] {a} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn direct_kernels_of_every_vector_extension_match_the_direct_loops() {
+        // AVX2 as well as AVX-512 where the CPU has both (the dispatch picks only the best)
+        let Some(best) = direct::isa() else { return };
+        let isas = if best == direct::Isa::Avx512 { vec![direct::Isa::Avx512, direct::Isa::Avx2] } else { vec![best] };
+        let mut odd = params(2, 7, 19, 3, 21, (3, 2), 1, 0, 2, 1);
+        (odd.pad_top, odd.pad_bottom, odd.pad_left, odd.pad_right, odd.stride_w) = (2, 0, 1, 3, 2);
+        let cases = [params(2, 9, 23, 3, 32, (3, 3), 1, 1, 1, 1), params(1, 6, 11, 1, 40, (2, 2), 1, 0, 1, 1), odd];
+        for isa in isas {
+            for p in &cases {
+                let x = data(p.x_len(), 0.37);
+                let w = data(p.w_len(), 0.11);
+                let gy = data(p.y_len(), 0.23);
+                let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+                let mut y = vec![9.0f32; p.y_len()];
+                direct::forward(isa, &f(&x), &f(&w), None, &mut y, p, 0);
+                for (a, want) in y.iter().zip(naive(&x, &w, p)) {
+                    assert!((*a as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "{p:?}: {a} vs {want}");
+                }
+                let mut acc = vec![0.0f32; p.w_len() + p.oc];
+                direct::backward_weight(isa, &f(&x), &f(&gy), &mut acc, p, (0, p.n), true);
+                let (rw, rb) = naive_gw(&x, &gy, p);
+                for (a, want) in acc.iter().zip(rw.iter().chain(&rb)) {
+                    assert!((*a as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "{p:?}: {a} vs {want}");
                 }
             }
         }

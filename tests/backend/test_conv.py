@@ -104,6 +104,76 @@ def test_large_batch_is_chunked_and_thread_count_independent(cpu, ref, groups):
     np.testing.assert_allclose(results[1][2], ref.conv2d_backward_weight(x, gy, (3, 3), *geo)[0], 1e-4, 1e-2)
 
 
+@st.composite
+def direct_geometries(draw):
+    """Geometries of the direct float32 kernels (one group, 1 to 4 input channels): output
+    channels across the vector widths (8, 16, 32 lanes), rows longer than a register block."""
+    c = draw(st.integers(1, 4))
+    oc = draw(st.sampled_from([1, 3, 8, 15, 16, 17, 31, 32, 33, 48, 64, 70]))
+    n = draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    pads = tuple(draw(st.integers(0, 3)) for _ in range(4))
+    ext_h, ext_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    h = draw(st.integers(max(1, ext_h - pads[0] - pads[1]), 13))
+    w = draw(st.integers(max(1, ext_w - pads[2] - pads[3]), 31))
+    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    return (n, h, w, c), (kh, kw), oc, strides, pads, (dh, dw)
+
+
+@settings(max_examples=80, deadline=None)
+@given(g=direct_geometries(), bias=st.booleans(), seed=st.integers(0, 2**31), threads=st.sampled_from([1, 2]),
+       act=st.sampled_from(["linear", "relu"]))
+def test_direct_few_channels_matches_numpy(cpu, ref, g, bias, seed, threads, act):
+    # float32 with at most 4 input channels takes the direct (patch-free) kernels
+    xs, ks, oc, strides, pads, dil = g
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ks + (xs[3], oc)).astype(np.float32)
+    b = rng.standard_normal(oc).astype(np.float32) if bias else None
+    geo = (strides, pads, dil, 1)
+    gy = rng.standard_normal(contract.conv_geometry("t", xs, ks, oc, strides, pads, dil)).astype(np.float32)
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(threads)
+        got = cpu.conv2d_forward(x, w, b, *geo, act)
+        gw, gb = cpu.conv2d_backward_weight(x, gy, ks, *geo, bias)
+    finally:
+        _core.set_num_threads(before)
+    np.testing.assert_allclose(got, ref.conv2d_forward(x, w, b, *geo, act), *tol(np.float32))
+    rw, rb = ref.conv2d_backward_weight(x, gy, ks, *geo, bias)
+    # sums over every output pixel, in float32 on both sides and in different orders (the
+    # bias' can cancel to near zero): an absolute tolerance growing with the number of terms
+    atol = 1e-6 * gy[..., 0].size
+    np.testing.assert_allclose(gw, rw, 1e-4, atol)
+    if bias:
+        np.testing.assert_allclose(gb, rb, 1e-4, atol)
+    else:
+        assert gb is None
+
+
+def test_direct_batch_matches_numpy_on_any_thread_count(cpu, ref):
+    # the bench's shape (3 -> 32 channels, 3x3 same) on a batch of several jobs
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((13, 32, 32, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 32)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    gy = rng.standard_normal((13, 32, 32, 32)).astype(np.float32)
+    geo = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
+    want = ref.conv2d_forward(x, w, b, *geo)
+    rw, rb = ref.conv2d_backward_weight(x, gy, (3, 3), *geo, True)
+    before = _core.get_num_threads()
+    try:
+        for t in (1, 2, 3):
+            _core.set_num_threads(t)
+            np.testing.assert_allclose(cpu.conv2d_forward(x, w, b, *geo), want, 1e-4, 1e-4)
+            gw, gb = cpu.conv2d_backward_weight(x, gy, (3, 3), *geo, True)
+            np.testing.assert_allclose(gw, rw, 1e-4, 1e-2)  # float32 sums of ~13k terms
+            np.testing.assert_allclose(gb, rb, 1e-4, 1e-2)
+    finally:
+        _core.set_num_threads(before)
+
+
 def test_pointwise_fast_path(cpu, ref):
     rng = np.random.default_rng(4)
     x, w, b = rng.standard_normal((3, 4, 5, 6)), rng.standard_normal((1, 1, 6, 7)), rng.standard_normal(7)

@@ -9,7 +9,8 @@
 //! (at most [`WORKSPACE_BYTES`] per thread) and reused, never for the whole batch. Work is
 //! split into jobs of whole images (so the input gradient's writes never overlap) that run
 //! on the nnrs pool; a 1x1 convolution with stride 1 and no padding is one plain product on
-//! the `(n * h * w, c)` view.
+//! the `(n * h * w, c)` view. A float32 convolution of one group and at most 4 input
+//! channels runs direct kernels (module `direct`, AVX2 / AVX-512) without patch matrices.
 
 use crate::activation::{activation_forward, Activation, ActivationParams};
 use crate::fastmath::Real;
@@ -520,6 +521,477 @@ crate::multiversion! {
     }
 }
 
+// ---- direct (f32, few input channels, one group) --------------------------------------------------
+// With a handful of input channels the patch matrix has few columns (27 for a 3-channel 3x3
+// kernel): building it costs as much as the thin product. The direct kernels read a
+// zero-padded copy of one image instead and keep a block of results in vector registers
+// (forward: R output pixels x L output channels; kernel gradient: Q kernel entries x L
+// output channels). They are f32 only, for CPUs with AVX2 and FMA (AVX-512 when present);
+// everything else takes the patch path.
+
+#[cfg(target_arch = "x86_64")]
+/// Input channels up to which a one-group convolution runs directly (without patches).
+const DIRECT_MAX_C: usize = 4;
+
+#[cfg(target_arch = "x86_64")]
+/// Width of the zero-padded image the direct kernels read.
+fn padded_w(p: &Conv2dParams) -> usize {
+    p.w + p.pad_left + p.pad_right
+}
+
+#[cfg(target_arch = "x86_64")]
+/// Image b of x, zero-padded on every side, into `buf` ((h + pads) x (w + pads) x c).
+fn pad_image<T: Copy + Default>(x: &[T], p: &Conv2dParams, b: usize, buf: &mut Vec<T>) {
+    let (hp, wp, c) = (p.h + p.pad_top + p.pad_bottom, padded_w(p), p.c);
+    buf.clear();
+    buf.resize(hp * wp * c, T::default());
+    let img = &x[b * p.h * p.w * c..(b + 1) * p.h * p.w * c];
+    for (iy, src) in img.chunks_exact(p.w * c).enumerate() {
+        let at = ((iy + p.pad_top) * wp + p.pad_left) * c;
+        buf[at..at + p.w * c].copy_from_slice(src);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+/// Offsets, relative to an output pixel's corner in the padded image, of the kernel's
+/// entries in the order (ky, kx, channel): the rows of the kernel seen as a matrix.
+fn tap_offsets(p: &Conv2dParams) -> Vec<usize> {
+    let wp = padded_w(p);
+    let mut offs = Vec::with_capacity(p.kg());
+    for ky in 0..p.kh {
+        for kx in 0..p.kw {
+            for ci in 0..p.c {
+                offs.push((ky * p.dil_h * wp + kx * p.dil_w) * p.c + ci);
+            }
+        }
+    }
+    offs
+}
+
+#[cfg(target_arch = "x86_64")]
+/// `s` seen as f32 when T is f32.
+fn f32_slice<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>() {
+        return None;
+    }
+    // SAFETY: T is f32 (same TypeId), so the memory is a valid [f32] of the same length.
+    Some(unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) })
+}
+
+#[cfg(target_arch = "x86_64")]
+/// `s` seen as mutable f32 when T is f32.
+fn f32_slice_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>() {
+        return None;
+    }
+    // SAFETY: T is f32 (same TypeId), so the memory is a valid [f32] of the same length;
+    // the unique borrow of `s` moves into the result.
+    Some(unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod direct {
+    use super::{pad_image, tap_offsets, Conv2dParams};
+    use std::arch::x86_64::*;
+
+    /// The vector extensions the direct kernels are compiled for.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Isa {
+        Avx512,
+        Avx2,
+    }
+
+    pub fn isa() -> Option<Isa> {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") {
+            return Some(if has!("avx512f") { Isa::Avx512 } else { Isa::Avx2 });
+        }
+        None
+    }
+
+    /// A vector of f32 lanes. Every method needs the CPU feature of its type (AVX-512F for
+    /// `__m512`, AVX2 + FMA for `__m256`): callers are compiled with it and run only where
+    /// [`isa`] found it, and they pass pointers to at least `N` readable (writable) lanes.
+    trait Vf: Copy {
+        const N: usize;
+        unsafe fn splat(v: f32) -> Self;
+        unsafe fn load(p: *const f32) -> Self;
+        unsafe fn store(p: *mut f32, v: Self);
+        /// `a * b + c`, one rounding.
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+        unsafe fn add(a: Self, b: Self) -> Self;
+    }
+
+    impl Vf for __m512 {
+        const N: usize = 16;
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            _mm512_set1_ps(v)
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            _mm512_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            _mm512_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            _mm512_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            _mm512_add_ps(a, b)
+        }
+    }
+
+    impl Vf for __m256 {
+        const N: usize = 8;
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            _mm256_set1_ps(v)
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            _mm256_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            _mm256_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            _mm256_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            _mm256_add_ps(a, b)
+        }
+    }
+
+    /// Calls `$go!(k)` with the literal k = `$n` (1 ..= 12): block sizes as constants.
+    macro_rules! upto12 {
+        ($n:expr, $go:ident) => {
+            match $n {
+                1 => $go!(1),
+                2 => $go!(2),
+                3 => $go!(3),
+                4 => $go!(4),
+                5 => $go!(5),
+                6 => $go!(6),
+                7 => $go!(7),
+                8 => $go!(8),
+                9 => $go!(9),
+                10 => $go!(10),
+                11 => $go!(11),
+                12 => $go!(12),
+                _ => unreachable!("block size out of range"),
+            }
+        };
+    }
+
+    /// Forward of the R output pixels from `ox0` of row `oy`, output channels `o0 .. o0 + NV * N`:
+    /// `wk` is the kernel (kg, ocp), `bp` the bias (ocp), both zero-padded to ocp channels.
+    /// Needs V's CPU feature.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn fwd_block<V: Vf, const NV: usize, const R: usize>(
+        xp: &[f32],
+        offs: &[usize],
+        wk: &[f32],
+        bp: &[f32],
+        yrow: &mut [f32],
+        p: &Conv2dParams,
+        (oy, ox0, o0, ocp): (usize, usize, usize, usize),
+    ) {
+        let l = NV * V::N;
+        let step = p.stride_w * p.c;
+        let corner = (oy * p.stride_h * super::padded_w(p) + ox0 * p.stride_w) * p.c;
+        let bias = &bp[o0..o0 + l];
+        let mut acc = [[V::splat(0.0); NV]; R];
+        for r in 0..R {
+            for j in 0..NV {
+                acc[r][j] = V::load(bias.as_ptr().add(j * V::N));
+            }
+        }
+        let last_off = offs.iter().copied().max().unwrap_or(0);
+        assert!(corner + last_off + (R - 1) * step < xp.len() && offs.len() * ocp <= wk.len() && o0 + l <= ocp, "fwd_block: out of bounds");
+        let (x0, w0) = (xp.as_ptr().add(corner), wk.as_ptr().add(o0));
+        for (q, &off) in offs.iter().enumerate() {
+            // SAFETY (reads): the assert above bounds every x offset (off + r * step) and every
+            // kernel row (q * ocp + o0 + l <= kg * ocp)
+            let wq = w0.add(q * ocp);
+            let mut wv = [V::splat(0.0); NV];
+            for j in 0..NV {
+                wv[j] = V::load(wq.add(j * V::N));
+            }
+            let xq = x0.add(off);
+            for r in 0..R {
+                let xv = V::splat(*xq.add(r * step));
+                for j in 0..NV {
+                    acc[r][j] = V::fma(xv, wv[j], acc[r][j]);
+                }
+            }
+        }
+        let n = l.min(p.oc - o0);
+        assert!((ox0 + R - 1) * p.oc + o0 + n <= yrow.len(), "fwd_block: output out of bounds");
+        let y0 = yrow.as_mut_ptr().add(ox0 * p.oc + o0);
+        for r in 0..R {
+            // SAFETY (writes): the assert above bounds the last pixel's n channels
+            let yr = y0.add(r * p.oc);
+            if n == l {
+                for j in 0..NV {
+                    V::store(yr.add(j * V::N), acc[r][j]);
+                }
+            } else {
+                let mut tmp = [0.0f32; 64];
+                for j in 0..NV {
+                    V::store(tmp.as_mut_ptr().add(j * V::N), acc[r][j]);
+                }
+                std::ptr::copy_nonoverlapping(tmp.as_ptr(), yr, n);
+            }
+        }
+    }
+
+    /// Direct forward (no activation) of the images from `img0` on into `y` (whole images).
+    /// Needs V's CPU feature.
+    #[inline(always)]
+    unsafe fn fwd_images<V: Vf, const NV: usize, const R: usize>(
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        p: &Conv2dParams,
+        img0: usize,
+    ) {
+        let (oh, ow) = p.out_hw();
+        let (oc, kg, l) = (p.oc, p.kg(), NV * V::N);
+        let ocp = oc.div_ceil(l) * l;
+        let mut wk = vec![0.0f32; kg * ocp];
+        for (d, s) in wk.chunks_exact_mut(ocp).zip(w.chunks_exact(oc)) {
+            d[..oc].copy_from_slice(s);
+        }
+        let mut bp = vec![0.0f32; ocp];
+        if let Some(b) = bias {
+            bp[..oc].copy_from_slice(b);
+        }
+        let offs = tap_offsets(p);
+        let mut xp = Vec::new();
+        for (i, yi) in y.chunks_exact_mut(oh * ow * oc).enumerate() {
+            pad_image(x, p, img0 + i, &mut xp);
+            for (oy, yrow) in yi.chunks_exact_mut(ow * oc).enumerate() {
+                for o0 in (0..ocp).step_by(l) {
+                    let mut ox0 = 0;
+                    while ox0 < ow {
+                        let r = R.min(ow - ox0);
+                        macro_rules! go {
+                            ($k:literal) => {
+                                fwd_block::<V, NV, $k>(&xp, &offs, &wk, &bp, yrow, p, (oy, ox0, o0, ocp))
+                            };
+                        }
+                        upto12!(r, go);
+                        ox0 += r;
+                    }
+                }
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn fwd_avx512(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32], p: &Conv2dParams, img0: usize) {
+        fwd_images::<__m512, 2, 12>(x, w, bias, y, p, img0)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn fwd_avx2(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32], p: &Conv2dParams, img0: usize) {
+        fwd_images::<__m256, 2, 6>(x, w, bias, y, p, img0)
+    }
+
+    /// Direct forward (no activation) of the images from `img0` on into `y` (whole images).
+    pub fn forward(isa: Isa, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32], p: &Conv2dParams, img0: usize) {
+        match isa {
+            // SAFETY: `isa` (the only maker of an Isa) found AVX-512F, AVX2 and FMA on this CPU.
+            Isa::Avx512 => unsafe { fwd_avx512(x, w, bias, y, p, img0) },
+            // SAFETY: `isa` found AVX2 and FMA on this CPU.
+            Isa::Avx2 => unsafe { fwd_avx2(x, w, bias, y, p, img0) },
+        }
+    }
+
+    /// Kernel gradient of the Q kernel entries from `q0`, output channels `o0 .. o0 + NV * N`,
+    /// over output row `oy` (gradient `grow`, (ow, ocp)), added into `gk` (kg, ocp).
+    /// Needs V's CPU feature.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn gw_block<V: Vf, const NV: usize, const Q: usize>(
+        xp: &[f32],
+        offs: &[usize],
+        grow: &[f32],
+        gk: &mut [f32],
+        p: &Conv2dParams,
+        (oy, q0, o0, ocp): (usize, usize, usize, usize),
+    ) {
+        let l = NV * V::N;
+        let (ow, step) = (p.out_hw().1, p.stride_w * p.c);
+        let offs: &[usize; Q] = offs[q0..q0 + Q].try_into().unwrap();
+        let row0 = oy * p.stride_h * super::padded_w(p) * p.c;
+        let last_off = offs.iter().copied().max().unwrap_or(0);
+        assert!(
+            ow == 0 || (row0 + (ow - 1) * step + last_off < xp.len() && (ow - 1) * ocp + o0 + l <= grow.len()),
+            "gw_block: out of bounds"
+        );
+        let mut acc = [[V::splat(0.0); NV]; Q];
+        let (x0, g0) = (xp.as_ptr().add(row0), grow.as_ptr().add(o0));
+        for ox in 0..ow {
+            // SAFETY (reads): the assert above bounds the last pixel's gradient row and x offsets
+            let g = g0.add(ox * ocp);
+            let mut gv = [V::splat(0.0); NV];
+            for j in 0..NV {
+                gv[j] = V::load(g.add(j * V::N));
+            }
+            let xo = x0.add(ox * step);
+            for q in 0..Q {
+                let xv = V::splat(*xo.add(offs[q]));
+                for j in 0..NV {
+                    acc[q][j] = V::fma(xv, gv[j], acc[q][j]);
+                }
+            }
+        }
+        for (q, a) in acc.iter().enumerate() {
+            let at = (q0 + q) * ocp + o0;
+            let dst = &mut gk[at..at + l];
+            for (j, &v) in a.iter().enumerate() {
+                let ptr = dst[j * V::N..].as_mut_ptr();
+                V::store(ptr, V::add(V::load(ptr), v));
+            }
+        }
+    }
+
+    /// Bias gradient of one output row (gradient `grow`, (ow, ocp)), channels `o0 .. o0 + NV * N`,
+    /// added into `gbs` (ocp). Needs V's CPU feature.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn gb_row<V: Vf, const NV: usize>(grow: &[f32], gbs: &mut [f32], ow: usize, o0: usize, ocp: usize) {
+        let l = NV * V::N;
+        assert!(ow * ocp <= grow.len() && o0 + l <= gbs.len() && o0 + l <= ocp, "gb_row: out of bounds");
+        let mut acc = [V::splat(0.0); NV];
+        let g0 = grow.as_ptr().add(o0);
+        for ox in 0..ow {
+            // SAFETY (reads): pixel ox's channels o0 .. o0 + l lie below ow * ocp (assert above)
+            for j in 0..NV {
+                acc[j] = V::add(acc[j], V::load(g0.add(ox * ocp + j * V::N)));
+            }
+        }
+        let b0 = gbs.as_mut_ptr().add(o0);
+        for j in 0..NV {
+            V::store(b0.add(j * V::N), V::add(V::load(b0.add(j * V::N)), acc[j]));
+        }
+    }
+
+    /// Direct kernel gradient of images `img0 .. img0 + imgs`, added into `acc` (kg x oc, then
+    /// oc for the bias when `want_gb`). Needs V's CPU feature.
+    #[inline(always)]
+    unsafe fn gw_images<V: Vf, const NV: usize, const Q: usize>(
+        x: &[f32],
+        gy: &[f32],
+        acc: &mut [f32],
+        p: &Conv2dParams,
+        (img0, imgs): (usize, usize),
+        want_gb: bool,
+    ) {
+        let (oh, ow) = p.out_hw();
+        let (oc, kg, l) = (p.oc, p.kg(), NV * V::N);
+        let ocp = oc.div_ceil(l) * l;
+        let mut gk = vec![0.0f32; kg * ocp];
+        let mut gbs = vec![0.0f32; ocp];
+        let offs = tap_offsets(p);
+        let mut xp = Vec::new();
+        let mut padded = vec![0.0f32; if ocp == oc { 0 } else { ow * ocp }];
+        for b in img0..img0 + imgs {
+            pad_image(x, p, b, &mut xp);
+            for oy in 0..oh {
+                let r = (b * oh + oy) * ow * oc;
+                let grow = if ocp == oc {
+                    &gy[r..r + ow * oc]
+                } else {
+                    for (d, s) in padded.chunks_exact_mut(ocp).zip(gy[r..r + ow * oc].chunks_exact(oc)) {
+                        d[..oc].copy_from_slice(s);
+                    }
+                    &padded[..]
+                };
+                for o0 in (0..ocp).step_by(l) {
+                    let mut q0 = 0;
+                    while q0 < kg {
+                        let q = Q.min(kg - q0);
+                        macro_rules! go {
+                            ($k:literal) => {
+                                gw_block::<V, NV, $k>(&xp, &offs, grow, &mut gk, p, (oy, q0, o0, ocp))
+                            };
+                        }
+                        upto12!(q, go);
+                        q0 += q;
+                    }
+                }
+                if want_gb {
+                    for o0 in (0..ocp).step_by(l) {
+                        gb_row::<V, NV>(grow, &mut gbs, ow, o0, ocp);
+                    }
+                }
+            }
+        }
+        let wl = kg * oc;
+        for (d, s) in acc[..wl].chunks_exact_mut(oc).zip(gk.chunks_exact(ocp)) {
+            for (a, &v) in d.iter_mut().zip(s) {
+                *a += v;
+            }
+        }
+        if want_gb {
+            for (a, &v) in acc[wl..].iter_mut().zip(&gbs) {
+                *a += v;
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn gw_avx512(x: &[f32], gy: &[f32], acc: &mut [f32], p: &Conv2dParams, job: (usize, usize), want_gb: bool) {
+        gw_images::<__m512, 2, 12>(x, gy, acc, p, job, want_gb)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn gw_avx2(x: &[f32], gy: &[f32], acc: &mut [f32], p: &Conv2dParams, job: (usize, usize), want_gb: bool) {
+        gw_images::<__m256, 2, 6>(x, gy, acc, p, job, want_gb)
+    }
+
+    /// Direct kernel (and bias) gradient of images `img0 .. img0 + imgs`, added into `acc`.
+    pub fn backward_weight(isa: Isa, x: &[f32], gy: &[f32], acc: &mut [f32], p: &Conv2dParams, job: (usize, usize), want_gb: bool) {
+        match isa {
+            // SAFETY: `isa` (the only maker of an Isa) found AVX-512F, AVX2 and FMA on this CPU.
+            Isa::Avx512 => unsafe { gw_avx512(x, gy, acc, p, job, want_gb) },
+            // SAFETY: `isa` found AVX2 and FMA on this CPU.
+            Isa::Avx2 => unsafe { gw_avx2(x, gy, acc, p, job, want_gb) },
+        }
+    }
+}
+
+/// The vector extension the direct kernels run with for this convolution and element type,
+/// or None when they do not apply (then the patch path runs).
+#[cfg(target_arch = "x86_64")]
+fn direct_isa<T: 'static>(p: &Conv2dParams) -> Option<direct::Isa> {
+    let f32 = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>();
+    if f32 && p.groups == 1 && p.c <= DIRECT_MAX_C && !p.is_pointwise() {
+        direct::isa()
+    } else {
+        None
+    }
+}
+
+/// Non-x86 targets: the patch path always.
+#[cfg(not(target_arch = "x86_64"))]
+fn direct_isa<T: 'static>(_p: &Conv2dParams) -> Option<()> {
+    None
+}
+
 // ---- jobs ---------------------------------------------------------------------------------------
 
 /// How the batch is cut: jobs of `imgs` whole images, each walked in tiles of `tile` patch rows.
@@ -662,6 +1134,18 @@ pub fn conv2d_forward<T: Real>(
             Ok(())
         });
     }
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(isa), Some(x), Some(w), Some(y)) = (direct_isa::<T>(p), f32_slice(x), f32_slice(w), f32_slice_mut(y)) {
+        let bias = bias.map(|b| f32_slice(b).unwrap());
+        return for_jobs(y, prow * p.oc, &dw_plan(p), |img0, yj, _| {
+            direct::forward(isa, x, w, bias, yj, p, img0);
+            if act != Activation::Linear {
+                let z = yj.to_vec();
+                activation_forward(&z, yj, ap)?;
+            }
+            Ok(())
+        });
+    }
     let pl = plan::<T>(p);
     for_jobs(y, prow * p.oc, &pl, |img0, yj, threads| {
         let mut ws = Vec::new();
@@ -742,11 +1226,17 @@ pub fn conv2d_backward_weight<T: Float>(
     let (oh, ow) = p.out_hw();
     let prow = oh * ow;
     let (pls, kg, ocg) = (p.patch_len(), p.kg(), p.ocg());
-    let pl = if p.is_depthwise() { dw_plan(p) } else { plan::<T>(p) };
+    let direct = direct_isa::<T>(p);
+    let pl = if p.is_depthwise() || direct.is_some() { dw_plan(p) } else { plan::<T>(p) };
     let wl = gw.len();
     // One job's contribution, added into `acc`: the kernel's (kg x oc, the kernel's layout),
     // then the bias' (oc) when it is wanted.
     let job = |img0: usize, imgs: usize, acc: &mut [T], col: &mut Vec<T>, threads: usize| {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(isa), Some(x), Some(gy)) = (direct, f32_slice(x), f32_slice(gy)) {
+            let acc = f32_slice_mut(acc).expect("T is f32 where the direct path runs");
+            return direct::backward_weight(isa, x, gy, acc, p, (img0, imgs), want_gb);
+        }
         if want_gb {
             add_rows(&gy[img0 * prow * oc..(img0 + imgs) * prow * oc], &mut acc[wl..]);
         }
@@ -936,6 +1426,112 @@ mod tests {
                 let mut back = vec![0.0; p.x_len()];
                 col2im(&cy, &mut back, p).unwrap();
                 assert!((dot(&col, &cy) - dot(&x, &back)).abs() < 1e-8 * (1.0 + dot(&col, &cy).abs()));
+            }
+        }
+    }
+
+    /// Direct loops of the kernel and bias gradients.
+    fn naive_gw(x: &[f64], gy: &[f64], p: &Conv2dParams) -> (Vec<f64>, Vec<f64>) {
+        let (oh, ow) = p.out_hw();
+        let mut gw = vec![0.0; p.w_len()];
+        let mut gb = vec![0.0; p.oc];
+        for b in 0..p.n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let g = &gy[((b * oh + oy) * ow + ox) * p.oc..][..p.oc];
+                    for (s, &v) in gb.iter_mut().zip(g) {
+                        *s += v;
+                    }
+                    for ky in 0..p.kh {
+                        for kx in 0..p.kw {
+                            let iy = (oy * p.stride_h + ky * p.dil_h) as isize - p.pad_top as isize;
+                            let ix = (ox * p.stride_w + kx * p.dil_w) as isize - p.pad_left as isize;
+                            if iy < 0 || ix < 0 || iy as usize >= p.h || ix as usize >= p.w {
+                                continue;
+                            }
+                            for ci in 0..p.c {
+                                let xv = x[((b * p.h + iy as usize) * p.w + ix as usize) * p.c + ci];
+                                let row = &mut gw[((ky * p.kw + kx) * p.c + ci) * p.oc..][..p.oc];
+                                for (s, &v) in row.iter_mut().zip(g) {
+                                    *s += xv * v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (gw, gb)
+    }
+
+    #[test]
+    fn few_channels_f32_match_the_direct_loops() {
+        // float32 with 1 to 4 input channels and one group: the direct kernels where the CPU
+        // has AVX2 and FMA; output channels across the vector widths, rows across the blocks
+        let mut cases = vec![
+            params(2, 32, 32, 3, 32, (3, 3), 1, 1, 1, 1),
+            params(1, 5, 7, 1, 1, (3, 3), 1, 1, 1, 1),
+            params(1, 9, 29, 2, 17, (2, 3), 2, 1, 2, 1),
+            params(3, 6, 13, 4, 33, (3, 1), 1, 0, 1, 1),
+            params(2, 11, 25, 3, 70, (5, 5), 3, 2, 1, 1),
+            params(1, 4, 4, 4, 8, (1, 1), 1, 1, 1, 1),
+            params(1, 1, 1, 2, 16, (1, 1), 1, 0, 1, 1), // pointwise: the plain product
+        ];
+        let mut odd = params(2, 7, 19, 3, 48, (3, 2), 1, 0, 2, 1);
+        (odd.pad_top, odd.pad_bottom, odd.pad_left, odd.pad_right, odd.stride_w) = (2, 0, 1, 3, 2);
+        cases.push(odd);
+        for threads in [1, 2] {
+            crate::parallel::set_num_threads(threads);
+            for p in &cases {
+                let x = data(p.x_len(), 0.37);
+                let w = data(p.w_len(), 0.11);
+                let b = data(p.oc, 0.7);
+                let gy = data(p.y_len(), 0.23);
+                let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+                let mut y = vec![9.0f32; p.y_len()];
+                conv2d_forward(&f(&x), &f(&w), Some(&f(&b)), &mut y, p, Activation::Linear, 0.0).unwrap();
+                for (i, (a, z)) in y.iter().zip(naive(&x, &w, p)).enumerate() {
+                    let want = z + b[i % p.oc];
+                    assert!((*a as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "{p:?}: y[{i}] {a} vs {want}");
+                }
+                let mut gw = vec![9.0f32; p.w_len()];
+                let mut gb = vec![9.0f32; p.oc];
+                conv2d_backward_weight(&f(&x), &f(&gy), &mut gw, Some(&mut gb), p).unwrap();
+                let (rw, rb) = naive_gw(&x, &gy, p);
+                let scale = 1.0 + (p.rows() as f64).sqrt();
+                for (i, (a, want)) in gw.iter().zip(&rw).chain(gb.iter().zip(&rb)).enumerate() {
+                    assert!((*a as f64 - want).abs() < 1e-5 * scale * (1.0 + want.abs()), "{p:?}: g[{i}] {a} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn direct_kernels_of_every_vector_extension_match_the_direct_loops() {
+        // AVX2 as well as AVX-512 where the CPU has both (the dispatch picks only the best)
+        let Some(best) = direct::isa() else { return };
+        let isas = if best == direct::Isa::Avx512 { vec![direct::Isa::Avx512, direct::Isa::Avx2] } else { vec![best] };
+        let mut odd = params(2, 7, 19, 3, 21, (3, 2), 1, 0, 2, 1);
+        (odd.pad_top, odd.pad_bottom, odd.pad_left, odd.pad_right, odd.stride_w) = (2, 0, 1, 3, 2);
+        let cases = [params(2, 9, 23, 3, 32, (3, 3), 1, 1, 1, 1), params(1, 6, 11, 1, 40, (2, 2), 1, 0, 1, 1), odd];
+        for isa in isas {
+            for p in &cases {
+                let x = data(p.x_len(), 0.37);
+                let w = data(p.w_len(), 0.11);
+                let gy = data(p.y_len(), 0.23);
+                let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+                let mut y = vec![9.0f32; p.y_len()];
+                direct::forward(isa, &f(&x), &f(&w), None, &mut y, p, 0);
+                for (a, want) in y.iter().zip(naive(&x, &w, p)) {
+                    assert!((*a as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "{p:?}: {a} vs {want}");
+                }
+                let mut acc = vec![0.0f32; p.w_len() + p.oc];
+                direct::backward_weight(isa, &f(&x), &f(&gy), &mut acc, p, (0, p.n), true);
+                let (rw, rb) = naive_gw(&x, &gy, p);
+                for (a, want) in acc.iter().zip(rw.iter().chain(&rb)) {
+                    assert!((*a as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "{p:?}: {a} vs {want}");
+                }
             }
         }
     }

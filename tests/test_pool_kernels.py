@@ -70,6 +70,22 @@ def test_max_pool_ties_go_to_the_same_element(cpu, ref, geom, dtype, seed):
     _check(cpu, ref, x, seed + 1, pool, strides, padding)
 
 
+@settings(max_examples=60, deadline=None)
+@given(shape=st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(2, 9), st.integers(1, 20)), dtype=dtypes,
+       seed=st.integers(0, 2**31), kind=st.sampled_from(["normal", "ties", "nan"]))
+def test_max_pool_2x2_stride_2(cpu, ref, shape, dtype, seed, kind):
+    # The 2x2 stride-2 unpadded path of its own: odd heights and widths (a last row or
+    # column no window reads), many channels, ties and NaNs.
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, shape).astype(dtype) if kind == "ties" else rng.standard_normal(shape).astype(dtype)
+    if kind == "nan":
+        x[rng.random(shape) < 0.2] = np.nan
+    geo = ((2, 2), (2, 2), (0, 0, 0, 0))
+    np.testing.assert_array_equal(cpu.max_pool2d_forward(x, *geo), ref.max_pool2d_forward(x, *geo))
+    gy = rng.standard_normal(ref.max_pool2d_forward(x, *geo).shape).astype(dtype)
+    np.testing.assert_array_equal(cpu.max_pool2d_backward(x, gy, *geo), ref.max_pool2d_backward(x, gy, *geo))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_parallel(cpu, ref, dtype):
     x = np.random.default_rng(0).standard_normal((16, 33, 31, 24)).astype(dtype)

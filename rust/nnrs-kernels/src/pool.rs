@@ -316,6 +316,84 @@ multiversion! {
     }
 }
 
+/// Whether the pooling is 2x2 with stride 2 and no padding (the common CNN downsampling):
+/// the windows do not overlap and each output row reads two whole input rows, which the
+/// `*_2x2` kernels below use.
+fn is_2x2(p: &Pool2dParams) -> bool {
+    (p.pool_h, p.pool_w, p.stride_h, p.stride_w) == (2, 2, 2, 2) && (p.pad_top, p.pad_bottom, p.pad_left, p.pad_right) == (0, 0, 0, 0)
+}
+
+/// `v == m`, or both NaN.
+#[inline(always)]
+fn same<T: Real>(v: T, m: T) -> bool {
+    (v == m) | (v.is_nan() & m.is_nan())
+}
+
+/// The maximum of `a, b, c, d` in that order (the first NaN wins).
+#[inline(always)]
+fn max4<T: Real>(a: T, b: T, c: T, d: T) -> T {
+    let m = if beats(b, a) { b } else { a };
+    let m = if beats(c, m) { c } else { m };
+    if beats(d, m) {
+        d
+    } else {
+        m
+    }
+}
+
+multiversion! {
+    /// Output row `o` of a 2x2 stride-2 max pooling of one image (see [`is_2x2`]).
+    fn max_row_2x2<T: Real>(img: &[T], yr: &mut [T], p: &Pool2dParams, o: usize) {
+        let (c, row) = (p.channels, p.w * p.channels);
+        let (top, bottom) = img[2 * o * row..(2 * o + 2) * row].split_at(row);
+        for (oc, out) in yr.chunks_exact_mut(c).enumerate() {
+            let (t, b) = (&top[2 * oc * c..(2 * oc + 2) * c], &bottom[2 * oc * c..(2 * oc + 2) * c]);
+            let (t0, t1) = t.split_at(c);
+            let (b0, b1) = b.split_at(c);
+            for k in 0..c {
+                out[k] = max4(t0[k], t1[k], b0[k], b1[k]);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// The gradient `gi` of one image of a 2x2 stride-2 max pooling (see [`is_2x2`]): each
+    /// output's gradient written to the first maximum of its window, zeros elsewhere
+    /// (including a last odd row or column, which no window reads).
+    fn max_grad_image_2x2<T: Real>(xi: &[T], gyi: &[T], gi: &mut [T], p: &Pool2dParams) {
+        let (c, row, ow) = (p.channels, p.w * p.channels, p.out_w());
+        let zero = T::zero();
+        for (o, gyr) in gyi.chunks_exact(ow * c).enumerate() {
+            let (top, bottom) = xi[2 * o * row..(2 * o + 2) * row].split_at(row);
+            let (gtop, gbottom) = gi[2 * o * row..(2 * o + 2) * row].split_at_mut(row);
+            for (oc, g) in gyr.chunks_exact(c).enumerate() {
+                let r = 2 * oc * c..(2 * oc + 2) * c;
+                let ((t0, t1), (b0, b1)) = (top[r.clone()].split_at(c), bottom[r.clone()].split_at(c));
+                let (gt0, gt1) = gtop[r.clone()].split_at_mut(c);
+                let (gb0, gb1) = gbottom[r].split_at_mut(c);
+                for k in 0..c {
+                    let (a, b, cc, d) = (t0[k], t1[k], b0[k], b1[k]);
+                    let m = max4(a, b, cc, d);
+                    let (ha, hb, hc) = (same(a, m), same(b, m), same(cc, m));
+                    let gk = g[k];
+                    gt0[k] = if ha { gk } else { zero };
+                    gt1[k] = if hb & !ha { gk } else { zero };
+                    gb0[k] = if hc & !(ha | hb) { gk } else { zero };
+                    gb1[k] = if ha | hb | hc { zero } else { gk };
+                }
+            }
+            if p.w % 2 == 1 {
+                gtop[row - c..].fill(zero);
+                gbottom[row - c..].fill(zero);
+            }
+        }
+        if p.h % 2 == 1 {
+            gi[(p.h - 1) * row..].fill(zero);
+        }
+    }
+}
+
 /// Runs `f(image, gx_image)` for every image of the batch (`h * w * channels` elements), in
 /// parallel over images (each image's gradient is written by one thread).
 fn per_image<T: Real>(gx: &mut [T], p: &Pool2dParams, f: impl Fn(usize, &mut [T]) + Sync + Send) {
@@ -338,7 +416,11 @@ pub fn max_pool2d_forward<T: Real>(x: &[T], y: &mut [T], p: &Pool2dParams) -> Re
         return Ok(());
     }
     let img = p.h * p.w * p.channels;
-    per_out_row(y, p, |n, o, yr| max_row(&x[n * img..(n + 1) * img], yr, p, o));
+    if is_2x2(p) {
+        per_out_row(y, p, |n, o, yr| max_row_2x2(&x[n * img..(n + 1) * img], yr, p, o));
+    } else {
+        per_out_row(y, p, |n, o, yr| max_row(&x[n * img..(n + 1) * img], yr, p, o));
+    }
     Ok(())
 }
 
@@ -355,6 +437,16 @@ pub fn max_pool2d_backward<T: Real>(x: &[T], gy: &[T], gx: &mut [T], p: &Pool2dP
         return Ok(());
     }
     let (img, out) = (p.h * p.w * c, oh * ow * c);
+    if is_2x2(p) {
+        // every element of gx is written, so no zero fill first
+        for_item_chunks(gx, img, p.work(), |first, chunk| {
+            for (i, gi) in chunk.chunks_exact_mut(img).enumerate() {
+                let n = first + i;
+                max_grad_image_2x2(&x[n * img..(n + 1) * img], &gy[n * out..(n + 1) * out], gi, p);
+            }
+        });
+        return Ok(());
+    }
     per_image(gx, p, |n, gi| max_grad_image(&x[n * img..(n + 1) * img], &gy[n * out..(n + 1) * out], gi, p));
     Ok(())
 }

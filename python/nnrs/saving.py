@@ -256,19 +256,16 @@ def _module_of(layer):
         if cls.__dict__.get("nnrs_only"):  # nnrs' own layers (blocks, DynamicConv2D): Keras has no such class
             return "nnrs.layers", cls.__name__, f"nnrs>{cls.__name__}"
         return "keras.layers", cls.__name__, None
-    # File-format identifiers, not code: the (module, class_name, registered_name) that a
-    # Keras 3 config.json holds for a Sequential and for a functional Model, as read from
-    # files Keras wrote (tests/fixtures/keras3); Keras resolves its classes by them.
-    known = _KERAS_MODEL_RECORDS.get(cls.__name__) if cls in (Sequential, Model) else None
-    if known is not None:
-        return known
+    if cls is Sequential:
+        return "keras", "Sequential", None
+    if cls is Model:  # a functional model: Keras files name its class after Keras' own functional class
+        return FUNCTIONAL_MODULE, "Functional", "Functional"
     return cls.__module__, cls.__name__, get_registered_name(cls)
 
 
-_KERAS_MODEL_RECORDS = {
-    "Sequential": ("keras", "Sequential", None),
-    "Model": ("keras.src.models.functional", "Functional", "Functional"),
-}
+#: Where a Keras 3 ``config.json`` says a functional model's class lives (read from files
+#: Keras wrote, tests/fixtures/keras3); Keras finds the class by it, so nnrs writes it as is.
+FUNCTIONAL_MODULE = "keras.src.models.functional"
 
 
 def serialize_keras_object(layer):

@@ -35,6 +35,17 @@ def _reg_config(r):
     return keras_record("keras.regularizers", regularizers.serialize(r))
 
 
+def _weights_config(layer, *prefixes):
+    """Keras' config fields of the weights named by ``prefixes`` (``"kernel"``, ``"bias"``,
+    ...): every ``<prefix>_initializer``, then every ``<prefix>_regularizer`` and the
+    activity regularizer, then every ``<prefix>_constraint``, in Keras' order."""
+    out = {f"{p}_initializer": _init_config(getattr(layer, f"{p}_initializer")) for p in prefixes}
+    out.update({f"{p}_regularizer": _reg_config(getattr(layer, f"{p}_regularizer")) for p in prefixes})
+    out["activity_regularizer"] = _reg_config(layer.activity_regularizer)
+    out.update({f"{p}_constraint": constraints.serialize(getattr(layer, f"{p}_constraint")) for p in prefixes})
+    return out
+
+
 class _BaseConv(Layer):
     """What every convolution layer shares: geometry arguments, activation, bias, the shape
     checks and the output-shape arithmetic. ``rank`` is 1 or 2 (spatial dimensions)."""
@@ -204,13 +215,7 @@ class _Conv(_BaseConv):
     def get_config(self):
         return _keras_config(self, filters=self.filters, **self._base_config(), groups=self.groups,
                              activation=_activation_config(self), use_bias=self.use_bias,
-                             kernel_initializer=_init_config(self.kernel_initializer),
-                             bias_initializer=_init_config(self.bias_initializer),
-                             kernel_regularizer=_reg_config(self.kernel_regularizer),
-                             bias_regularizer=_reg_config(self.bias_regularizer),
-                             activity_regularizer=_reg_config(self.activity_regularizer),
-                             kernel_constraint=constraints.serialize(self.kernel_constraint),
-                             bias_constraint=constraints.serialize(self.bias_constraint))
+                             **_weights_config(self, "kernel", "bias"))
 
 
 class Conv1D(_Conv):
@@ -280,13 +285,7 @@ class DepthwiseConv2D(_BaseConv):
     def get_config(self):
         return _keras_config(self, depth_multiplier=self.depth_multiplier, **self._base_config(),
                              activation=_activation_config(self), use_bias=self.use_bias,
-                             depthwise_initializer=_init_config(self.depthwise_initializer),
-                             bias_initializer=_init_config(self.bias_initializer),
-                             depthwise_regularizer=_reg_config(self.depthwise_regularizer),
-                             bias_regularizer=_reg_config(self.bias_regularizer),
-                             activity_regularizer=_reg_config(self.activity_regularizer),
-                             depthwise_constraint=constraints.serialize(self.depthwise_constraint),
-                             bias_constraint=constraints.serialize(self.bias_constraint))
+                             **_weights_config(self, "depthwise", "bias"))
 
 
 class SeparableConv2D(_BaseConv):
@@ -347,16 +346,7 @@ class SeparableConv2D(_BaseConv):
     def get_config(self):
         return _keras_config(self, depth_multiplier=self.depth_multiplier, filters=self.filters, **self._base_config(),
                              activation=_activation_config(self), use_bias=self.use_bias,
-                             depthwise_initializer=_init_config(self.depthwise_initializer),
-                             pointwise_initializer=_init_config(self.pointwise_initializer),
-                             bias_initializer=_init_config(self.bias_initializer),
-                             depthwise_regularizer=_reg_config(self.depthwise_regularizer),
-                             pointwise_regularizer=_reg_config(self.pointwise_regularizer),
-                             bias_regularizer=_reg_config(self.bias_regularizer),
-                             activity_regularizer=_reg_config(self.activity_regularizer),
-                             depthwise_constraint=constraints.serialize(self.depthwise_constraint),
-                             pointwise_constraint=constraints.serialize(self.pointwise_constraint),
-                             bias_constraint=constraints.serialize(self.bias_constraint))
+                             **_weights_config(self, "depthwise", "pointwise", "bias"))
 
 
 class Conv2DTranspose(_BaseConv):
@@ -430,10 +420,4 @@ class Conv2DTranspose(_BaseConv):
                              output_padding=None if self.output_padding is None else list(self.output_padding),
                              data_format=self.data_format, dilation_rate=list(self.dilation_rate),
                              activation=_activation_config(self), use_bias=self.use_bias,
-                             kernel_initializer=_init_config(self.kernel_initializer),
-                             bias_initializer=_init_config(self.bias_initializer),
-                             kernel_regularizer=_reg_config(self.kernel_regularizer),
-                             bias_regularizer=_reg_config(self.bias_regularizer),
-                             activity_regularizer=_reg_config(self.activity_regularizer),
-                             kernel_constraint=constraints.serialize(self.kernel_constraint),
-                             bias_constraint=constraints.serialize(self.bias_constraint))
+                             **_weights_config(self, "kernel", "bias"))

@@ -106,9 +106,10 @@ def test_large_batch_is_chunked_and_thread_count_independent(cpu, ref, groups):
 
 @st.composite
 def direct_geometries(draw):
-    """Geometries of the direct float32 kernels (one group, 1 to 4 input channels): output
+    """Geometries of the direct float32 kernels (one group, up to 32 input channels; the
+    gradient wrt x of a stride-1 convolution runs them too, with the channel counts swapped):
     channels across the vector widths (8, 16, 32 lanes), rows longer than a register block."""
-    c = draw(st.integers(1, 4))
+    c = draw(st.sampled_from([1, 2, 3, 4, 7, 16, 17, 32]))
     oc = draw(st.sampled_from([1, 3, 8, 15, 16, 17, 31, 32, 33, 48, 64, 70]))
     n = draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
@@ -124,8 +125,8 @@ def direct_geometries(draw):
 @settings(max_examples=80, deadline=None)
 @given(g=direct_geometries(), bias=st.booleans(), seed=st.integers(0, 2**31), threads=st.sampled_from([1, 2]),
        act=st.sampled_from(["linear", "relu"]))
-def test_direct_few_channels_matches_numpy(cpu, ref, g, bias, seed, threads, act):
-    # float32 with at most 4 input channels takes the direct (patch-free) kernels
+def test_direct_kernels_match_numpy(cpu, ref, g, bias, seed, threads, act):
+    # float32 with at most 32 input channels takes the direct (patch-free) kernels
     xs, ks, oc, strides, pads, dil = g
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(xs).astype(np.float32)
@@ -138,9 +139,13 @@ def test_direct_few_channels_matches_numpy(cpu, ref, g, bias, seed, threads, act
         _core.set_num_threads(threads)
         got = cpu.conv2d_forward(x, w, b, *geo, act)
         gw, gb = cpu.conv2d_backward_weight(x, gy, ks, *geo, bias)
+        gx = cpu.conv2d_backward_input(gy, w, xs, *geo)
     finally:
         _core.set_num_threads(before)
-    np.testing.assert_allclose(got, ref.conv2d_forward(x, w, b, *geo, act), *tol(np.float32))
+    # each output sums kh * kw * c products (float32, summed in different orders)
+    np.testing.assert_allclose(got, ref.conv2d_forward(x, w, b, *geo, act), 1e-4, 1e-6 * ks[0] * ks[1] * xs[3])
+    # each element of gx sums kh * kw * oc products, some cancelling to near zero
+    np.testing.assert_allclose(gx, ref.conv2d_backward_input(gy, w, xs, *geo), 1e-4, 1e-6 * ks[0] * ks[1] * oc)
     rw, rb = ref.conv2d_backward_weight(x, gy, ks, *geo, bias)
     # sums over every output pixel, in float32 on both sides and in different orders (the
     # bias' can cancel to near zero): an absolute tolerance growing with the number of terms

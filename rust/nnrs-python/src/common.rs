@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use crate::buffers;
 use nnrs_kernels::{Float, KernelError};
 use numpy::{
     BorrowError, Element, IxDyn, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArray,
@@ -127,8 +128,12 @@ pub fn slice_of<'a, T: Element + Clone>(a: &'a PyReadonlyArrayDyn<'_, T>) -> Cow
     Cow::Owned(a.as_array().iter().cloned().collect())
 }
 
-/// A new C-contiguous array of the given shape (contents unspecified until written).
+/// A new C-contiguous array of the given shape (contents unspecified until written); large
+/// ones reuse memory of earlier outputs (see `buffers`).
 pub fn new_array<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
+    if let Some(a) = buffers::cached_array(py, shape) {
+        return a;
+    }
     // SAFETY: every caller writes all elements before the array is read.
     unsafe { PyArrayDyn::<T>::new(py, IxDyn(shape), false) }
 }
@@ -144,6 +149,12 @@ pub fn scalar_array<T: Element + Copy>(py: Python<'_>, v: T) -> Bound<'_, PyAny>
 
 /// A new zero-filled C-contiguous array.
 pub fn zeros<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
+    if let Some(a) = buffers::cached_array::<T>(py, shape) {
+        // SAFETY: the array was just made here; nothing else can borrow it yet, and the
+        // zero bit pattern is 0.0 for both float types (and 0 for the integer ones).
+        unsafe { std::ptr::write_bytes(a.data(), 0, a.len()) };
+        return a;
+    }
     PyArrayDyn::<T>::zeros(py, IxDyn(shape), false)
 }
 

@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 
 mod activation;
+mod buffers;
 mod common;
 mod conv;
 mod dynamic;
@@ -24,6 +25,7 @@ mod reduce;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     parallel::register(m)?;
+    buffers::register(m)?;
     gemm::register(m)?;
     elementwise::register(m)?;
     reduce::register(m)?;

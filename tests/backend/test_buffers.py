@@ -5,7 +5,6 @@ import gc
 import pickle
 
 import numpy as np
-
 from nnrs import _core
 
 BIG = (300, 1000)  # 1.2 MB of float32: above the cache's 256 KiB threshold

@@ -18,6 +18,7 @@ from . import (
     constraints,
     data,
     datasets,
+    diagnostics,
     initializers,
     layers,
     losses,
@@ -40,7 +41,7 @@ from .tensor import Tensor, Variable, enable_grad, is_grad_enabled, no_grad
 
 __all__ = [
     "__version__", "Function", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "Variable",
-    "activations", "applications", "backend", "callbacks", "config", "constraints", "data", "datasets", "enable_grad",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "data", "datasets", "diagnostics", "enable_grad",
     "get_num_threads", "gradcheck",
     "initializers", "is_grad_enabled", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
     "models", "random", "regularizers", "saving", "set_backend", "set_num_threads", "utils",

@@ -73,3 +73,18 @@ __all__ += ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "Separable
 from .blocks import DenseBlock, ResidualBlock, TransitionLayer  # noqa: E402
 
 __all__ += ["DenseBlock", "ResidualBlock", "TransitionLayer"]
+
+# recurrent layers
+from .recurrent import (  # noqa: E402
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
+
+__all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells"]

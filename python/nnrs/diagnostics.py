@@ -13,8 +13,9 @@ a batch, without updating it, and returns:
 
 Each norm is the Euclidean norm over the whole batch. To see the per-step gradients the
 recurrent layers run their step loop (the fused whole-sequence kernel keeps h_t to
-itself): after each step the loop adds a zero "probe" leaf to the state, whose gradient
-after ``backward`` is exactly dLoss/dh_t. ``plot_gradient_norms`` draws the result.
+itself): after each step the loop adds one zero "probe" leaf to the step's output and to
+its state h_t (for the built-in cells the output is h_t), whose gradient after
+``backward`` is exactly dLoss/dh_t. ``plot_gradient_norms`` draws the result.
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ def probing() -> bool:
     return _probes.active is not None
 
 
-def probe_state(layer, h: Tensor) -> Tensor:
-    """``h`` plus a zero leaf recorded for ``layer`` (identity outside ``gradient_norms``)."""
+def probe_leaf(layer, like: Tensor):
+    """A zero leaf shaped as ``like``, recorded for ``layer``'s next time step (None outside
+    ``gradient_norms``). The step loop adds it to the step's output and state, so its gradient
+    is dLoss/dh_t."""
     if _probes.active is None:
-        return h
-    be = h.backend
-    leaf = Tensor(be.xp.zeros(h.data.shape, dtype=h.data.dtype), backend=be, requires_grad=True)
+        return None
+    be = like.backend
+    leaf = Tensor(be.xp.zeros(like.data.shape, dtype=like.data.dtype), backend=be, requires_grad=True)
     _probes.active.setdefault(layer.name, []).append(leaf)
-    return h + leaf
+    return leaf
 
 
 @contextmanager

@@ -96,7 +96,7 @@ def _svg_panel(x0, y0, w, h, title, series):
     n = max(len(vals) for _, vals in series)
     px = lambda i: x0 + pad_l + (w - pad_l - 10) * (i / max(n - 1, 1))  # noqa: E731
     py = lambda v: y0 + pad_t + (h - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))  # noqa: E731
-    out = [f'<text x="{x0 + w / 2:.1f}" y="{y0 + 15}" text-anchor="middle" font-size="13">{title}</text>',
+    out = [f'<text x="{x0 + w / 2:.1f}" y="{y0 + 15}" text-anchor="middle" font-size="13">{_xml(title)}</text>',
            f'<rect x="{x0 + pad_l}" y="{y0 + pad_t}" width="{w - pad_l - 10}" height="{h - pad_t - pad_b}" '
            'fill="none" stroke="#888"/>']
     for k in range(5):
@@ -109,7 +109,7 @@ def _svg_panel(x0, y0, w, h, title, series):
         colour = _COLOURS[j % len(_COLOURS)]
         pts = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(vals))
         out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{x0 + pad_l + 8}" y="{y0 + pad_t + 14 + 13 * j}" font-size="11" fill="{colour}">{name}</text>')
+        out.append(f'<text x="{x0 + pad_l + 8}" y="{y0 + pad_t + 14 + 13 * j}" font-size="11" fill="{colour}">{_xml(name)}</text>')
     return out
 
 

@@ -35,7 +35,7 @@ import copy
 
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, constraints, diagnostics, initializers, ops, regularizers
 from .. import random as _random
 from ..tensor import Tensor, Variable
 from .base import KerasTensor, Layer, shape_str
@@ -729,6 +729,11 @@ class RNN(Layer):
                 flat_new = [ops.where(m, a, b) for a, b in zip(_flatten(new), _flatten(states))]
                 new = _pack(new, iter(flat_new))
             states = new
+            probe = diagnostics.probe_leaf(self, out)  # None unless diagnostics.gradient_norms runs
+            if probe is not None:
+                out = out + probe
+                flat = _flatten(states)
+                states = _pack(states, iter([flat[0] + probe] + flat[1:]))
             prev = out
             if self.return_sequences:
                 outs.append(out)
@@ -794,7 +799,7 @@ class _FusedRNN(RNN):
         return True
 
     def _fused_call(self, x, initial_state, mask, training):
-        if not self._fusable(training):
+        if not self._fusable(training) or diagnostics.probing():
             return None
         try:
             from ..functions.recurrent import rnn_sequence

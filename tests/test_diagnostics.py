@@ -1,9 +1,8 @@
 """nnrs.diagnostics (gradient norms per time step and per weight) and the adding problem."""
 
+import nnrs
 import numpy as np
 import pytest
-
-import nnrs
 from nnrs.datasets import adding
 
 

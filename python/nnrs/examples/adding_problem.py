@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 import nnrs
 from nnrs.datasets import adding
 

@@ -73,3 +73,8 @@ __all__ += ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "Separable
 from .blocks import DenseBlock, ResidualBlock, TransitionLayer  # noqa: E402
 
 __all__ += ["DenseBlock", "ResidualBlock", "TransitionLayer"]
+
+# embedding (integer ids -> vectors)
+from .embedding import Embedding  # noqa: E402
+
+__all__ += ["Embedding"]

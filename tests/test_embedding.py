@@ -41,6 +41,28 @@ def test_forward_is_the_table_rows_at_the_ids(shape, vocab, dim, seed, dtype):
             assert y.shape == tuple(shape) + (dim,)
 
 
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), vocab=st.integers(1, 12), dim=st.integers(1, 6),
+       seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from(["float32", "float64"]))
+def test_gradient_of_the_rust_kernels_matches_the_numpy_oracle(shape, vocab, dim, seed, dtype):
+    rng = np.random.default_rng(seed)
+    table = rng.normal(size=(vocab, dim)).astype(dtype)
+    ids = rng.integers(0, vocab, shape)
+    g = rng.normal(size=tuple(shape) + (dim,)).astype(dtype)
+    grads = {}
+    for name in ("numpy", "cpu"):
+        with nnrs.backend.use(name):
+            e = layers.Embedding(vocab, dim, weights=[table], dtype=dtype)
+            (e(ids) * nnrs.Tensor(g)).sum().backward()
+            grads[name] = np.asarray(e.embeddings.grad)
+    expect = np.zeros((vocab, dim))
+    np.add.at(expect, ids.reshape(-1), g.reshape(-1, dim).astype(np.float64))
+    rtol, atol = (1e-5, 1e-5) if dtype == "float32" else (1e-12, 1e-12)
+    np.testing.assert_allclose(grads["numpy"], expect, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(grads["cpu"], grads["numpy"], rtol=rtol, atol=atol)
+    assert grads["cpu"].dtype == dtype
+
+
 def test_gradient_is_a_scatter_add_into_the_used_rows(backend):
     rng = np.random.default_rng(0)
     e = layers.Embedding(6, 3, dtype="float64")

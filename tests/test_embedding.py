@@ -133,6 +133,8 @@ def test_defaults_weight_and_config_as_keras():
     assert cfg["embeddings_initializer"]["class_name"] == "RandomUniform"
     assert cfg["embeddings_regularizer"]["class_name"] == "L2"
     assert cfg["embeddings_constraint"]["class_name"] == "MaxNorm"
+    act = layers.Embedding(3, 2, activity_regularizer="l1").get_config()
+    assert list(act) == keys and act["activity_regularizer"]["class_name"] == "L1"
     twin = layers.Embedding.from_config(json.loads(json.dumps(cfg)))
     assert twin.get_config() == cfg
     assert len(e.weight_losses()) == 1  # the L2 penalty of the table

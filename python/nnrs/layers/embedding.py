@@ -88,7 +88,7 @@ class Embedding(Layer):
         """``x`` as an int32/int64 backend array of ids, checked against ``[0, input_dim)``."""
         be = self.embeddings.backend
         t = x if isinstance(x, Tensor) else Tensor(x, backend=be)
-        if t.dtype.kind == "b" or t.dtype.kind not in _INT_KINDS + "f":
+        if t.dtype.kind not in _INT_KINDS + "f":  # bool ids are refused, as anything else
             raise TypeError(f"{self._who()}: expected integer ids, got dtype {t.dtype}")
         if t.dtype.name not in ("int32", "int64"):
             t = ops.cast(t, "int64" if t.dtype.kind in _INT_KINDS else "int32")
@@ -115,12 +115,12 @@ class Embedding(Layer):
         return ops.not_equal(t, 0)
 
     def get_config(self):
-        cfg = _weights_config(self, "embeddings")
-        return _keras_config(self, input_dim=self.input_dim, output_dim=self.output_dim,
-                             embeddings_initializer=cfg["embeddings_initializer"],
-                             embeddings_regularizer=cfg["embeddings_regularizer"],
-                             activity_regularizer=cfg["activity_regularizer"],
-                             embeddings_constraint=cfg["embeddings_constraint"], mask_zero=self.mask_zero,
-                             quantization_config=None)
+        cfg = _keras_config(self)
+        cfg.pop("activity_regularizer", None)  # Keras lists it after embeddings_regularizer
+        w = _weights_config(self, "embeddings")
+        cfg.update(input_dim=self.input_dim, output_dim=self.output_dim, embeddings_initializer=w["embeddings_initializer"],
+                   embeddings_regularizer=w["embeddings_regularizer"], activity_regularizer=w["activity_regularizer"],
+                   embeddings_constraint=w["embeddings_constraint"], mask_zero=self.mask_zero, quantization_config=None)
+        return cfg
 
     from_config = classmethod(_from_keras_config)

@@ -46,3 +46,8 @@ __all__ = [
     "initializers", "is_grad_enabled", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
     "models", "random", "regularizers", "saving", "set_backend", "set_num_threads", "utils",
 ]
+
+# text: tokenizer / vocabulary
+from . import text  # noqa: E402
+
+__all__ += ["text"]

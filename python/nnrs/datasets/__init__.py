@@ -29,3 +29,8 @@ def cache_dir(name: str) -> Path:
 from . import adding, mnist, spirals  # noqa: E402
 
 __all__ = ["adding", "cache_dir", "mnist", "spirals"]
+
+# text datasets: IMDB reviews as word ids (Keras' imdb.npz), Sentiment Labelled Sentences
+from . import imdb, sentiment  # noqa: E402
+
+__all__ += ["imdb", "sentiment"]

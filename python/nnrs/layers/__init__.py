@@ -88,3 +88,8 @@ from .recurrent import (  # noqa: E402
 )
 
 __all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells"]
+
+# embedding (integer ids -> vectors)
+from .embedding import Embedding  # noqa: E402
+
+__all__ += ["Embedding"]

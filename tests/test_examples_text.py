@@ -1,0 +1,35 @@
+"""The text CNN example trains end to end on the real Sentiment Labelled Sentences and reaches
+the goal (>= 76% test accuracy on the seeded 20% split); 5 epochs instead of the default 10
+(measured 80.8-83.6% over weight seeds 0-4 at 5 epochs, 81.5-82.2% at 10)."""
+
+import pytest
+from nnrs.examples import sentiment_textcnn
+
+from .conftest import DATA_DIR
+
+
+@pytest.fixture
+def sentiment_dir():
+    d = DATA_DIR / "sentiment"
+    if not (d / "imdb_labelled.txt").exists():
+        pytest.skip(f"sentiment data not found at {d} (set NNRS_DATA to the folder holding sentiment/)")
+    return d
+
+
+def test_textcnn_reaches_76_percent(sentiment_dir, tmp_path):
+    plot = tmp_path / "curves.svg"
+    acc = sentiment_textcnn.main(["--data", str(sentiment_dir), "--epochs", "5", "--verbose", "0", "--plot", str(plot)])
+    assert acc >= 0.76
+    text = plot.read_text()
+    assert text.startswith("<svg") and text.count("<polyline") == 4  # loss and accuracy, each with its val_ curve
+
+
+def test_textcnn_model_shape(sentiment_dir):
+    (x_train, y_train), (x_test, y_test), tok = sentiment_textcnn.prepare(str(sentiment_dir), maxlen=40, max_tokens=5000)
+    assert x_train.shape == (2270, 40) and x_test.shape == (568, 40) and x_train.dtype.kind == "i"
+    assert 0 < x_train.max() < tok.vocabulary_size() <= 5000
+    model = sentiment_textcnn.build_model(tok.vocabulary_size(), 40)
+    names = [l.name for l in model.layers]
+    for n in ("embedding", "conv3", "conv4", "conv5", "pool3", "pool4", "pool5", "concat", "dropout", "out"):
+        assert n in names
+    assert model.predict(x_test[:3], verbose=0).shape == (3, 1)

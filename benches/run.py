@@ -48,7 +48,7 @@ DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 START = "<!-- results:start (written by benches/run.py --write) -->"
 END = "<!-- results:end -->"
 
-CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3", "lenet")
+CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3", "lenet", "lstm", "gru", "rnn", "lstm_infer1")
 
 
 def parse_args(argv=None):
@@ -584,6 +584,103 @@ def case_lenet(ctx):
 
 
 CASE_FUNCS.update(lenet=case_lenet)
+
+
+# ---- recurrent cases (rnn family) -----------------------------------------------------------
+
+RNN_GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+
+
+def rnn_data(kind, batch, steps, features, units):
+    """Inputs of the recurrent benchmarks (float32): x, kernel, recurrent kernel, bias (Keras
+    layouts), the zero initial states and the gradient of the sequence output."""
+    import numpy as np
+    rng = np.random.default_rng(5)
+    g = RNN_GATES[kind] * units
+    x = rng.standard_normal((batch, steps, features), dtype=np.float32)
+    k = (rng.standard_normal((features, g), dtype=np.float32) * 0.1).astype(np.float32)
+    r = (rng.standard_normal((units, g), dtype=np.float32) * 0.1).astype(np.float32)
+    b = (rng.standard_normal((2, g) if kind == "gru" else (g,), dtype=np.float32) * 0.1).astype(np.float32)
+    states = tuple(np.zeros((batch, units), np.float32) for _ in range(2 if kind == "lstm" else 1))
+    gy = rng.standard_normal((batch, steps, units), dtype=np.float32)
+    return x, k, r, b, states, gy
+
+
+def rnn_sides(ctx, kind, batch, steps, features, units, train):
+    """nnrs: ``functions.rnn_sequence`` (the op the recurrent layers call), the sequence
+    sliced from its packed output, backward wrt x, the weights and the bias when ``train``;
+    PyTorch: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (batch_first, tanh), the same gradients
+    (its weights are its own: equal weights do not matter for timing). Inference runs under
+    ``nnrs.no_grad()`` / ``torch.inference_mode()``."""
+    torch = ctx["torch"]
+    x, k, r, b, states, gy = rnn_data(kind, batch, steps, features, units)
+
+    def nnrs_side():
+        nnrs = ctx["nnrs"]
+        from nnrs.functions import rnn_sequence
+        tx = nnrs.Tensor(x, requires_grad=train)
+        tk, tr, tb = nnrs.Variable(k), nnrs.Variable(r), nnrs.Variable(b)
+        ts = tuple(nnrs.Tensor(s) for s in states)
+        if not train:
+            def infer():
+                with nnrs.no_grad():
+                    return rnn_sequence(kind, tx, tk, tr, tb, ts)
+            return infer
+
+        def step():
+            tx.grad = tk.grad = tr.grad = tb.grad = None
+            rnn_sequence(kind, tx, tk, tr, tb, ts)[:, :steps].backward(gy)
+            return tk.grad
+        return step
+
+    def torch_side():
+        torch.manual_seed(0)
+        cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[kind]
+        net = cls(features, units, batch_first=True)
+        tx = torch.from_numpy(x).requires_grad_(train)
+        tg = torch.from_numpy(gy)
+        if not train:
+            def infer():
+                with torch.inference_mode():
+                    return net(tx)[0]
+            return infer
+
+        def step():
+            net.zero_grad(set_to_none=True)
+            tx.grad = None
+            net(tx)[0].backward(tg)
+            return tx.grad
+        return step
+
+    return {"nnrs": attempt(nnrs_side), "torch": attempt(torch_side)}
+
+
+def _rnn_case(ctx, kind, label, goal, batch=64, steps=50, features=64, units=128, train=True):
+    quick = ctx["quick"]
+    r = time_blocks(rnn_sides(ctx, kind, batch, steps, features, units, train), warmup=2 if train else 20,
+                    repeats=4 if quick else (20 if train else 100), number=1 if train else 10)
+    what = "fwd+bwd" if train else "inference"
+    return {"case": f"{label} b{batch} T{steps} in{features} h{units} {what}", "nnrs": r["nnrs"], "torch": r["torch"],
+            "goal": f"<= {goal}x", "goal_ratio": goal, "unit": "sequences/s", "work": float(batch), "notes": []}
+
+
+def case_lstm(ctx):
+    return _rnn_case(ctx, "lstm", "LSTM", 1.0)
+
+
+def case_gru(ctx):
+    return _rnn_case(ctx, "gru", "GRU", 0.7)
+
+
+def case_rnn(ctx):
+    return _rnn_case(ctx, "simple_rnn", "SimpleRNN tanh", 1.0)
+
+
+def case_lstm_infer1(ctx):
+    return _rnn_case(ctx, "lstm", "LSTM", 0.5, batch=1, steps=20, features=64, units=64, train=False)
+
+
+CASE_FUNCS.update(lstm=case_lstm, gru=case_gru, rnn=case_rnn, lstm_infer1=case_lstm_infer1)
 
 
 def fmt_time(t) -> str:

@@ -265,3 +265,37 @@ def col2im(
     padding: tuple[int, int, int, int] = (0, 0, 0, 0),
     dilation: tuple[int, int] = (1, 1),
 ) -> NDArray[np.floating]: ...
+
+# ---- recurrent family (SimpleRNN / GRU / LSTM over a whole sequence) ----
+def rnn_forward(
+    kind: str,
+    x: NDArray[np.floating],
+    kernel: NDArray[np.floating],
+    recurrent: NDArray[np.floating],
+    bias: NDArray[np.floating] | None,
+    states: tuple[NDArray[np.floating], ...],
+    mask: NDArray[np.bool_] | NDArray[np.uint8] | None = None,
+    reverse: bool = False,
+    activation: str = "tanh",
+    zero_masked: bool = False,
+    save: bool = True,
+) -> tuple[NDArray[np.floating], NDArray[np.floating] | None]: ...
+def rnn_backward(
+    kind: str,
+    g: NDArray[np.floating],
+    saved: NDArray[np.floating],
+    x: NDArray[np.floating],
+    kernel: NDArray[np.floating],
+    recurrent: NDArray[np.floating],
+    mask: NDArray[np.bool_] | NDArray[np.uint8] | None = None,
+    reverse: bool = False,
+    activation: str = "tanh",
+    zero_masked: bool = False,
+    has_bias: bool = True,
+) -> tuple[
+    NDArray[np.floating],
+    NDArray[np.floating],
+    NDArray[np.floating],
+    NDArray[np.floating] | None,
+    tuple[NDArray[np.floating], ...],
+]: ...

@@ -392,6 +392,42 @@ class Backend:
         output's gradient shared equally by the real elements of its window."""
         raise NotImplementedError
 
+    # ---- recurrent family (SimpleRNN / GRU / LSTM over a whole sequence) ----------------------------
+    def rnn_forward(self, kind, x, kernel, recurrent, bias, states, mask=None, reverse=False, activation="tanh",
+                    zero_masked=False, save=True):
+        """One recurrent layer over a whole sequence, in Keras 3's weight layouts; returns
+        ``(packed, saved)``.
+
+        ``kind`` "simple_rnn" (kernel (d, u), recurrent (u, u), bias (u,), ``h' = act(x W + b + h U)``
+        with ``activation`` "tanh" or "relu"), "gru" (``reset_after=True``: kernel (d, 3u),
+        recurrent (u, 3u), bias (2, 3u) = input row, recurrent row; columns z, r, h;
+        ``z = σ(x Wz + bz + h Uz + rz)``, ``r`` likewise, ``hh = tanh(x Wh + bh + r ⊙ (h Uh + rh))``,
+        ``h' = z ⊙ h + (1 - z) ⊙ hh``) or "lstm" (kernel (d, 4u), recurrent (u, 4u), bias (4u,);
+        columns i, f, c, o; ``c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)``, ``h' = σ(o) ⊙ tanh(c')``).
+        x (n, t, d); bias None or as above; ``states`` the tuple ``(h0,)`` or ``(h0, c0)``, each
+        (n, u). ``mask`` None or a bool/uint8 (n, t) array (true = real step): at a masked step
+        the states are carried and the output is zero with ``zero_masked``, else the previous
+        step's output (zero before the first real step), as Keras 3. ``reverse`` (go_backwards)
+        runs the steps t-1 .. 0 and stores the outputs in processing order.
+
+        ``packed`` (n, t + k, u): ``[:, :t]`` the outputs, ``[:, t]`` the final h, ``[:, t + 1]`` the
+        final c (LSTM; k = 1 or 2). ``saved`` (flat, x's dtype; None unless ``save``): h before
+        each step (n, t, u), c before each step (n, t, u; LSTM), then the gate values per step
+        (n, t, s*u): the new h (SimpleRNN, s=1), z, r, hh, h Uh + rh (GRU, s=4) or i, f, g, o, tanh(c')
+        (LSTM, s=5), rows indexed by the input's time index. Every backend saves the same."""
+        raise NotImplementedError
+
+
+    def rnn_backward(self, kind, g, saved, x, kernel, recurrent, mask=None, reverse=False, activation="tanh",
+                     zero_masked=False, has_bias=True):
+        """Backward through time of ``rnn_forward``: g is the gradient of the packed output,
+        ``saved`` the forward's, the other arguments those of the forward. Returns ``(gx,
+        gkernel, grecurrent, gbias, gstates)``: gbias None unless ``has_bias`` (shape of the bias),
+        ``gstates`` the tuple of the initial states' gradients. Gradients through a masked
+        step: the states' pass through unchanged, a carried output's goes to the previous one."""
+        raise NotImplementedError
+
+
 #: Ops of ``compare``.
 COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
 #: Dtypes ``cast`` converts between.
@@ -402,3 +438,4 @@ INDEX_ERROR = "{kernel}: index {index} is out of bounds for axis {axis} with siz
 #: Interpolations and fill modes of ``affine_transform`` (norm family).
 INTERPOLATIONS = ("nearest", "bilinear")
 FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+

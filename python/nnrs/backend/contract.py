@@ -862,3 +862,89 @@ def _col2im(col, x_shape, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dil
     want = (n, oh, ow, kernel_size[0] * kernel_size[1] * x_shape[3])
     if tuple(col.shape) != want:
         raise ValueError(f"col2im: col must have shape {want}, got {tuple(col.shape)}")
+
+
+# ---- recurrent family (rnn_forward, rnn_backward: SimpleRNN / GRU / LSTM over a sequence) ----
+RNN_KINDS = ("simple_rnn", "gru", "lstm")
+_RNN_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+_RNN_SAVED_PER_STEP = {"simple_rnn": 2, "gru": 5, "lstm": 7}   # h before, (c before,) gate values; in units of u
+_MASK_DTYPES = (np.dtype(np.bool_), np.dtype(np.uint8))
+
+
+def rnn_geometry(kernel, kind, x, w, recurrent, activation):
+    """(n, t, d, u, cols) of a recurrent layer over x (n, t, d) with recurrent (u, cols),
+    cols = gates * u; ValueError naming the kernel, the expected and the actual shape."""
+    if kind not in RNN_KINDS:
+        raise ValueError(f"{kernel}: kind must be one of {', '.join(RNN_KINDS)}, got {kind!r}")
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"{kernel}: activation must be 'tanh' or 'relu', got {activation!r}")
+    if x.ndim != 3:
+        raise ValueError(f"{kernel}: x must be 3-D (batch, time, features), got shape {tuple(x.shape)}")
+    n, t, d = x.shape
+    g = _RNN_GATES[kind]
+    if recurrent.ndim != 2 or recurrent.shape[1] != g * recurrent.shape[0]:
+        raise ValueError(f"{kernel}: recurrent of a {kind} must have shape (units, {g} * units), got {tuple(recurrent.shape)}")
+    u = recurrent.shape[0]
+    if tuple(w.shape) != (d, g * u):
+        raise ValueError(f"{kernel}: kernel must have shape {(d, g * u)}, got {tuple(w.shape)}")
+    return n, t, d, u, g * u
+
+
+def _rnn_floats(kernel, named):
+    """Every (name, array) pair (None skipped) is float32/float64, all of one dtype (as
+    ``same_float``, whose keyword form cannot take an argument called ``kernel``)."""
+    first = None
+    for arg, a in named:
+        if a is None:
+            continue
+        d = float_arg(kernel, arg, a)
+        if first is None:
+            first = (arg, d)
+        elif d != first[1]:
+            raise TypeError(f"{kernel}: {first[0]} and {arg} must have the same dtype, got {first[1]} and {d}")
+
+
+def _rnn_mask(kernel, mask, n, t):
+    if mask is None:
+        return
+    if getattr(mask, "dtype", None) not in _MASK_DTYPES:
+        raise TypeError(f"{kernel}: mask must be a bool or uint8 array, got {dtype_name(mask)}")
+    if tuple(mask.shape) != (n, t):
+        raise ValueError(f"{kernel}: mask must have shape {(n, t)} (batch, time), got {tuple(mask.shape)}")
+
+
+@check("rnn_forward")
+def _rnn_forward(kind, x, kernel, recurrent, bias, states, mask=None, reverse=False, activation="tanh", zero_masked=False,
+                 save=True):
+    K = "rnn_forward"
+    if not isinstance(states, tuple):
+        raise TypeError(f"{K}: states must be a tuple of arrays, got {type(states).__name__}")
+    _rnn_floats(K, [("x", x), ("kernel", kernel), ("recurrent", recurrent), ("bias", bias)]
+                + [(f"states[{i}]", s) for i, s in enumerate(states)])
+    n, t, d, u, cols = rnn_geometry(K, kind, x, kernel, recurrent, activation)
+    if bias is not None:
+        want = (2, cols) if kind == "gru" else (cols,)
+        if tuple(bias.shape) != want:
+            raise ValueError(f"{K}: bias of a {kind} must have shape {want}, got {tuple(bias.shape)}")
+    k = 2 if kind == "lstm" else 1
+    if len(states) != k:
+        raise ValueError(f"{K}: a {kind} takes {k} state(s), got {len(states)}")
+    for i, s in enumerate(states):
+        if tuple(s.shape) != (n, u):
+            raise ValueError(f"{K}: states[{i}] must have shape {(n, u)}, got {tuple(s.shape)}")
+    _rnn_mask(K, mask, n, t)
+
+
+@check("rnn_backward")
+def _rnn_backward(kind, g, saved, x, kernel, recurrent, mask=None, reverse=False, activation="tanh", zero_masked=False,
+                  has_bias=True):
+    K = "rnn_backward"
+    _rnn_floats(K, [("x", x), ("g", g), ("saved", saved), ("kernel", kernel), ("recurrent", recurrent)])
+    n, t, d, u, cols = rnn_geometry(K, kind, x, kernel, recurrent, activation)
+    want = (n, t + (2 if kind == "lstm" else 1), u)
+    if tuple(g.shape) != want:
+        raise ValueError(f"{K}: g must have the packed output's shape {want}, got {tuple(g.shape)}")
+    want = (n * t * u * _RNN_SAVED_PER_STEP[kind],)
+    if tuple(saved.shape) != want:
+        raise ValueError(f"{K}: saved must have shape {want} (what rnn_forward saved), got {tuple(saved.shape)}")
+    _rnn_mask(K, mask, n, t)

@@ -83,3 +83,6 @@ class CpuBackend(Backend):
     conv2d_backward_weight = _core.conv2d_backward_weight
     im2col = _core.im2col
     col2im = _core.col2im
+    # ---- recurrent family (SimpleRNN / GRU / LSTM over a whole sequence) ----
+    rnn_forward = _core.rnn_forward
+    rnn_backward = _core.rnn_backward

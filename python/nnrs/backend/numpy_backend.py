@@ -609,6 +609,111 @@ class NumpyBackend(Backend):
             gxp[win] += col[..., i * c:(i + 1) * c]
         return _c(gxp[:, pt:pt + h, pl:pl + w])
 
+    # ---- recurrent family: SimpleRNN / GRU / LSTM over a whole sequence (the cell equations step by step) ----
+    def rnn_forward(self, kind, x, kernel, recurrent, bias, states, mask=None, reverse=False, activation="tanh",
+                    zero_masked=False, save=True):
+        n, t, _ = x.shape
+        u = recurrent.shape[0]
+        dt = x.dtype
+        lstm = kind == "lstm"
+        h = np.array(states[0], dtype=dt)
+        c = np.array(states[1], dtype=dt) if lstm else None
+        b_in = b_rec = None
+        if bias is not None:
+            b_in, b_rec = (bias[0], bias[1]) if kind == "gru" else (bias, None)
+        out = np.zeros((n, t + (2 if lstm else 1), u), dtype=dt)
+        hprev = np.zeros((n, t, u), dtype=dt)
+        cprev = np.zeros((n, t, u), dtype=dt)
+        gates = np.zeros((n, t, _RNN_SAVED[kind] * u), dtype=dt)
+        prev_out = np.zeros((n, u), dtype=dt)
+        for k in range(t):
+            tt = t - 1 - k if reverse else k
+            xw = x[:, tt] @ kernel + (b_in if b_in is not None else 0)
+            hu = h @ recurrent + (b_rec if b_rec is not None else 0)
+            hprev[:, tt] = h
+            if kind == "simple_rnn":
+                hn = np.tanh(xw + hu) if activation == "tanh" else np.maximum(xw + hu, 0)
+                gates[:, tt] = hn
+            elif kind == "gru":
+                z = _sigmoid(xw[:, :u] + hu[:, :u])
+                r = _sigmoid(xw[:, u:2 * u] + hu[:, u:2 * u])
+                hh = np.tanh(xw[:, 2 * u:] + r * hu[:, 2 * u:])
+                hn = z * h + (1 - z) * hh
+                gates[:, tt] = np.concatenate([z, r, hh, hu[:, 2 * u:]], axis=1)
+            else:
+                cprev[:, tt] = c
+                i, f = _sigmoid(xw[:, :u] + hu[:, :u]), _sigmoid(xw[:, u:2 * u] + hu[:, u:2 * u])
+                g, o = np.tanh(xw[:, 2 * u:3 * u] + hu[:, 2 * u:3 * u]), _sigmoid(xw[:, 3 * u:] + hu[:, 3 * u:])
+                cn = f * c + i * g
+                tc = np.tanh(cn)
+                hn = o * tc
+                gates[:, tt] = np.concatenate([i, f, g, o, tc], axis=1)
+            m = np.ones((n, 1), dtype=bool) if mask is None else (np.asarray(mask)[:, tt] != 0)[:, None]
+            h = np.where(m, hn, h)
+            if lstm:
+                c = np.where(m, cn, c)
+            prev_out = np.where(m, hn, 0 if zero_masked else prev_out).astype(dt)
+            out[:, k] = prev_out
+        out[:, t] = h
+        if lstm:
+            out[:, t + 1] = c
+        if not save:
+            return out, None
+        parts = [hprev.ravel()] + ([cprev.ravel()] if lstm else []) + [gates.ravel()]
+        return out, np.concatenate(parts).astype(dt)
+
+
+    def rnn_backward(self, kind, g, saved, x, kernel, recurrent, mask=None, reverse=False, activation="tanh",
+                     zero_masked=False, has_bias=True):
+        n, t, d = x.shape
+        u = recurrent.shape[0]
+        dt = x.dtype
+        lstm = kind == "lstm"
+        cols = _RNN_GATES[kind] * u
+        hprev, cprev, gates = _rnn_saved_views(kind, saved, n, t, u)
+        dh = np.array(g[:, t], dtype=dt)
+        dc = np.array(g[:, t + 1], dtype=dt) if lstm else None
+        carry = np.zeros((n, u), dtype=dt)
+        dgx = np.zeros((n, t, cols), dtype=dt)   # gradient wrt the pre-activations, input side
+        dgr = np.zeros((n, t, cols), dtype=dt)   # ... recurrent side (differs for GRU's h column)
+        for k in reversed(range(t)):
+            tt = t - 1 - k if reverse else k
+            m = np.ones((n, 1), dtype=bool) if mask is None else (np.asarray(mask)[:, tt] != 0)[:, None]
+            go = g[:, k] + carry                        # everything that reaches this step's output
+            carry = np.where(m | zero_masked, 0, go)    # a masked step's output was the previous one
+            dhn = np.where(m, dh + go, 0)               # gradient wrt the newly computed h
+            dh_pass = np.where(m, 0, dh)                # a masked step carried the state
+            s = gates[:, tt]
+            if kind == "simple_rnn":
+                d_pre = dhn * (1 - s * s) if activation == "tanh" else dhn * (s > 0)
+                dgx[:, tt] = dgr[:, tt] = d_pre
+                dh_direct = 0
+            elif kind == "gru":
+                z, r, hh, hu_h = s[:, :u], s[:, u:2 * u], s[:, 2 * u:3 * u], s[:, 3 * u:]
+                d_hh = dhn * (1 - z) * (1 - hh * hh)
+                d_z = dhn * (hprev[:, tt] - hh) * z * (1 - z)
+                d_r = d_hh * hu_h * r * (1 - r)
+                dgx[:, tt] = np.concatenate([d_z, d_r, d_hh], axis=1)
+                dgr[:, tt] = np.concatenate([d_z, d_r, d_hh * r], axis=1)
+                dh_direct = dhn * z
+            else:
+                i, f, gg, o, tc = (s[:, j * u:(j + 1) * u] for j in range(5))
+                dcn = np.where(m, dc + dhn * o * (1 - tc * tc), 0)
+                dgx[:, tt] = dgr[:, tt] = np.concatenate(
+                    [dcn * gg * i * (1 - i), dcn * cprev[:, tt] * f * (1 - f), dcn * i * (1 - gg * gg), dhn * tc * o * (1 - o)],
+                    axis=1)
+                dc = np.where(m, dcn * f, dc)
+                dh_direct = 0
+            dh = dgr[:, tt] @ recurrent.T + dh_direct + dh_pass
+        gx = _c(dgx @ kernel.T)
+        gk = _c(x.reshape(-1, d).T @ dgx.reshape(-1, cols))
+        gr = _c(hprev.reshape(-1, u).T @ dgr.reshape(-1, cols))
+        gb = None
+        if has_bias:
+            gb = _c(np.stack([dgx.sum(axis=(0, 1)), dgr.sum(axis=(0, 1))])) if kind == "gru" else _c(dgx.sum(axis=(0, 1)))
+        gstates = (_c(dh.astype(dt)), _c(dc.astype(dt))) if lstm else (_c(dh.astype(dt)),)
+        return gx, gk, gr, gb, gstates
+
 
 # ---- norm family helpers: where affine_transform samples, and which pixels it reads ----
 def _sample_points(hw, t):
@@ -669,3 +774,25 @@ def _unfold(x, kernel_size, strides, padding, dilation, oh, ow):
     """The patches of x: ``(N, OH, OW, kh*kw, C)``, zero outside the image."""
     xp = np.pad(x, ((0, 0), (padding[0], padding[1]), (padding[2], padding[3]), (0, 0)))
     return np.stack([xp[:, r, c, :] for r, c in _patch_taps(kernel_size, strides, dilation, oh, ow)], axis=3)
+
+
+# ---- recurrent family: SimpleRNN / GRU / LSTM over a whole sequence ------------------------
+# (helpers of NumpyBackend.rnn_forward / rnn_backward)
+_RNN_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+_RNN_SAVED = {"simple_rnn": 1, "gru": 4, "lstm": 5}
+
+
+def _sigmoid(v):
+    return 0.5 * (np.tanh(0.5 * v) + 1.0)
+
+
+def _rnn_saved_views(kind, saved, n, t, u):
+    """(hprev (n,t,u), cprev (n,t,u) or None, gates (n,t,s*u)) viewed in the flat saved buffer."""
+    hprev = saved[:n * t * u].reshape(n, t, u)
+    off = n * t * u
+    cprev = None
+    if kind == "lstm":
+        cprev = saved[off:off + n * t * u].reshape(n, t, u)
+        off += n * t * u
+    return hprev, cprev, saved[off:].reshape(n, t, _RNN_SAVED[kind] * u)
+

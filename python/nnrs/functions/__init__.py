@@ -34,3 +34,7 @@ __all__ += ["AvgPool2D", "MaxPool2D", "UpSample2D"]
 from .conv import Col2Im, Conv2D, Conv2DTranspose, Im2Col  # noqa: E402
 
 __all__ += ["Col2Im", "Conv2D", "Conv2DTranspose", "Im2Col"]
+# recurrent family (SimpleRNN / GRU / LSTM over a whole sequence)
+from .recurrent import RnnSequence, rnn_sequence  # noqa: E402
+
+__all__ += ["RnnSequence", "rnn_sequence"]

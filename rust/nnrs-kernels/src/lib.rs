@@ -18,6 +18,7 @@ pub mod parallel;
 pub mod pool;
 pub mod random;
 pub mod reduce;
+pub mod rnn;
 
 /// Element type of every kernel: f32 or f64.
 pub trait Float:

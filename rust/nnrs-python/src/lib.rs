@@ -20,6 +20,7 @@ mod parallel;
 mod pool;
 mod random;
 mod reduce;
+mod rnn;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -39,5 +40,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dynamic::register(m)?;
     pool::register(m)?;
     conv::register(m)?;
+    rnn::register(m)?;
     Ok(())
 }

@@ -73,3 +73,10 @@ __all__ += ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "Separable
 from .blocks import DenseBlock, ResidualBlock, TransitionLayer  # noqa: E402
 
 __all__ += ["DenseBlock", "ResidualBlock", "TransitionLayer"]
+
+# masking, per-step wrapper, repeat
+from .masking import Masking  # noqa: E402
+from .reshaping import RepeatVector  # noqa: E402
+from .time_distributed import TimeDistributed  # noqa: E402
+
+__all__ += ["Masking", "RepeatVector", "TimeDistributed"]

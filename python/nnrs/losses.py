@@ -25,6 +25,11 @@ entropies use the numerically stable logit form whenever the logits are known:
 ``from_logits=True``, or a prediction made by a softmax/sigmoid activation of nnrs (which
 remembers its logits, as Keras does with TensorFlow).
 
+Masks (Keras 3's rule): when ``y_pred`` carries a mask (a layer such as ``Masking`` made
+one), masked entries get weight 0; for ``"sum_over_batch_size"``/``"mean"`` the unmasked ones
+get ``total / valid``, so the result is the mean over unmasked entries; other reductions use
+the mask as 0/1 weights. The mask multiplies ``sample_weight`` where both are given.
+
 Departure from Keras: with ``dtype=None`` a loss computes in the float dtype of
 ``y_pred`` (Keras casts to ``floatx()``), so float64 models keep float64 losses.
 """

@@ -66,7 +66,8 @@ def _mask_of(x):
 def test_supports_masking_defaults_follow_keras():
     assert ZeroMask().supports_masking  # its own compute_mask: supports masking
     assert not L.Flatten().supports_masking and not L.Conv2D(2, 3).supports_masking
-    for layer in (L.Dense(2), L.Activation("relu"), L.Dropout(0.1), L.BatchNormalization(), L.Add(), L.Concatenate(),
+    for layer in (L.Dense(2), L.Activation("relu"), L.Dropout(0.1), L.BatchNormalization(), L.Add(name="m_add_1"),
+                  L.Concatenate(name="m_concatenate_2"),
                   L.GaussianNoise(0.1), L.Masking(), L.TimeDistributed(L.Dense(2)), L.GlobalAveragePooling1D()):
         assert layer.supports_masking, type(layer).__name__
     for layer in (L.Reshape((2,)), L.MaxPooling1D(), L.GlobalMaxPooling1D(), L.RepeatVector(2), L.ZeroPadding2D()):
@@ -140,7 +141,7 @@ def test_functional_masks_follow_the_edges():
     masked = ZeroMask()(inp)
     a = r1(L.Dense(4)(masked))
     b = r2(L.Dense(4)(inp))  # the model's input has no mask
-    model = nnrs.Model(inp, L.Add()([a, b]))
+    model = nnrs.Model(inp, L.Add(name="m_add_3")([a, b]))
     x = _seq()
     out = model(x)
     np.testing.assert_array_equal(r1.seen, _mask_of(x))
@@ -177,15 +178,17 @@ def test_merge_masks_follow_keras_rules():
     z[1, 4] = 0.0
     mx, mz = _mask_of(x), _mask_of(z)
     a, b = ZeroMask()(x), ZeroMask()(z)
-    for layer in (L.Add(), L.Multiply(), L.Average(), L.Maximum(), L.Minimum(), L.Subtract()):
+    for layer in (L.Add(name="m_add_4"), L.Multiply(name="m_multiply_5"), L.Average(name="m_average_6"),
+                  L.Maximum(name="m_maximum_7"), L.Minimum(name="m_minimum_8"), L.Subtract(name="m_subtract_9")):
         np.testing.assert_array_equal(get_keras_mask(layer([a, b])).numpy(), mx | mz)
-    assert get_keras_mask(L.Add()([a, nnrs.Tensor(z)])) is None
+    assert get_keras_mask(L.Add(name="m_add_10")([a, nnrs.Tensor(z)])) is None
     # Concatenate on features: a step counts where any input's step does; an input without mask counts everywhere
-    np.testing.assert_array_equal(get_keras_mask(L.Concatenate()([a, b])).numpy(), mx | mz)
-    assert get_keras_mask(L.Concatenate()([a, nnrs.Tensor(z)])).numpy().all()
+    np.testing.assert_array_equal(get_keras_mask(L.Concatenate(name="m_concatenate_11")([a, b])).numpy(), mx | mz)
+    assert get_keras_mask(L.Concatenate(name="m_concatenate_12")([a, nnrs.Tensor(z)])).numpy().all()
     # Concatenate on time: the masks are joined along time
-    np.testing.assert_array_equal(get_keras_mask(L.Concatenate(axis=1)([a, b])).numpy(), np.concatenate([mx, mz], 1))
-    assert get_keras_mask(L.Dot(axes=2)([a, b])) is None
+    joined = L.Concatenate(axis=1, name="m_concatenate_13")([a, b])
+    np.testing.assert_array_equal(get_keras_mask(joined).numpy(), np.concatenate([mx, mz], 1))
+    assert get_keras_mask(L.Dot(axes=2, name="m_dot_14")([a, b])) is None
 
 
 def test_global_average_pooling_1d_masked_mean(backend):

@@ -117,7 +117,7 @@ def set_keras_mask(x, mask):
     def drop(ref, key=key):
         entry = _masks.get(key)
         if entry is not None and entry[0] is ref:
-            del _masks[key]
+            _masks.pop(key, None)
 
     _masks[key] = (weakref.ref(x, drop), mask)
 

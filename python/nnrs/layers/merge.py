@@ -55,7 +55,9 @@ class _Merge(Layer):
             return KerasTensor(self.compute_output_shape(shapes), dtype, layer=self, inputs=tuple(inputs))
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         backend = like.backend if like is not None else self.home_backend()
-        masks = kwargs.get("mask") or _masks_of(inputs)
+        masks = kwargs.get("mask")
+        if masks is None:
+            masks = _masks_of(inputs)
         tensors = [t if isinstance(t, Tensor) else Tensor(t, backend=backend) for t in inputs]
         self.built = True
         y = self.call(tensors)

@@ -9,6 +9,8 @@ from pathlib import Path
 import nnrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nnrs import layers as L
 from nnrs import ops
 from nnrs.layers.base import _masks, get_keras_mask, set_keras_mask
@@ -365,3 +367,57 @@ def test_fit_with_masks_runs_and_learns():
         hist = model.fit(x, y, epochs=15, batch_size=16, verbose=0, validation_split=0.25)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_multi_output_model_masks_each_output_on_its_own():
+    inp = nnrs.Input((5, 3))
+    masked = L.Masking(0.0)(inp)
+    seq_out = L.Dense(2, name="seq")(masked)
+    pooled = L.Dense(2, name="pooled")(L.GlobalAveragePooling1D()(masked))  # the pooling ends the mask
+    model = nnrs.Model(inp, [seq_out, pooled])
+    model.compile("sgd", loss="mse", metrics={"seq": ["mae"], "pooled": ["mae"]})
+    x = _seq()
+    rng = np.random.default_rng(5)
+    ys, yp = rng.standard_normal((4, 5, 2)).astype("float32"), rng.standard_normal((4, 2)).astype("float32")
+    ps, pp = model.predict(x, verbose=0)
+    m = _mask_of(x)
+    res = model.evaluate(x, [ys, yp], batch_size=4, verbose=0, return_dict=True)
+    np.testing.assert_allclose(res["seq_loss"], ((ps - ys) ** 2).mean(-1)[m].mean(), rtol=1e-5)
+    np.testing.assert_allclose(res["pooled_loss"], ((pp - yp) ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(res["seq_mae"], np.abs(ps - ys).mean(-1)[m].mean(), rtol=1e-5)
+    np.testing.assert_allclose(res["pooled_mae"], np.abs(pp - yp).mean(), rtol=1e-5)
+    np.testing.assert_allclose(res["loss"], res["seq_loss"] + res["pooled_loss"], rtol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 4), t=st.integers(1, 6), f=st.integers(1, 3), seed=st.integers(0, 2**16),
+       reduction=st.sampled_from(["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none"]),
+       weights=st.sampled_from([None, "sample", "temporal"]), bname=st.sampled_from(["numpy", "cpu"]))
+def test_masked_reduction_matches_the_definition(n, t, f, seed, reduction, weights, bname):
+    rng = np.random.default_rng(seed)
+    p, y = rng.standard_normal((n, t, f)), rng.standard_normal((n, t, f))
+    m = rng.random((n, t)) < 0.6
+    w = {None: None, "sample": rng.uniform(0.1, 2.0, n), "temporal": rng.uniform(0.1, 2.0, (n, t))}[weights]
+    with nnrs.backend.use(bname) as b:
+        pred = nnrs.Tensor(p)
+        set_keras_mask(pred, m)
+        got = b.to_numpy(nnrs.losses.MeanSquaredError(reduction=reduction)(y, pred, sample_weight=w).data)
+    per = ((p - y) ** 2).mean(-1)
+    ww = np.ones((n, t)) if w is None else np.broadcast_to(w if w.ndim == 2 else w[:, None], (n, t))
+    total = (per * ww * m).sum()
+    valid = max(m.sum(), 1)  # no unmasked entry: the loss is 0, not nan (Keras divides "no nan")
+    want = {"none": per * ww * m, "sum": total, "sum_over_batch_size": total / valid, "mean": total / valid,
+            "mean_with_sample_weight": total / max((ww * m).sum(), 1e-300)}[reduction]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 3), t=st.integers(1, 5), f=st.integers(1, 4), units=st.integers(1, 4), seed=st.integers(0, 2**16),
+       bname=st.sampled_from(["numpy", "cpu"]))
+def test_time_distributed_dense_any_shape(n, t, f, units, seed, bname):
+    x = np.random.default_rng(seed).standard_normal((n, t, f))
+    with nnrs.backend.use(bname):
+        td = L.TimeDistributed(L.Dense(units, dtype="float64"), dtype="float64")
+        y = td(x).numpy()
+    k, bias = td.layer.get_weights()
+    np.testing.assert_allclose(y, x @ k + bias, rtol=1e-12, atol=1e-12)

@@ -136,3 +136,12 @@ def test_config_round_trip_and_training():
     model.compile(nnrs.optimizers.Adam(0.02), "mse")
     hist = model.fit(x, y, epochs=20, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+@pytest.mark.parametrize("name", ["td_repeat", "td_masking", "td_conv"])
+def test_nnrs_files_checked_in_keras_still_load(name):
+    """nnrs_td_*.keras were saved by nnrs and opened in Keras 3 (make_masking_fixtures.py
+    --check-nnrs: same predictions within 1e-5); nnrs still reads them to the same numbers."""
+    model = nnrs.models.load_model(FIX / f"nnrs_{name}.keras")
+    np.testing.assert_allclose(model.predict(np.load(FIX / f"{name}_x.npy"), verbose=0),
+                               np.load(FIX / f"nnrs_{name}_pred.npy"), atol=1e-6)

@@ -151,7 +151,8 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
         # the divisor is the sum of the weights broadcast to the values' shape, in which
         # every weight appears values.size / w.size times
         den = ops.multiply(ops.sum(w), float(values.size // max(w.size, 1)))
-        return ops.divide(total, den)
+        # weights that sum to 0 (every entry masked or weighted 0) give 0, not nan, as in Keras
+        return ops.divide(total, ops.where(ops.equal(den, 0.0), ops.ones_like(den), den))
     return ops.divide(total, float(max(values.size, 1)))
 
 

@@ -421,3 +421,10 @@ def test_time_distributed_dense_any_shape(n, t, f, units, seed, bname):
         y = td(x).numpy()
     k, bias = td.layer.get_weights()
     np.testing.assert_allclose(y, x @ k + bias, rtol=1e-12, atol=1e-12)
+
+
+def test_symbolic_mask_keyword_is_refused_not_ignored():
+    inp = nnrs.Input((5, 3))
+    mask = ops.any(ops.not_equal(inp, 0.0), axis=-1)
+    with pytest.raises(NotImplementedError, match="MaskReader .*symbolic tensors as keyword arguments \\(mask\\)"):
+        MaskReader()(inp, mask=mask)

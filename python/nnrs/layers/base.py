@@ -558,6 +558,12 @@ class Layer:
             self([zeros(s) for s in shape] if isinstance(shape, list) else zeros(shape), training=False)
 
     def __call__(self, x, *args, training=None, **kwargs):
+        if kwargs and any(isinstance(v, KerasTensor) or (isinstance(v, (list, tuple)) and any(isinstance(t, KerasTensor) for t in v))
+                          for v in kwargs.values()):
+            bad = sorted(k for k, v in kwargs.items() if isinstance(v, (KerasTensor, list, tuple)))
+            raise NotImplementedError(f"{type(self).__name__} {self.name!r}: symbolic tensors as keyword arguments ({', '.join(bad)}) "
+                                      "are not recorded in nnrs' functional graphs yet; masks made by layers (Masking, "
+                                      "Embedding(mask_zero=True)) reach the next layers on their own")
         if isinstance(x, KerasTensor):
             self._maybe_build(x.shape)
             self._check_input(x.shape)

@@ -641,7 +641,7 @@ class Model(Layer):
             raise ValueError(f"{who}: x and y are required")
         xh, yh = self._host_x(x, who), self._host_y(y, who)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype)
-        if sw is not None and sw.ndim != 2:  # (batch, time) weights stay as they are (Keras' temporal weights)
+        if sw is not None and (sw.ndim != 2 or sw.shape[1] == 1):  # (batch, time) weights stay (Keras' temporal weights)
             sw = sw.reshape(-1)
         _check_lengths(xh, yh, sw, who)
         if class_weight is not None:

@@ -25,6 +25,11 @@ entropies use the numerically stable logit form whenever the logits are known:
 ``from_logits=True``, or a prediction made by a softmax/sigmoid activation of nnrs (which
 remembers its logits, as Keras does with TensorFlow).
 
+Masks (Keras 3's rule): when ``y_pred`` carries a mask (a layer such as ``Masking`` made
+one), masked entries get weight 0; for ``"sum_over_batch_size"``/``"mean"`` the unmasked ones
+get ``total / valid``, so the result is the mean over unmasked entries; other reductions use
+the mask as 0/1 weights. The mask multiplies ``sample_weight`` where both are given.
+
 Departure from Keras: with ``dtype=None`` a loss computes in the float dtype of
 ``y_pred`` (Keras casts to ``floatx()``), so float64 models keep float64 losses.
 """
@@ -38,6 +43,7 @@ import numpy as np
 from . import functions as F
 from . import ops
 from ._util import snake_case, to_host
+from .layers.base import get_keras_mask
 from .tensor import Tensor, as_tensor
 
 _EPS = 1e-7
@@ -103,12 +109,38 @@ def _weights_like(sample_weight, values: Tensor) -> Tensor:
     return Tensor.wrap(values.backend.asarray(np.ascontiguousarray(w)), values.backend)
 
 
-def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Weight the per-sample ``values`` by ``sample_weight`` and reduce them (module docstring)."""
+def _mask_weights(mask, values: Tensor, reduction) -> Tensor:
+    """The weights a mask gives the per-sample ``values`` (Keras 3's rule): for the mean
+    reductions ``total / valid`` on unmasked entries and 0 on masked ones, so that the mean
+    over all entries is the mean over the unmasked ones; 1 and 0 for the other reductions."""
+    m = as_tensor(mask)
+    while m.ndim > values.ndim and m.shape[-1] == 1:
+        m = ops.reshape(m, m.shape[:-1])
+    if m.ndim < values.ndim:
+        m = ops.reshape(m, m.shape + (1,) * (values.ndim - m.ndim))
+    try:
+        np.broadcast_shapes(m.shape, values.shape)
+    except ValueError:
+        raise ValueError(f"the mask of the predictions, of shape {tuple(as_tensor(mask).shape)}, does not fit per-sample "
+                         f"loss values of shape {values.shape}") from None
+    fm = ops.cast(m, values.dtype)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = ops.maximum(ops.sum(fm), 1.0)  # no valid entry: every weight is 0 anyway
+        fm = ops.multiply(fm, ops.divide(float(max(m.size, 1)), valid))
+    return fm
+
+
+def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
+    """Weight the per-sample ``values`` by ``sample_weight`` and reduce them (module docstring).
+    ``mask`` (boolean, the predictions' mask) drops masked entries (module docstring)."""
     values = as_tensor(values)
     w = None
     if sample_weight is not None:
         w = _weights_like(sample_weight, values)
+    if mask is not None:
+        fm = _mask_weights(mask, values, reduction)
+        w = fm if w is None else ops.multiply(w, fm)
+    if w is not None:
         values = ops.multiply(values, w)
     if reduction is None or reduction == "none":
         return values
@@ -119,7 +151,8 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
         # the divisor is the sum of the weights broadcast to the values' shape, in which
         # every weight appears values.size / w.size times
         den = ops.multiply(ops.sum(w), float(values.size // max(w.size, 1)))
-        return ops.divide(total, den)
+        # weights that sum to 0 (every entry masked or weighted 0) give 0, not nan, as in Keras
+        return ops.divide(total, ops.where(ops.equal(den, 0.0), ops.ones_like(den), den))
     return ops.divide(total, float(max(values.size, 1)))
 
 
@@ -362,15 +395,19 @@ class Loss:
         self.dtype = None if dtype is None else str(np.dtype(dtype))
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        mask = get_keras_mask(y_pred)
         p = _pred(y_pred)
         if self.dtype is not None and p.dtype != np.dtype(self.dtype):
             p = ops.cast(p, self.dtype)
-        if self.reduction in _FUSED_REDUCTIONS:
+        if mask is None and self.reduction in _FUSED_REDUCTIONS:
             out = self._fused(y_true, p, sample_weight)
             if out is not None:
                 return out
         values = as_tensor(self.call(_true(y_true, p), p))
-        return reduce_weighted_values(values, sample_weight, self.reduction)
+        out_mask = get_keras_mask(values)  # a call may mask its own values too: both masks apply
+        if out_mask is not None:
+            mask = out_mask if mask is None else ops.logical_and(mask, out_mask)
+        return reduce_weighted_values(values, sample_weight, self.reduction, mask=mask)
 
     def call(self, y_true, y_pred):
         """The per-sample loss values (a Tensor); subclasses define it."""
@@ -558,14 +595,15 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # the labels stay integers: the base class would pass them on as floats
+        mask = get_keras_mask(y_pred)
         p = _pred(y_pred)
         if self.dtype is not None and p.dtype != np.dtype(self.dtype):
             p = ops.cast(p, self.dtype)
-        if self.reduction in _FUSED_REDUCTIONS:
+        if mask is None and self.reduction in _FUSED_REDUCTIONS:
             out = self._fused(y_true, p, sample_weight)
             if out is not None:
                 return out
-        return reduce_weighted_values(self.call(y_true, p), sample_weight, self.reduction)
+        return reduce_weighted_values(self.call(y_true, p), sample_weight, self.reduction, mask=mask)
 
     def _fused(self, y_true, y_pred, sample_weight):
         if y_pred.ndim != 2:

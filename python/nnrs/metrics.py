@@ -22,6 +22,7 @@ import numpy as np
 from . import initializers as _initializers
 from . import losses as _losses
 from ._util import snake_case, to_host
+from .layers.base import get_keras_mask
 from .tensor import Tensor, Variable
 
 __all__ = [
@@ -229,8 +230,29 @@ class Sum(_Reduce):
         return self.total
 
 
+def apply_mask(sample_weight, mask):
+    """The weights of a mean metric for predictions with ``mask`` (Keras 3's rule): the mask as
+    0/1, times ``sample_weight`` where one is given. Per-sample weights of shape (batch,) weigh
+    each sample's unmasked steps (Keras 3.15 fails on that combination; give (batch, time)
+    weights there for a script that runs in both)."""
+    m = np.asarray(to_host(mask), dtype=np.float64)
+    if sample_weight is None:
+        return m
+    w = np.asarray(to_host(sample_weight), dtype=np.float64)
+    while w.ndim > m.ndim and w.shape[-1] == 1:
+        w = w.reshape(w.shape[:-1])
+    if w.ndim < m.ndim:
+        w = w.reshape(w.shape + (1,) * (m.ndim - w.ndim))
+    try:
+        return w * m
+    except ValueError:
+        raise ValueError(f"sample_weight of shape {np.shape(to_host(sample_weight))} does not fit the predictions' mask "
+                         f"of shape {m.shape}") from None
+
+
 class MeanMetricWrapper(Mean):
-    """Mean over samples of ``fn(y_true, y_pred, **kwargs)``."""
+    """Mean over samples of ``fn(y_true, y_pred, **kwargs)``; a mask on ``y_pred`` (a Tensor
+    that carries one) weighs the values, as in Keras, so masked steps do not count."""
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         self._fn = fn
@@ -238,6 +260,9 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = get_keras_mask(y_pred)
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask)
         values = self._fn(to_host(y_true), to_host(y_pred), **self._fn_kwargs)
         self._accumulate(values, sample_weight)
 

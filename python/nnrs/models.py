@@ -19,7 +19,8 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import random as _random
-from .layers.base import KerasTensor, Layer, _call_spec, _call_state, _generation, _loss_adds, shape_str
+from .layers import base as _layer_base
+from .layers.base import KerasTensor, Layer, _call_spec, _call_state, _generation, _loss_adds, get_keras_mask, set_keras_mask, shape_str
 from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
 from .tensor import _grad as _grad_state
@@ -135,6 +136,15 @@ class _MultiOutputLoss:
         return total
 
 
+def _keep_mask(t):
+    """``t.detach()`` with ``t``'s mask attached."""
+    d = t.detach()
+    m = get_keras_mask(t)
+    if m is not None:
+        set_keras_mask(d, m)
+    return d
+
+
 class _OutputLossTracker:
     """A metric-like running mean of one output's loss (read from the model's loss)."""
 
@@ -188,6 +198,7 @@ class Model(Layer):
     ``nnrs.Input``; subclasses may instead define ``call`` and assign layers as attributes.
     """
 
+    _warn_dropped_mask = False
     _untracked = Layer._untracked | {"_metrics", "_weighted_metrics", "_nodes", "_inputs", "_outputs", "_trainable_cache",
                                      "_step_cache", "_reg_weights", "_loss_cache", "_input_spec", "_direct_calls"}
 
@@ -258,11 +269,16 @@ class Model(Layer):
                 return l
         raise ValueError(f"Model {self.name!r}: no layer named {name!r}; layers are {[l.name for l in layers]}")
 
-    def call(self, x, training=None):
+    def call(self, x, training=None, mask=None):
         if self._nodes is None:
             raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define call()")
         vals = {}
         xs = x if isinstance(x, (list, tuple)) else [x]
+        if mask is not None:  # masks given for the inputs (a nested model called on masked tensors)
+            xs = [v if isinstance(v, Tensor) else Tensor(v, backend=self.home_backend()) for v in xs]
+            for v, m in zip(xs, mask if isinstance(mask, (list, tuple)) else [mask]):
+                if m is not None:
+                    set_keras_mask(v, m)
         for kt, v in zip(self._inputs, xs):
             vals[id(kt)] = v
         for kt in self._nodes:
@@ -415,6 +431,8 @@ class Model(Layer):
         if loss.requires_grad:  # False when every weight is frozen: nothing to update
             loss.backward()  # releases the graph's saved arrays as it goes
             self.optimizer.apply_gradients([(v.grad, v) for v in tw])
+        if _layer_base._masks:  # the detached predictions keep their masks, for the metrics
+            return loss.data, ([_keep_mask(o) for o in out] if isinstance(out, list) else _keep_mask(out))
         return loss.data, ([o.detach() for o in out] if isinstance(out, list) else out.detach())
 
     def _prepare_training(self):
@@ -428,6 +446,10 @@ class Model(Layer):
     def _update_metrics(self, ms, y_host, out, w_host):
         if not ms:
             return
+        if _layer_base._masks:
+            masks = [get_keras_mask(o) for o in out] if isinstance(out, list) else get_keras_mask(out)
+            if masks is not None and (not isinstance(masks, list) or any(m is not None for m in masks)):
+                return self._update_masked_metrics(ms, y_host, out, w_host, masks)
         if isinstance(out, list):
             p = [o.numpy() for o in out]
         else:
@@ -435,6 +457,21 @@ class Model(Layer):
         weighted = self._weighted_ids
         for m in ms:
             m.update_state(y_host, p, sample_weight=w_host if id(m) in weighted else None)
+
+    def _update_masked_metrics(self, ms, y_host, out, w_host, masks):
+        """Metrics of outputs that carry masks: as in Keras, a mean metric (accuracy, mse, ...)
+        takes the output's mask as a weight (times the sample weights for a weighted metric),
+        so masked time steps count nowhere; other metrics see no mask."""
+        p = [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
+        weighted = self._weighted_ids
+        for m in ms:
+            sw = w_host if id(m) in weighted else None
+            inner, mask = m, masks
+            if isinstance(m, _OutputMetric):
+                inner, mask = m.metric, masks[m.index]
+            if mask is not None and isinstance(inner, metrics_module.MeanMetricWrapper):
+                sw = metrics_module.apply_mask(sw, mask)
+            m.update_state(y_host, p, sample_weight=sw)
 
     # ---- fit --------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -603,13 +640,15 @@ class Model(Layer):
         if x is None or y is None:
             raise ValueError(f"{who}: x and y are required")
         xh, yh = self._host_x(x, who), self._host_y(y, who)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype)
+        if sw is not None and (sw.ndim != 2 or sw.shape[1] == 1):  # (batch, time) weights stay (Keras' temporal weights)
+            sw = sw.reshape(-1)
         _check_lengths(xh, yh, sw, who)
         if class_weight is not None:
             if isinstance(yh, _Batched):
                 raise ValueError(f"{who}: class_weight applies to a model with one output; use sample_weight")
             cw = self._class_weights(class_weight, yh)
-            sw = cw if sw is None else sw * cw
+            sw = cw if sw is None else sw * cw.reshape((-1,) + (1,) * (sw.ndim - 1))
         return xh, yh, sw
 
     def _class_weights(self, class_weight, yh):
@@ -1007,7 +1046,8 @@ class Sequential(Model):
         # layers without sub-layers or activity regularizers are called directly by call();
         # each with training only where its call takes it
         self._direct_calls = [(l.call, *_call_spec(l)[:2]) for l in self._layers]
-        self._direct = all(l.activity_regularizer is None and l.built and not l._children()[0] for l in self._layers)
+        self._direct = all(l.activity_regularizer is None and l.built and not l._children()[0]
+                           and type(l).compute_mask is Layer.compute_mask for l in self._layers)  # no layer makes a mask
         self.built = True
 
     def _forward(self, x, training):
@@ -1032,12 +1072,12 @@ class Sequential(Model):
                 else:
                     x = call(x)
             return x
+        if mask is not None:  # the mask of the input; each layer's output carries its own after that
+            if not isinstance(x, Tensor):
+                x = Tensor(x, backend=self.home_backend())
+            set_keras_mask(x, mask)
         for l in self._layers:
-            kwargs = {}
-            if mask is not None and _call_spec(l)[2]:
-                kwargs["mask"] = mask
-            mask = None  # nnrs layers make no masks: only the first layer can receive one
-            x = l(x, training=training, **kwargs)
+            x = l(x, training=training)
         return x
 
     def compute_output_shape(self, input_shape):

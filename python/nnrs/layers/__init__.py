@@ -93,3 +93,10 @@ __all__ += ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "Simpl
 from .embedding import Embedding  # noqa: E402
 
 __all__ += ["Embedding"]
+
+# masking, per-step wrapper, repeat
+from .masking import Masking  # noqa: E402
+from .reshaping import RepeatVector  # noqa: E402
+from .time_distributed import TimeDistributed  # noqa: E402
+
+__all__ += ["Masking", "RepeatVector", "TimeDistributed"]

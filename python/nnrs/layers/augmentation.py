@@ -271,6 +271,8 @@ class GaussianNoise(Layer):
     """Adds zero-mean Gaussian noise of standard deviation ``stddev`` in training (the
     identity at inference); the gradient passes through unchanged. Any input shape."""
 
+    supports_masking = True  # the input's mask passes through (Keras)
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not (isinstance(stddev, (int, float, np.integer, np.floating)) and not isinstance(stddev, bool)

@@ -11,6 +11,8 @@ import functools
 import inspect
 import itertools
 import threading
+import warnings
+import weakref
 from collections import defaultdict
 
 import numpy as np
@@ -81,6 +83,70 @@ def _bump():
     _loss_adds[0] += 1
 
 
+# ---- masks ----------------------------------------------------------------------------
+# A mask rides on the tensor it describes, as Keras' ``_keras_mask`` does. nnrs' Tensor has
+# fixed slots, so the masks live in a side table keyed by the tensor's id, each entry
+# dropped when its tensor is collected. The table is empty while no mask exists, so code
+# without masks pays one truth test per layer call.
+_masks: dict = {}
+
+
+def get_keras_mask(x):
+    """The mask attached to the tensor ``x`` (a boolean Tensor), or None."""
+    if not _masks:
+        return None
+    entry = _masks.get(id(x))
+    if entry is None or entry[0]() is not x:
+        return None
+    return entry[1]
+
+
+def set_keras_mask(x, mask):
+    """Attach ``mask`` (a boolean Tensor, array or None to remove it) to the tensor ``x``."""
+    key = id(x)
+    if mask is None:
+        _masks.pop(key, None)
+        return
+    if not isinstance(mask, Tensor):
+        mask = Tensor(np.asarray(mask, dtype=bool), backend=getattr(x, "backend", None))
+    elif mask.dtype != np.bool_:
+        from .. import ops
+
+        mask = ops.cast(mask, "bool")
+
+    def drop(ref, key=key):
+        entry = _masks.get(key)
+        if entry is not None and entry[0] is ref:
+            _masks.pop(key, None)
+
+    _masks[key] = (weakref.ref(x, drop), mask)
+
+
+def _masks_of(x):
+    """The masks of ``x`` (one tensor, or a list of masks for a list), None when there are none."""
+    if not _masks:
+        return None
+    if isinstance(x, (list, tuple)):
+        ms = [get_keras_mask(v) for v in x]
+        return None if all(m is None for m in ms) else ms
+    return get_keras_mask(x)
+
+
+def _attach_masks(outputs, masks):
+    """Attach ``masks`` (one, or a list matching the list ``outputs``) where an output has none."""
+    if isinstance(outputs, (list, tuple)):
+        ms = masks if isinstance(masks, (list, tuple)) else [masks]
+        for o, m in zip(outputs, ms):
+            if m is not None and isinstance(o, Tensor) and get_keras_mask(o) is None:
+                set_keras_mask(o, m)
+    elif isinstance(outputs, Tensor) and masks is not None and get_keras_mask(outputs) is None:
+        set_keras_mask(outputs, masks)
+
+
+def _has_mask(x):
+    return isinstance(x, Tensor) and get_keras_mask(x) is not None
+
+
 _call_specs: dict = {}
 
 
@@ -132,6 +198,9 @@ class Layer:
     #: Attributes the base classes use for their own bookkeeping: never walked for tracking.
     _untracked = frozenset({"_layers", "_losses", "_own", "_tracked", "input_shape",
                             "output_shape", "_spec_axes", "_input_shape_arg"})
+
+    #: Warn when an input's mask ends at this layer (models leave that to their layers).
+    _warn_dropped_mask = True
 
     def __init_subclass__(cls, **kwargs):
         """A subclass's own ``build`` marks the layer built when it returns (as Keras does),
@@ -384,6 +453,35 @@ class Layer:
     def call(self, x, training=False):  # pragma: no cover - documentation
         raise NotImplementedError
 
+    @property
+    def supports_masking(self):
+        """Whether the layer gives its output a mask from ``compute_mask``. As in Keras 3, True
+        by default exactly when the class defines its own ``compute_mask``; layers that pass a
+        mask through unchanged (Dense, Dropout, ...) set it to True."""
+        v = getattr(self, "_supports_masking", None)
+        return type(self).compute_mask is not Layer.compute_mask if v is None else v
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        object.__setattr__(self, "_supports_masking", bool(value))
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output for ``inputs`` whose mask is ``mask`` (None: no mask). The
+        default passes the input's mask on; ``__call__`` asks only layers that support masking."""
+        return mask
+
+    def _set_output_mask(self, x, y, mask):
+        """After ``call``: attach ``compute_mask(x, mask)`` to the outputs that carry no mask
+        yet (Keras' rule), or warn when a mask dies at a layer that does not support masking."""
+        outs = y if isinstance(y, (list, tuple)) else [y]
+        if all(_has_mask(o) for o in outs):
+            return
+        if self.supports_masking:
+            _attach_masks(y, self.compute_mask(x, mask))
+        elif mask is not None and self._warn_dropped_mask and not any(_has_mask(o) for o in outs):
+            warnings.warn(f"{type(self).__name__} {self.name!r} got an input with a mask but does not support masking; "
+                          "its output has no mask, so the layers after it see none", stacklevel=3)
+
     def compute_output_shape(self, input_shape):
         """By default the shape of ``call``'s output on one sample of zeros (the input shape
         where a size other than the batch is unknown); layers that know better override it."""
@@ -460,6 +558,12 @@ class Layer:
             self([zeros(s) for s in shape] if isinstance(shape, list) else zeros(shape), training=False)
 
     def __call__(self, x, *args, training=None, **kwargs):
+        if kwargs and any(isinstance(v, KerasTensor) or (isinstance(v, (list, tuple)) and any(isinstance(t, KerasTensor) for t in v))
+                          for v in kwargs.values()):
+            bad = sorted(k for k, v in kwargs.items() if isinstance(v, (KerasTensor, list, tuple)))
+            raise NotImplementedError(f"{type(self).__name__} {self.name!r}: symbolic tensors as keyword arguments ({', '.join(bad)}) "
+                                      "are not recorded in nnrs' functional graphs yet; masks made by layers (Masking, "
+                                      "Embedding(mask_zero=True)) reach the next layers on their own")
         if isinstance(x, KerasTensor):
             self._maybe_build(x.shape)
             self._check_input(x.shape)
@@ -471,6 +575,9 @@ class Layer:
             self._build_sublayers(shapes)
             return KerasTensor(self.compute_output_shape(shapes), x[0].dtype, layer=self, inputs=tuple(x))
         several = isinstance(x, (list, tuple))
+        mask = kwargs.get("mask") if kwargs else None
+        if mask is None and _masks:  # the input carries a mask (read before any cast makes a new tensor)
+            mask = _masks_of(x)
         x = [self._as_input(v) for v in x] if several else self._as_input(x)
         st = _call_state
         outer = st.entry is None
@@ -478,7 +585,9 @@ class Layer:
             st.entry = self
             self._clear_losses()
         prev = st.training
-        takes_training, default, _ = _call_spec(self)
+        takes_training, default, takes_mask = _call_spec(self)
+        if mask is not None and takes_mask and kwargs.get("mask") is None:  # call takes the input's mask
+            kwargs["mask"] = mask
         if training is None:
             training = prev if prev is not None else default
         if takes_training and training is not None:
@@ -491,6 +600,8 @@ class Layer:
             if self._spec_ndim is not None and not several:
                 self._check_input(x.data.shape)
             y = self.call(x, *args, **kwargs)
+            if mask is not None or type(self).compute_mask is not Layer.compute_mask:
+                self._set_output_mask(x, y, mask)
             if fresh and isinstance(y, Tensor):
                 self.output_shape = (None,) + tuple(y.data.shape[1:])
             if self.activity_regularizer is not None and isinstance(y, Tensor):

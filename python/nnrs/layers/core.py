@@ -100,6 +100,8 @@ class Dense(Layer):
     kernel (as Keras does).
     """
 
+    supports_masking = True  # the input's mask passes through (Keras)
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
@@ -179,6 +181,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation (a Keras name or a callable on Tensors)."""
 
+    supports_masking = True  # the input's mask passes through (Keras)
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activation
@@ -201,6 +205,8 @@ class Activation(Layer):
 class Dropout(Layer):
     """Zeroes a fraction ``rate`` of the inputs during training and scales the rest by
     1/(1-rate); the identity at inference."""
+
+    supports_masking = True  # the input's mask passes through (Keras)
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import ops
 from ..tensor import Tensor
-from .base import KerasTensor, Layer, shape_str
+from .base import KerasTensor, Layer, _attach_masks, _masks_of, shape_str
 from .core import _from_keras_config, _keras_config
 
 
@@ -33,6 +33,7 @@ class _Merge(Layer):
 
     min_inputs = 2
     max_inputs = None
+    supports_masking = True
 
     def _check_count(self, n):
         if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):
@@ -54,9 +55,25 @@ class _Merge(Layer):
             return KerasTensor(self.compute_output_shape(shapes), dtype, layer=self, inputs=tuple(inputs))
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         backend = like.backend if like is not None else self.home_backend()
+        masks = kwargs.get("mask")
+        if masks is None:
+            masks = _masks_of(inputs)
         tensors = [t if isinstance(t, Tensor) else Tensor(t, backend=backend) for t in inputs]
         self.built = True
-        return self.call(tensors)
+        y = self.call(tensors)
+        if masks is not None:
+            _attach_masks(y, self.compute_mask(tensors, masks))
+        return y
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras' rule for elementwise merges: the OR of the inputs' masks when every input
+        has one, else no mask."""
+        if mask is None or any(m is None for m in mask):
+            return None
+        out = mask[0]
+        for m in mask[1:]:
+            out = ops.logical_or(out, m)
+        return out
 
     def compute_output_shape(self, input_shapes):
         return _broadcast_shapes(self, [tuple(s) for s in input_shapes])
@@ -154,6 +171,21 @@ class Concatenate(_Merge):
     def call(self, inputs):
         return ops.concatenate(inputs, axis=self.axis)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras' rule: each input's mask spread over its features (all True for an input
+        without one), joined along ``axis``, then True where any feature of a step is."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                full.append(ops.ones_like(x, dtype="bool"))
+            elif m.ndim < x.ndim:
+                full.append(ops.logical_or(ops.expand_dims(m, -1), ops.zeros_like(x, dtype="bool")))
+            else:
+                full.append(m)
+        return ops.any(ops.concatenate(full, axis=self.axis), axis=-1)
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 
@@ -191,6 +223,10 @@ class Dot(_Merge):
             raise ValueError(f"Dot {self.name!r}: axis {ax} of {shape_str(sa)} and axis {bx} of {shape_str(sb)} differ")
         rest = [d for i, d in enumerate(sa) if i not in (0, ax)] + [d for i, d in enumerate(sb) if i not in (0, bx)]
         return (sa[0], *rest) if rest else (sa[0], 1)
+
+    def compute_mask(self, inputs, mask=None):
+        """A dot product has no mask (as in Keras)."""
+        return None
 
     def call(self, inputs):
         a, b = inputs

@@ -23,6 +23,8 @@ class BatchNormalization(Layer):
     backend: the forward and the backward (through the batch statistics) are Rust kernels.
     """
 
+    supports_masking = True  # the input's mask passes through (Keras)
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,

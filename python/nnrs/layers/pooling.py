@@ -149,9 +149,26 @@ class _GlobalPooling(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over the steps of (batch, steps, channels)."""
+    """Mean over the steps of (batch, steps, channels); with a mask (batch, steps), the mean
+    over the unmasked steps only (as in Keras). The output has no mask."""
 
     rank = 1
+    supports_masking = True
+
+    def call(self, x, training=False, mask=None):
+        if mask is None:
+            return super().call(x, training=training)
+        self._check(x.shape)
+        if tuple(mask.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"GlobalAveragePooling1D {self.name!r}: the mask must have shape (batch, steps) = "
+                             f"{tuple(x.shape[:2])}, got {tuple(mask.shape)}")
+        fm = ops.expand_dims(ops.cast(mask, x.dtype), -1)
+        axis = 1
+        return ops.divide(ops.sum(ops.multiply(x, fm), axis=axis, keepdims=self.keepdims),
+                          ops.sum(fm, axis=axis, keepdims=self.keepdims))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalAveragePooling2D(_GlobalPooling):

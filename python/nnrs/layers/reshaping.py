@@ -1,4 +1,4 @@
-"""Image reshaping layers (Keras 3): ZeroPadding2D, Cropping2D, UpSampling2D.
+"""Reshaping layers (Keras 3): ZeroPadding2D, Cropping2D, UpSampling2D (images), RepeatVector.
 
 Padding and cropping are layout (a padded copy / a slice; their gradients a slice / a
 zero-padded copy). Nearest upsampling repeats pixels and its gradient sums each block
@@ -185,3 +185,37 @@ class UpSampling2D(_Image2D):
 
 
 __all__ = ["Cropping2D", "UpSampling2D", "ZeroPadding2D"]
+
+
+class RepeatVector(Layer):
+    """Repeats (batch, features) ``n`` times along a new time axis: (batch, n, features)."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not _is_int(n):
+            raise TypeError(f"RepeatVector {self.name!r}: n must be an integer, got {n!r}")
+        if n <= 0:
+            raise ValueError(f"RepeatVector {self.name!r}: n must be positive, got {n}")
+        self.n = int(n)
+
+    def _check(self, shape):
+        if len(shape) != 2:
+            raise ValueError(f"RepeatVector {self.name!r}: expected input shape (batch, features), got {shape_str(shape)}")
+
+    def build(self, input_shape):
+        self._check(tuple(input_shape))
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        self._check(shape)
+        return (shape[0], self.n, shape[1])
+
+    def call(self, inputs):
+        self._check(inputs.shape)
+        return ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1)
+
+    def get_config(self):
+        return _keras_config(self, n=self.n)
+
+    from_config = classmethod(_from_keras_config)

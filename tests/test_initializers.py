@@ -156,3 +156,13 @@ def test_get():
     with pytest.raises(ValueError) as e:
         I.get("xavier_magic")
     assert "glorot_uniform" in str(e.value) and "he_normal" in str(e.value)
+
+
+def test_weights_are_c_ordered_whatever_the_initializer_gives():
+    # an orthogonal matrix comes out of its QR transposed (Fortran order); optimizers update
+    # weights in place in C order, so the Variable must hold a C-ordered copy
+    m = nnrs.Sequential([nnrs.Input((4,)), nnrs.layers.Dense(8, kernel_initializer="orthogonal")])
+    assert all(w.data.flags.c_contiguous for w in m.weights)
+    m.compile(optimizer="adam", loss="mse")
+    m.fit(np.ones((16, 4), np.float32), np.zeros((16, 8), np.float32), epochs=1, verbose=0)
+    assert nnrs.Variable(np.asfortranarray(np.ones((3, 2)))).data.flags.c_contiguous

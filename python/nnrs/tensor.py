@@ -292,6 +292,8 @@ class Variable(Tensor):
 
     def __init__(self, value, name: str = "variable", trainable: bool = True, dtype=None, regularizer=None, backend=None):
         super().__init__(value, requires_grad=trainable, dtype=dtype, backend=backend)
+        if not self.data.flags.c_contiguous:  # optimizers update weights in place, in C order
+            self.data = self.backend.xp.ascontiguousarray(self.data)
         self.name = name
         self.path = name
         self.trainable = trainable

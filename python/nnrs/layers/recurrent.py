@@ -127,15 +127,6 @@ def _step_mask(mask, i):
     return Tensor.wrap(mask.data[:, i:i + 1], mask.backend)
 
 
-def _c_order(init):
-    """``init`` giving C-ordered arrays (an orthogonal matrix comes out transposed; optimizers update in place)."""
-
-    def make(shape, dtype=None):
-        return np.ascontiguousarray(init(shape, dtype=dtype))
-
-    return make
-
-
 # ---- cells -----------------------------------------------------------------------------------
 
 
@@ -183,9 +174,9 @@ class _DropoutCell(Layer):
 
     def _add_weights(self, input_dim, bias_shape, bias_initializer=None):
         g = self._gates
-        self.kernel = self.add_weight((input_dim, g * self.units), _c_order(self.kernel_initializer), name="kernel",
+        self.kernel = self.add_weight((input_dim, g * self.units), self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight((self.units, g * self.units), _c_order(self.recurrent_initializer),
+        self.recurrent_kernel = self.add_weight((self.units, g * self.units), self.recurrent_initializer,
                                                 name="recurrent_kernel", regularizer=self.recurrent_regularizer,
                                                 constraint=self.recurrent_constraint)
         if self.use_bias:

@@ -33,3 +33,25 @@ def test_textcnn_model_shape(sentiment_dir):
     for n in ("embedding", "conv3", "conv4", "conv5", "pool3", "pool4", "pool5", "concat", "dropout", "out"):
         assert n in names
     assert model.predict(x_test[:3], verbose=0).shape == (3, 1)
+
+
+def test_bilstm_reaches_76_percent(sentiment_dir, tmp_path):
+    from nnrs.examples import sentiment_bilstm
+
+    acc = sentiment_bilstm.main(["--data", str(sentiment_dir), "--verbose", "0", "--plot", str(tmp_path / "c.svg")])
+    assert acc >= 0.76
+
+
+def test_bilstm_reads_each_review_only_to_its_last_word(sentiment_dir):
+    # the Embedding's mask stops both LSTM directions at the padding: a review padded to 40
+    # ids gets the same prediction as the same review unpadded
+    import numpy as np
+    from nnrs.examples import sentiment_bilstm
+
+    (x_train, _), _, tok = sentiment_textcnn.prepare(str(sentiment_dir), maxlen=40, max_tokens=5000)
+    model = sentiment_bilstm.build_model(tok.vocabulary_size(), None)
+    row = x_train[0]
+    words = row[row != 0]
+    padded = model.predict(row[None, :], verbose=0)
+    bare = model.predict(words[None, :], verbose=0)
+    np.testing.assert_allclose(padded, bare, rtol=1e-5, atol=1e-6)

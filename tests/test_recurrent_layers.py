@@ -364,7 +364,7 @@ def test_stacked_recurrent_model_trains_and_summarizes(capsys):
     assert L.LSTM(3, return_state=True).compute_output_shape((None, 6, 2)) == [(None, 3), (None, 3), (None, 3)]
 
 
-# ---- the fused path, checked with a stand-in for nnrs.functions.recurrent --------------------------
+# ---- the fused path, also checked with a stand-in for nnrs.functions.recurrent -------------------
 
 def _fake_rnn_sequence(calls):
     """``rnn_sequence`` written independently from the layers (plain ops, Keras' equations)."""
@@ -380,7 +380,8 @@ def _fake_rnn_sequence(calls):
         for i in (range(t - 1, -1, -1) if reverse else range(t)):
             xt = x[:, i]
             if kind == "simple_rnn":
-                nh, nc = ops.tanh(xt @ kernel + bias + h @ recurrent_kernel), None
+                act = ops.relu if activation == "relu" else ops.tanh
+                nh, nc = act(xt @ kernel + bias + h @ recurrent_kernel), None
             elif kind == "gru":
                 mx = xt @ kernel + bias[0]
                 mi = h @ recurrent_kernel + bias[1]
@@ -422,7 +423,8 @@ FUSED_CASES = [k for k, v in MRF.CASES.items() if v[2] is None or v[2]["merge_mo
 def test_fused_path_equals_cell_loop(name, fused):
     with_fake = _run_case(name)
     cls, kw, bidi, _, _ = MRF.CASES[name]
-    default = kw.get("activation", "tanh") == "tanh" and kw.get("reset_after", True) and "recurrent_activation" not in kw
+    fusable_acts = ("tanh", "relu") if cls == "SimpleRNN" else ("tanh",)
+    default = kw.get("activation", "tanh") in fusable_acts and kw.get("reset_after", True) and "recurrent_activation" not in kw
     assert bool(fused) == bool(default)
     want = [_NPZ[k] for k in sorted((k for k in _NPZ.files if k.startswith(f"{name}/y")), key=lambda k: int(k.split("/y")[1]))]
     for y, w in zip(with_fake, want):

@@ -779,7 +779,8 @@ class _FusedRNN(RNN):
         c = self.cell
         if type(c) is not self._cell_class or c.implementation != 2:
             return False
-        if c._activation.name != "tanh" or c._activation.fn is not None:
+        fused_acts = ("tanh", "relu") if self._kind == "simple_rnn" else ("tanh",)
+        if c._activation.name not in fused_acts or c._activation.fn is not None:
             return False
         if hasattr(c, "_recurrent_activation") and (c._recurrent_activation.name != "sigmoid" or c._recurrent_activation.fn is not None):
             return False
@@ -807,7 +808,7 @@ class _FusedRNN(RNN):
             bias = Tensor.wrap(x.backend.xp.zeros(shape, dtype=c.kernel.dtype), x.backend)
         states = tuple(_flatten(initial_state))
         packed = rnn_sequence(self._kind, x, c.kernel, c.recurrent_kernel, bias, states, mask=mask,
-                              reverse=self.go_backwards, activation="tanh", zero_masked=self.zero_output_for_mask)
+                              reverse=self.go_backwards, activation=c._activation.name, zero_masked=self.zero_output_for_mask)
         outputs = packed[:, :t] if self.return_sequences else None
         last = packed[:, t - 1]
         final = [packed[:, t + k] for k in range(len(states))]

@@ -6,7 +6,7 @@ seed). An Embedding with ``mask_zero=True`` marks the padding, so the LSTMs read
 review only as far as its last word in both directions: Embedding -> Bidirectional(LSTM)
 (final states of both directions concatenated) -> Dropout -> Dense(1, sigmoid).
 
-    python -m nnrs.examples.sentiment_bilstm [--data DIR] [--epochs 8] [--seed 0] [--plot bilstm.svg]
+    python -m nnrs.examples.sentiment_bilstm [--data DIR] [--epochs 4] [--seed 0] [--plot bilstm.svg]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def build_model(vocab_size, maxlen, embed_dim=64, units=64, dropout=0.5, l2=1e-4
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=DEFAULT, help="folder of *_labelled.txt files (default ../shared/data/sentiment)")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffling and dropout")
     ap.add_argument("--split-seed", type=int, default=113, help="seed of the train/test split")

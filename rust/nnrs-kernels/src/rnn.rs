@@ -319,6 +319,7 @@ crate::multiversion! {
                 };
                 match p.cell {
                     RnnCell::SimpleRnn => {
+                        let (xr, hrr, gs, hn) = (&xr[..u], &hrr[..u], &mut gs[..u], &mut hn[..u]);
                         for q in 0..u {
                             let v = act(p.activation, xr[q] + hrr[q]);
                             gs[q] = v;
@@ -339,6 +340,8 @@ crate::multiversion! {
                         let (gr, rest) = rest.split_at_mut(u);
                         let (ghh, ghr) = rest.split_at_mut(u);
                         let (hn, hjr) = (&mut hn[..u], &hj[..u]);
+                        let (xz, xrr, xh, hz, hrg, hh) = (&xz[..u], &xrr[..u], &xh[..u], &hz[..u], &hrg[..u], &hh[..u]);
+                        let (gz, gr, ghh, ghr) = (&mut gz[..u], &mut gr[..u], &mut ghh[..u], &mut ghr[..u]);
                         for q in 0..u {
                             let z = sigmoid(xz[q] + hz[q]);
                             let r = sigmoid(xrr[q] + hrg[q]);
@@ -363,6 +366,9 @@ crate::multiversion! {
                         let (gg, rest) = rest.split_at_mut(u);
                         let (go, gtc) = rest.split_at_mut(u);
                         let (hn, cn) = (&mut hn[..u], &mut cn[..u]);
+                        let (cj, xi, xf, xg, xo, hi, hf, hg, ho) =
+                            (&cj[..u], &xi[..u], &xf[..u], &xg[..u], &xo[..u], &hi[..u], &hf[..u], &hg[..u], &ho[..u]);
+                        let (gi, gf, gg, go, gtc) = (&mut gi[..u], &mut gf[..u], &mut gg[..u], &mut go[..u], &mut gtc[..u]);
                         for q in 0..u {
                             let ig = sigmoid(xi[q] + hi[q]);
                             let fg = sigmoid(xf[q] + hf[q]);
@@ -515,6 +521,83 @@ struct BwdOut<'a, T> {
     gc0: Option<&'a mut [T]>,
 }
 
+/// One sample's LSTM step backward: from dh (in: after the step, out: zero, the
+/// recurrent product adds the rest), dc (in/out) and the output gradient `go`, the
+/// pre-activation gradients of the gates i, f, g, o. Separate arguments, so that the
+/// compiler knows the slices do not overlap and vectorizes the loop.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lstm_backward_row<T: Real>(
+    dh: &mut [T],
+    dc: &mut [T],
+    di: &mut [T],
+    df: &mut [T],
+    dg: &mut [T],
+    dout: &mut [T],
+    go: &[T],
+    gi: &[T],
+    gf: &[T],
+    gg: &[T],
+    gout: &[T],
+    gtc: &[T],
+    cp: &[T],
+) {
+    let u = dh.len();
+    let one = T::one();
+    let (dc, di, df, dg, dout) = (&mut dc[..u], &mut di[..u], &mut df[..u], &mut dg[..u], &mut dout[..u]);
+    let (go, gi, gf, gg, gout, gtc, cp) = (&go[..u], &gi[..u], &gf[..u], &gg[..u], &gout[..u], &gtc[..u], &cp[..u]);
+    for q in 0..u {
+        let dhn = dh[q] + go[q];
+        let (ig, fg, gv, og, tc) = (gi[q], gf[q], gg[q], gout[q], gtc[q]);
+        let dcn = dc[q] + dhn * og * (one - tc * tc);
+        dout[q] = dhn * tc * og * (one - og);
+        di[q] = dcn * gv * ig * (one - ig);
+        df[q] = dcn * cp[q] * fg * (one - fg);
+        dg[q] = dcn * ig * (one - gv * gv);
+        dc[q] = dcn * fg;
+        dh[q] = T::zero();
+    }
+}
+
+/// One sample's GRU step backward: the gate gradients of the recurrent side (dz, dr,
+/// dhh = dh_pre * r) and of the input side (xz, xr, xh), and dh's direct part dh * z.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gru_backward_row<T: Real>(
+    dh: &mut [T],
+    dz: &mut [T],
+    dr: &mut [T],
+    dhh: &mut [T],
+    xz: &mut [T],
+    xr: &mut [T],
+    xh: &mut [T],
+    go: &[T],
+    gz: &[T],
+    gr: &[T],
+    ghh: &[T],
+    ghr: &[T],
+    hp: &[T],
+) {
+    let u = dh.len();
+    let one = T::one();
+    let (dz, dr, dhh, xz, xr, xh) = (&mut dz[..u], &mut dr[..u], &mut dhh[..u], &mut xz[..u], &mut xr[..u], &mut xh[..u]);
+    let (go, gz, gr, ghh, ghr, hp) = (&go[..u], &gz[..u], &gr[..u], &ghh[..u], &ghr[..u], &hp[..u]);
+    for q in 0..u {
+        let dhn = dh[q] + go[q];
+        let (z, r, cand, hrh) = (gz[q], gr[q], ghh[q], ghr[q]);
+        let dpre_h = dhn * (one - z) * (one - cand * cand);
+        let dpre_z = dhn * (hp[q] - cand) * z * (one - z);
+        let dpre_r = dpre_h * hrh * r * (one - r);
+        dz[q] = dpre_z;
+        dr[q] = dpre_r;
+        dhh[q] = dpre_h * r;
+        xz[q] = dpre_z;
+        xr[q] = dpre_r;
+        xh[q] = dpre_h;
+        dh[q] = dhn * z;
+    }
+}
+
 crate::multiversion! {
     /// Backward through time for one chunk of samples: the gate gradients of every step
     /// (input side `dgx`, recurrent side `dgr` for GRU) and the initial states' gradients.
@@ -547,8 +630,8 @@ crate::multiversion! {
                 let m = f.mask.is_none_or(|m| m[i * t + tt] != 0);
                 let grow = &f.g[i * row_g..(i + 1) * row_g];
                 let cj = &mut carry[j * u..(j + 1) * u];
-                for q in 0..u {
-                    go[q] = grow[k * u + q] + cj[q];
+                for ((o, &a), &b) in go.iter_mut().zip(&grow[k * u..(k + 1) * u]).zip(cj.iter()) {
+                    *o = a + b;
                 }
                 let ds = &mut dstep[j * g..(j + 1) * g];
                 if !m {
@@ -567,10 +650,11 @@ crate::multiversion! {
                 }
                 cj.iter_mut().for_each(|v| *v = T::zero());
                 let gs = &f.gates[(i * t + tt) * sg..(i * t + tt + 1) * sg];
-                let dhj = &mut dh[j * u..(j + 1) * u];
+                let dhj = &mut dh[j * u..(j + 1) * u][..u];
                 let xrow = &mut dgx[(j * t + tt) * g..(j * t + tt + 1) * g];
                 match p.cell {
                     RnnCell::SimpleRnn => {
+                        let (go, gs, ds, xrow) = (&go[..u], &gs[..u], &mut ds[..u], &mut xrow[..u]);
                         for q in 0..u {
                             let dhn = dhj[q] + go[q];
                             let hv = gs[q];
@@ -592,20 +676,7 @@ crate::multiversion! {
                         let (dr, dhh) = rest.split_at_mut(u);
                         let (xz, rest) = xrow.split_at_mut(u);
                         let (xr, xh) = rest.split_at_mut(u);
-                        for q in 0..u {
-                            let dhn = dhj[q] + go[q];
-                            let (z, r, cand, hrh) = (gz[q], gr[q], ghh[q], ghr[q]);
-                            let dpre_h = dhn * (one - z) * (one - cand * cand);
-                            let dpre_z = dhn * (hp[q] - cand) * z * (one - z);
-                            let dpre_r = dpre_h * hrh * r * (one - r);
-                            dz[q] = dpre_z;
-                            dr[q] = dpre_r;
-                            dhh[q] = dpre_h * r;
-                            xz[q] = dpre_z;
-                            xr[q] = dpre_r;
-                            xh[q] = dpre_h;
-                            dhj[q] = dhn * z;
-                        }
+                        gru_backward_row(dhj, dz, dr, dhh, xz, xr, xh, &go[..u], gz, gr, ghh, ghr, hp);
                         if let Some(drow) = dgr.as_deref_mut() {
                             drow[(j * t + tt) * g..(j * t + tt + 1) * g].copy_from_slice(ds);
                         }
@@ -620,17 +691,7 @@ crate::multiversion! {
                         let (di, rest) = ds.split_at_mut(u);
                         let (df, rest) = rest.split_at_mut(u);
                         let (dg, dout) = rest.split_at_mut(u);
-                        for q in 0..u {
-                            let dhn = dhj[q] + go[q];
-                            let (ig, fg, gv, og, tc) = (gi[q], gf[q], gg[q], gout[q], gtc[q]);
-                            let dcn = dcj[q] + dhn * og * (one - tc * tc);
-                            dout[q] = dhn * tc * og * (one - og);
-                            di[q] = dcn * gv * ig * (one - ig);
-                            df[q] = dcn * cp[q] * fg * (one - fg);
-                            dg[q] = dcn * ig * (one - gv * gv);
-                            dcj[q] = dcn * fg;
-                            dhj[q] = T::zero();
-                        }
+                        lstm_backward_row(dhj, dcj, di, df, dg, dout, &go[..u], gi, gf, gg, gout, gtc, cp);
                         xrow.copy_from_slice(ds);
                     }
                 }

@@ -139,6 +139,15 @@ impl RnnParams {
         [self.n, self.t + self.cell.states(), self.u]
     }
     /// Elements of the saved buffer.
+    /// Elements of the scratch buffer `rnn_forward` takes (the input projection of every step).
+    pub fn forward_work_len(&self) -> usize {
+        self.n * self.t * self.cols()
+    }
+    /// Elements of the scratch buffer `rnn_backward` takes (the gate gradients of every step;
+    /// twice for GRU, whose recurrent side differs).
+    pub fn backward_work_len(&self) -> usize {
+        self.n * self.t * self.cols() * if self.cell == RnnCell::Gru { 2 } else { 1 }
+    }
     pub fn saved_len(&self) -> usize {
         let per = 1 + usize::from(self.cell == RnnCell::Lstm) + self.cell.saved_gates();
         self.n * self.t * self.u * per
@@ -427,6 +436,7 @@ pub fn rnn_forward<T: Real>(
     mask: Option<&[u8]>,
     out: &mut [T],
     saved: Option<&mut [T]>,
+    work: &mut [T],
     p: &RnnParams,
 ) -> Result<(), KernelError> {
     p.check_inputs(x.len(), kernel.len(), recurrent.len(), bias.map(<[T]>::len), h0.len(), c0.map(<[T]>::len), mask.map(<[u8]>::len))?;
@@ -435,23 +445,24 @@ pub fn rnn_forward<T: Real>(
     if let Some(s) = saved.as_deref() {
         p.expect("saved", s.len(), p.saved_len())?;
     }
+    p.expect("work", work.len(), p.forward_work_len())?;
     let (t, g) = (p.t, p.cols());
     if n == 0 || u == 0 {
         return Ok(());
     }
     // The input projection of every step at once (with the input bias).
-    let mut xp = vec![T::zero(); n * t * g];
+    let xp = work;
     if let Some(b) = bias {
         for row in xp.chunks_exact_mut(g) {
             row.copy_from_slice(&b[..g]);
         }
     }
-    matmul_into(x, kernel, &mut xp, MatmulParams { m: n * t, n: g, k: p.d, trans_a: false, trans_b: false }, bias.is_some())?;
+    matmul_into(x, kernel, xp, MatmulParams { m: n * t, n: g, k: p.d, trans_a: false, trans_b: false }, bias.is_some())?;
     let brec = match (p.cell, bias) {
         (RnnCell::Gru, Some(b)) => Some(&b[g..2 * g]),
         _ => None,
     };
-    let f = Fwd { xp: &xp, recurrent, brec, h0, c0, mask, p: *p };
+    let f = Fwd { xp: &*xp, recurrent, brec, h0, c0, mask, p: *p };
     let parts = chunks(p);
     let outs = split_by(out, &parts, tk * u);
     let (mut hps, mut cps, mut gss): (Pieces<'_, T>, Pieces<'_, T>, Pieces<'_, T>) = match saved {
@@ -706,6 +717,21 @@ crate::multiversion! {
     }
 }
 
+crate::multiversion! {
+    /// `acc[c] += rows[r][c]` over the rows of `acc.len()` elements of `rows`.
+    fn column_sums<T: Real>(rows: &[T], acc: &mut [T]) {
+        let w = acc.len();
+        if w == 0 {
+            return;
+        }
+        for row in rows.chunks_exact(w) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a = *a + v;
+            }
+        }
+    }
+}
+
 /// Backward through time of `rnn_forward`: `g` is the gradient of the packed output,
 /// `saved` what the forward saved; x, kernel, recurrent and mask as given to the forward.
 #[allow(clippy::too_many_arguments)]
@@ -718,6 +744,7 @@ pub fn rnn_backward<T: Real>(
     mask: Option<&[u8]>,
     p: &RnnParams,
     grads: RnnGrads<'_, T>,
+    work: &mut [T],
 ) -> Result<(), KernelError> {
     let (n, t, d, u) = (p.n, p.t, p.d, p.u);
     let gcols = p.cols();
@@ -747,14 +774,15 @@ pub fn rnn_backward<T: Real>(
             rt[c * u + r] = recurrent[r * gcols + c];
         }
     }
-    let mut dgx = vec![T::zero(); n * t * gcols];
-    let mut dgr_buf = if p.cell == RnnCell::Gru { vec![T::zero(); n * t * gcols] } else { Vec::new() };
+    p.expect("work", work.len(), p.backward_work_len())?;
+    // the gate gradients of every step (every element is written below)
+    let (dgx, dgr_buf) = work.split_at_mut(n * t * gcols);
     if n > 0 && u > 0 {
         let f = Bwd { g, hprev, cprev, gates, rt: &rt, mask, p: *p };
         let parts = chunks(p);
-        let dgxs = split_by(&mut dgx, &parts, t * gcols);
+        let dgxs = split_by(dgx, &parts, t * gcols);
         let mut dgrs: Vec<Option<&mut [T]>> = if p.cell == RnnCell::Gru {
-            split_by(&mut dgr_buf, &parts, t * gcols).into_iter().map(Some).collect()
+            split_by(dgr_buf, &parts, t * gcols).into_iter().map(Some).collect()
         } else {
             parts.iter().map(|_| None).collect()
         };
@@ -780,7 +808,8 @@ pub fn rnn_backward<T: Real>(
             gc.iter_mut().for_each(|v| *v = T::zero());
         }
     }
-    let dgr: &[T] = if p.cell == RnnCell::Gru { &dgr_buf } else { &dgx };
+    let dgx: &[T] = dgx;
+    let dgr: &[T] = if p.cell == RnnCell::Gru { dgr_buf } else { dgx };
     let rows = n * t;
     // the weight gradients, one product each
     matmul_into(&dgx, kernel, gx, MatmulParams { m: rows, n: d, k: gcols, trans_a: false, trans_b: true }, false)?;
@@ -789,17 +818,9 @@ pub fn rnn_backward<T: Real>(
     if let Some(gb) = gbias {
         gb.iter_mut().for_each(|v| *v = T::zero());
         let (gin, grec) = gb.split_at_mut(gcols);
-        for row in dgx.chunks_exact(gcols.max(1)) {
-            for (acc, &v) in gin.iter_mut().zip(row) {
-                *acc = *acc + v;
-            }
-        }
+        column_sums(dgx, gin);
         if p.cell == RnnCell::Gru {
-            for row in dgr.chunks_exact(gcols.max(1)) {
-                for (acc, &v) in grec.iter_mut().zip(row) {
-                    *acc = *acc + v;
-                }
-            }
+            column_sums(dgr, grec);
         }
     }
     Ok(())
@@ -832,7 +853,7 @@ mod tests {
     ) -> f64 {
         let [n, tk, u] = p.packed_shape();
         let mut out = vec![0.0; n * tk * u];
-        rnn_forward(x, k, r, Some(b), h0, c0, mask, &mut out, None, p).unwrap();
+        rnn_forward(x, k, r, Some(b), h0, c0, mask, &mut out, None, &mut vec![0.0; p.forward_work_len()], p).unwrap();
         out.iter().zip(w).map(|(a, b)| a * b).sum()
     }
 
@@ -852,7 +873,8 @@ mod tests {
                 let w = vals(n * tk * u, 0.33);
                 let mut out = vec![0.0; n * tk * u];
                 let mut saved = vec![0.0; p.saved_len()];
-                rnn_forward(&x, &k, &r, Some(&b), &h0, c0.as_deref(), Some(&mask), &mut out, Some(&mut saved), &p).unwrap();
+                let mut work = vec![0.0; p.forward_work_len()];
+                rnn_forward(&x, &k, &r, Some(&b), &h0, c0.as_deref(), Some(&mask), &mut out, Some(&mut saved), &mut work, &p).unwrap();
                 let (mut gx, mut gk, mut gr, mut gb, mut gh, mut gc) =
                     (vec![0.0; x.len()], vec![0.0; k.len()], vec![0.0; r.len()], vec![0.0; b.len()], vec![0.0; 9], vec![0.0; 9]);
                 let grads = RnnGrads {
@@ -863,7 +885,8 @@ mod tests {
                     gh0: &mut gh,
                     gc0: c0.as_ref().map(|_| &mut gc[..]),
                 };
-                rnn_backward(&w, &saved, &x, &k, &r, Some(&mask), &p, grads).unwrap();
+                let mut work = vec![f64::NAN; p.backward_work_len()];
+                rnn_backward(&w, &saved, &x, &k, &r, Some(&mask), &p, grads, &mut work).unwrap();
                 let eps = 1e-6;
                 let fd = |which: usize, idx: usize| {
                     let mut args = [x.clone(), k.clone(), r.clone(), b.clone(), h0.clone(), c0.clone().unwrap_or_default()];
@@ -892,8 +915,9 @@ mod tests {
         let p = params(RnnCell::Lstm, 2, 3, 4, 5);
         let mut out = vec![0.0f32; 2 * 5 * 5];
         let z = vec![0.0f32; 1000];
-        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], None, None, &mut out, None, &p).is_err());
-        assert!(rnn_forward(&z[..23], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &p).is_err());
-        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &p).is_ok());
+        let mut w = vec![0.0f32; p.forward_work_len()];
+        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], None, None, &mut out, None, &mut w, &p).is_err());
+        assert!(rnn_forward(&z[..23], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &mut w, &p).is_err());
+        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &mut w, &p).is_ok());
     }
 }

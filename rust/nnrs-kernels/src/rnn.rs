@@ -424,7 +424,9 @@ crate::multiversion! {
 
 /// The forward of a recurrent layer over the whole sequence: `out` (n, t + states, u) packed
 /// as the module doc says; `saved` (`p.saved_len()` elements) receives what the backward
-/// needs (None for inference). `mask` (n, t): nonzero marks a real step.
+/// needs (None for inference). `mask` (n, t): nonzero marks a real step. `work`
+/// (`p.forward_work_len()` elements, any contents) is scratch for the input projection, so
+/// that a caller can hand in reused memory.
 #[allow(clippy::too_many_arguments)]
 pub fn rnn_forward<T: Real>(
     x: &[T],
@@ -734,6 +736,8 @@ crate::multiversion! {
 
 /// Backward through time of `rnn_forward`: `g` is the gradient of the packed output,
 /// `saved` what the forward saved; x, kernel, recurrent and mask as given to the forward.
+/// `work` (`p.backward_work_len()` elements, any contents) is scratch for the gate
+/// gradients of every step.
 #[allow(clippy::too_many_arguments)]
 pub fn rnn_backward<T: Real>(
     g: &[T],

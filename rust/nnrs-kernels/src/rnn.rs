@@ -816,8 +816,8 @@ pub fn rnn_backward<T: Real>(
     let dgr: &[T] = if p.cell == RnnCell::Gru { dgr_buf } else { dgx };
     let rows = n * t;
     // the weight gradients, one product each
-    matmul_into(&dgx, kernel, gx, MatmulParams { m: rows, n: d, k: gcols, trans_a: false, trans_b: true }, false)?;
-    matmul_into(x, &dgx, gkernel, MatmulParams { m: d, n: gcols, k: rows, trans_a: true, trans_b: false }, false)?;
+    matmul_into(dgx, kernel, gx, MatmulParams { m: rows, n: d, k: gcols, trans_a: false, trans_b: true }, false)?;
+    matmul_into(x, dgx, gkernel, MatmulParams { m: d, n: gcols, k: rows, trans_a: true, trans_b: false }, false)?;
     matmul_into(hprev, dgr, grecurrent, MatmulParams { m: u, n: gcols, k: rows, trans_a: true, trans_b: false }, false)?;
     if let Some(gb) = gbias {
         gb.iter_mut().for_each(|v| *v = T::zero());

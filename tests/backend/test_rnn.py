@@ -241,3 +241,21 @@ def test_binding_rejects_bad_input_without_the_contract(core):
     out, saved = core.rnn_forward("lstm", x, k, r, None, s)
     with pytest.raises(ValueError, match="rnn_backward: saved must have shape"):
         core.rnn_backward("lstm", out, saved[1:], x, k, r)
+
+
+@pytest.mark.parametrize("n, t, d, u", [(0, 3, 2, 2), (2, 3, 0, 2), (2, 3, 2, 0), (1, 1, 1, 1), (2, 0, 3, 2)])
+@pytest.mark.parametrize("kind", ["simple_rnn", "gru", "lstm"])
+def test_degenerate_sizes_agree(cpu, ref, kind, n, t, d, u):
+    """Empty batch, no features, no units, one of each, no steps: same shapes and values."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((n, t, d))
+    k, r, b = weights(rng, kind, d, u, np.float64)
+    s = states(rng, kind, n, u, np.float64)
+    (o1, s1), (o2, s2) = ref.rnn_forward(kind, x, k, r, b, s), cpu.rnn_forward(kind, x, k, r, b, s)
+    assert o1.shape == o2.shape == (n, t + len(s), u)
+    np.testing.assert_allclose(o2, o1, 1e-12, 1e-12)
+    g = rng.standard_normal(o1.shape)
+    want, got = ref.rnn_backward(kind, g, s1, x, k, r), cpu.rnn_backward(kind, g, s2, x, k, r)
+    for a, w in zip(got[:4] + tuple(got[4]), want[:4] + tuple(want[4])):
+        assert a.shape == w.shape
+        np.testing.assert_allclose(a, w, 1e-12, 1e-12)

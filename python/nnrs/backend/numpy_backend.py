@@ -706,8 +706,8 @@ class NumpyBackend(Backend):
                 dh_direct = 0
             dh = dgr[:, tt] @ recurrent.T + dh_direct + dh_pass
         gx = _c(dgx @ kernel.T)
-        gk = _c(x.reshape(-1, d).T @ dgx.reshape(-1, cols))
-        gr = _c(hprev.reshape(-1, u).T @ dgr.reshape(-1, cols))
+        gk = _c(x.reshape(n * t, d).T @ dgx.reshape(n * t, cols))
+        gr = _c(hprev.reshape(n * t, u).T @ dgr.reshape(n * t, cols))
         gb = None
         if has_bias:
             gb = _c(np.stack([dgx.sum(axis=(0, 1)), dgr.sum(axis=(0, 1))])) if kind == "gru" else _c(dgx.sum(axis=(0, 1)))

@@ -139,6 +139,15 @@ impl RnnParams {
         [self.n, self.t + self.cell.states(), self.u]
     }
     /// Elements of the saved buffer.
+    /// Elements of the scratch buffer `rnn_forward` takes (the input projection of every step).
+    pub fn forward_work_len(&self) -> usize {
+        self.n * self.t * self.cols()
+    }
+    /// Elements of the scratch buffer `rnn_backward` takes (the gate gradients of every step;
+    /// twice for GRU, whose recurrent side differs).
+    pub fn backward_work_len(&self) -> usize {
+        self.n * self.t * self.cols() * if self.cell == RnnCell::Gru { 2 } else { 1 }
+    }
     pub fn saved_len(&self) -> usize {
         let per = 1 + usize::from(self.cell == RnnCell::Lstm) + self.cell.saved_gates();
         self.n * self.t * self.u * per
@@ -319,6 +328,7 @@ crate::multiversion! {
                 };
                 match p.cell {
                     RnnCell::SimpleRnn => {
+                        let (xr, hrr, gs, hn) = (&xr[..u], &hrr[..u], &mut gs[..u], &mut hn[..u]);
                         for q in 0..u {
                             let v = act(p.activation, xr[q] + hrr[q]);
                             gs[q] = v;
@@ -339,6 +349,8 @@ crate::multiversion! {
                         let (gr, rest) = rest.split_at_mut(u);
                         let (ghh, ghr) = rest.split_at_mut(u);
                         let (hn, hjr) = (&mut hn[..u], &hj[..u]);
+                        let (xz, xrr, xh, hz, hrg, hh) = (&xz[..u], &xrr[..u], &xh[..u], &hz[..u], &hrg[..u], &hh[..u]);
+                        let (gz, gr, ghh, ghr) = (&mut gz[..u], &mut gr[..u], &mut ghh[..u], &mut ghr[..u]);
                         for q in 0..u {
                             let z = sigmoid(xz[q] + hz[q]);
                             let r = sigmoid(xrr[q] + hrg[q]);
@@ -363,6 +375,9 @@ crate::multiversion! {
                         let (gg, rest) = rest.split_at_mut(u);
                         let (go, gtc) = rest.split_at_mut(u);
                         let (hn, cn) = (&mut hn[..u], &mut cn[..u]);
+                        let (cj, xi, xf, xg, xo, hi, hf, hg, ho) =
+                            (&cj[..u], &xi[..u], &xf[..u], &xg[..u], &xo[..u], &hi[..u], &hf[..u], &hg[..u], &ho[..u]);
+                        let (gi, gf, gg, go, gtc) = (&mut gi[..u], &mut gf[..u], &mut gg[..u], &mut go[..u], &mut gtc[..u]);
                         for q in 0..u {
                             let ig = sigmoid(xi[q] + hi[q]);
                             let fg = sigmoid(xf[q] + hf[q]);
@@ -409,7 +424,9 @@ crate::multiversion! {
 
 /// The forward of a recurrent layer over the whole sequence: `out` (n, t + states, u) packed
 /// as the module doc says; `saved` (`p.saved_len()` elements) receives what the backward
-/// needs (None for inference). `mask` (n, t): nonzero marks a real step.
+/// needs (None for inference). `mask` (n, t): nonzero marks a real step. `work`
+/// (`p.forward_work_len()` elements, any contents) is scratch for the input projection, so
+/// that a caller can hand in reused memory.
 #[allow(clippy::too_many_arguments)]
 pub fn rnn_forward<T: Real>(
     x: &[T],
@@ -421,6 +438,7 @@ pub fn rnn_forward<T: Real>(
     mask: Option<&[u8]>,
     out: &mut [T],
     saved: Option<&mut [T]>,
+    work: &mut [T],
     p: &RnnParams,
 ) -> Result<(), KernelError> {
     p.check_inputs(x.len(), kernel.len(), recurrent.len(), bias.map(<[T]>::len), h0.len(), c0.map(<[T]>::len), mask.map(<[u8]>::len))?;
@@ -429,23 +447,24 @@ pub fn rnn_forward<T: Real>(
     if let Some(s) = saved.as_deref() {
         p.expect("saved", s.len(), p.saved_len())?;
     }
+    p.expect("work", work.len(), p.forward_work_len())?;
     let (t, g) = (p.t, p.cols());
     if n == 0 || u == 0 {
         return Ok(());
     }
     // The input projection of every step at once (with the input bias).
-    let mut xp = vec![T::zero(); n * t * g];
+    let xp = work;
     if let Some(b) = bias {
         for row in xp.chunks_exact_mut(g) {
             row.copy_from_slice(&b[..g]);
         }
     }
-    matmul_into(x, kernel, &mut xp, MatmulParams { m: n * t, n: g, k: p.d, trans_a: false, trans_b: false }, bias.is_some())?;
+    matmul_into(x, kernel, xp, MatmulParams { m: n * t, n: g, k: p.d, trans_a: false, trans_b: false }, bias.is_some())?;
     let brec = match (p.cell, bias) {
         (RnnCell::Gru, Some(b)) => Some(&b[g..2 * g]),
         _ => None,
     };
-    let f = Fwd { xp: &xp, recurrent, brec, h0, c0, mask, p: *p };
+    let f = Fwd { xp: &*xp, recurrent, brec, h0, c0, mask, p: *p };
     let parts = chunks(p);
     let outs = split_by(out, &parts, tk * u);
     let (mut hps, mut cps, mut gss): (Pieces<'_, T>, Pieces<'_, T>, Pieces<'_, T>) = match saved {
@@ -515,6 +534,83 @@ struct BwdOut<'a, T> {
     gc0: Option<&'a mut [T]>,
 }
 
+/// One sample's LSTM step backward: from dh (in: after the step, out: zero, the
+/// recurrent product adds the rest), dc (in/out) and the output gradient `go`, the
+/// pre-activation gradients of the gates i, f, g, o. Separate arguments, so that the
+/// compiler knows the slices do not overlap and vectorizes the loop.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lstm_backward_row<T: Real>(
+    dh: &mut [T],
+    dc: &mut [T],
+    di: &mut [T],
+    df: &mut [T],
+    dg: &mut [T],
+    dout: &mut [T],
+    go: &[T],
+    gi: &[T],
+    gf: &[T],
+    gg: &[T],
+    gout: &[T],
+    gtc: &[T],
+    cp: &[T],
+) {
+    let u = dh.len();
+    let one = T::one();
+    let (dc, di, df, dg, dout) = (&mut dc[..u], &mut di[..u], &mut df[..u], &mut dg[..u], &mut dout[..u]);
+    let (go, gi, gf, gg, gout, gtc, cp) = (&go[..u], &gi[..u], &gf[..u], &gg[..u], &gout[..u], &gtc[..u], &cp[..u]);
+    for q in 0..u {
+        let dhn = dh[q] + go[q];
+        let (ig, fg, gv, og, tc) = (gi[q], gf[q], gg[q], gout[q], gtc[q]);
+        let dcn = dc[q] + dhn * og * (one - tc * tc);
+        dout[q] = dhn * tc * og * (one - og);
+        di[q] = dcn * gv * ig * (one - ig);
+        df[q] = dcn * cp[q] * fg * (one - fg);
+        dg[q] = dcn * ig * (one - gv * gv);
+        dc[q] = dcn * fg;
+        dh[q] = T::zero();
+    }
+}
+
+/// One sample's GRU step backward: the gate gradients of the recurrent side (dz, dr,
+/// dhh = dh_pre * r) and of the input side (xz, xr, xh), and dh's direct part dh * z.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gru_backward_row<T: Real>(
+    dh: &mut [T],
+    dz: &mut [T],
+    dr: &mut [T],
+    dhh: &mut [T],
+    xz: &mut [T],
+    xr: &mut [T],
+    xh: &mut [T],
+    go: &[T],
+    gz: &[T],
+    gr: &[T],
+    ghh: &[T],
+    ghr: &[T],
+    hp: &[T],
+) {
+    let u = dh.len();
+    let one = T::one();
+    let (dz, dr, dhh, xz, xr, xh) = (&mut dz[..u], &mut dr[..u], &mut dhh[..u], &mut xz[..u], &mut xr[..u], &mut xh[..u]);
+    let (go, gz, gr, ghh, ghr, hp) = (&go[..u], &gz[..u], &gr[..u], &ghh[..u], &ghr[..u], &hp[..u]);
+    for q in 0..u {
+        let dhn = dh[q] + go[q];
+        let (z, r, cand, hrh) = (gz[q], gr[q], ghh[q], ghr[q]);
+        let dpre_h = dhn * (one - z) * (one - cand * cand);
+        let dpre_z = dhn * (hp[q] - cand) * z * (one - z);
+        let dpre_r = dpre_h * hrh * r * (one - r);
+        dz[q] = dpre_z;
+        dr[q] = dpre_r;
+        dhh[q] = dpre_h * r;
+        xz[q] = dpre_z;
+        xr[q] = dpre_r;
+        xh[q] = dpre_h;
+        dh[q] = dhn * z;
+    }
+}
+
 crate::multiversion! {
     /// Backward through time for one chunk of samples: the gate gradients of every step
     /// (input side `dgx`, recurrent side `dgr` for GRU) and the initial states' gradients.
@@ -547,8 +643,8 @@ crate::multiversion! {
                 let m = f.mask.is_none_or(|m| m[i * t + tt] != 0);
                 let grow = &f.g[i * row_g..(i + 1) * row_g];
                 let cj = &mut carry[j * u..(j + 1) * u];
-                for q in 0..u {
-                    go[q] = grow[k * u + q] + cj[q];
+                for ((o, &a), &b) in go.iter_mut().zip(&grow[k * u..(k + 1) * u]).zip(cj.iter()) {
+                    *o = a + b;
                 }
                 let ds = &mut dstep[j * g..(j + 1) * g];
                 if !m {
@@ -567,10 +663,11 @@ crate::multiversion! {
                 }
                 cj.iter_mut().for_each(|v| *v = T::zero());
                 let gs = &f.gates[(i * t + tt) * sg..(i * t + tt + 1) * sg];
-                let dhj = &mut dh[j * u..(j + 1) * u];
+                let dhj = &mut dh[j * u..(j + 1) * u][..u];
                 let xrow = &mut dgx[(j * t + tt) * g..(j * t + tt + 1) * g];
                 match p.cell {
                     RnnCell::SimpleRnn => {
+                        let (go, gs, ds, xrow) = (&go[..u], &gs[..u], &mut ds[..u], &mut xrow[..u]);
                         for q in 0..u {
                             let dhn = dhj[q] + go[q];
                             let hv = gs[q];
@@ -592,20 +689,7 @@ crate::multiversion! {
                         let (dr, dhh) = rest.split_at_mut(u);
                         let (xz, rest) = xrow.split_at_mut(u);
                         let (xr, xh) = rest.split_at_mut(u);
-                        for q in 0..u {
-                            let dhn = dhj[q] + go[q];
-                            let (z, r, cand, hrh) = (gz[q], gr[q], ghh[q], ghr[q]);
-                            let dpre_h = dhn * (one - z) * (one - cand * cand);
-                            let dpre_z = dhn * (hp[q] - cand) * z * (one - z);
-                            let dpre_r = dpre_h * hrh * r * (one - r);
-                            dz[q] = dpre_z;
-                            dr[q] = dpre_r;
-                            dhh[q] = dpre_h * r;
-                            xz[q] = dpre_z;
-                            xr[q] = dpre_r;
-                            xh[q] = dpre_h;
-                            dhj[q] = dhn * z;
-                        }
+                        gru_backward_row(dhj, dz, dr, dhh, xz, xr, xh, &go[..u], gz, gr, ghh, ghr, hp);
                         if let Some(drow) = dgr.as_deref_mut() {
                             drow[(j * t + tt) * g..(j * t + tt + 1) * g].copy_from_slice(ds);
                         }
@@ -620,17 +704,7 @@ crate::multiversion! {
                         let (di, rest) = ds.split_at_mut(u);
                         let (df, rest) = rest.split_at_mut(u);
                         let (dg, dout) = rest.split_at_mut(u);
-                        for q in 0..u {
-                            let dhn = dhj[q] + go[q];
-                            let (ig, fg, gv, og, tc) = (gi[q], gf[q], gg[q], gout[q], gtc[q]);
-                            let dcn = dcj[q] + dhn * og * (one - tc * tc);
-                            dout[q] = dhn * tc * og * (one - og);
-                            di[q] = dcn * gv * ig * (one - ig);
-                            df[q] = dcn * cp[q] * fg * (one - fg);
-                            dg[q] = dcn * ig * (one - gv * gv);
-                            dcj[q] = dcn * fg;
-                            dhj[q] = T::zero();
-                        }
+                        lstm_backward_row(dhj, dcj, di, df, dg, dout, &go[..u], gi, gf, gg, gout, gtc, cp);
                         xrow.copy_from_slice(ds);
                     }
                 }
@@ -645,8 +719,25 @@ crate::multiversion! {
     }
 }
 
+crate::multiversion! {
+    /// `acc[c] += rows[r][c]` over the rows of `acc.len()` elements of `rows`.
+    fn column_sums<T: Real>(rows: &[T], acc: &mut [T]) {
+        let w = acc.len();
+        if w == 0 {
+            return;
+        }
+        for row in rows.chunks_exact(w) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a = *a + v;
+            }
+        }
+    }
+}
+
 /// Backward through time of `rnn_forward`: `g` is the gradient of the packed output,
 /// `saved` what the forward saved; x, kernel, recurrent and mask as given to the forward.
+/// `work` (`p.backward_work_len()` elements, any contents) is scratch for the gate
+/// gradients of every step.
 #[allow(clippy::too_many_arguments)]
 pub fn rnn_backward<T: Real>(
     g: &[T],
@@ -657,6 +748,7 @@ pub fn rnn_backward<T: Real>(
     mask: Option<&[u8]>,
     p: &RnnParams,
     grads: RnnGrads<'_, T>,
+    work: &mut [T],
 ) -> Result<(), KernelError> {
     let (n, t, d, u) = (p.n, p.t, p.d, p.u);
     let gcols = p.cols();
@@ -686,14 +778,15 @@ pub fn rnn_backward<T: Real>(
             rt[c * u + r] = recurrent[r * gcols + c];
         }
     }
-    let mut dgx = vec![T::zero(); n * t * gcols];
-    let mut dgr_buf = if p.cell == RnnCell::Gru { vec![T::zero(); n * t * gcols] } else { Vec::new() };
+    p.expect("work", work.len(), p.backward_work_len())?;
+    // the gate gradients of every step (every element is written below)
+    let (dgx, dgr_buf) = work.split_at_mut(n * t * gcols);
     if n > 0 && u > 0 {
         let f = Bwd { g, hprev, cprev, gates, rt: &rt, mask, p: *p };
         let parts = chunks(p);
-        let dgxs = split_by(&mut dgx, &parts, t * gcols);
+        let dgxs = split_by(dgx, &parts, t * gcols);
         let mut dgrs: Vec<Option<&mut [T]>> = if p.cell == RnnCell::Gru {
-            split_by(&mut dgr_buf, &parts, t * gcols).into_iter().map(Some).collect()
+            split_by(dgr_buf, &parts, t * gcols).into_iter().map(Some).collect()
         } else {
             parts.iter().map(|_| None).collect()
         };
@@ -719,26 +812,19 @@ pub fn rnn_backward<T: Real>(
             gc.iter_mut().for_each(|v| *v = T::zero());
         }
     }
-    let dgr: &[T] = if p.cell == RnnCell::Gru { &dgr_buf } else { &dgx };
+    let dgx: &[T] = dgx;
+    let dgr: &[T] = if p.cell == RnnCell::Gru { dgr_buf } else { dgx };
     let rows = n * t;
     // the weight gradients, one product each
-    matmul_into(&dgx, kernel, gx, MatmulParams { m: rows, n: d, k: gcols, trans_a: false, trans_b: true }, false)?;
-    matmul_into(x, &dgx, gkernel, MatmulParams { m: d, n: gcols, k: rows, trans_a: true, trans_b: false }, false)?;
+    matmul_into(dgx, kernel, gx, MatmulParams { m: rows, n: d, k: gcols, trans_a: false, trans_b: true }, false)?;
+    matmul_into(x, dgx, gkernel, MatmulParams { m: d, n: gcols, k: rows, trans_a: true, trans_b: false }, false)?;
     matmul_into(hprev, dgr, grecurrent, MatmulParams { m: u, n: gcols, k: rows, trans_a: true, trans_b: false }, false)?;
     if let Some(gb) = gbias {
         gb.iter_mut().for_each(|v| *v = T::zero());
         let (gin, grec) = gb.split_at_mut(gcols);
-        for row in dgx.chunks_exact(gcols.max(1)) {
-            for (acc, &v) in gin.iter_mut().zip(row) {
-                *acc = *acc + v;
-            }
-        }
+        column_sums(dgx, gin);
         if p.cell == RnnCell::Gru {
-            for row in dgr.chunks_exact(gcols.max(1)) {
-                for (acc, &v) in grec.iter_mut().zip(row) {
-                    *acc = *acc + v;
-                }
-            }
+            column_sums(dgr, grec);
         }
     }
     Ok(())
@@ -771,7 +857,7 @@ mod tests {
     ) -> f64 {
         let [n, tk, u] = p.packed_shape();
         let mut out = vec![0.0; n * tk * u];
-        rnn_forward(x, k, r, Some(b), h0, c0, mask, &mut out, None, p).unwrap();
+        rnn_forward(x, k, r, Some(b), h0, c0, mask, &mut out, None, &mut vec![0.0; p.forward_work_len()], p).unwrap();
         out.iter().zip(w).map(|(a, b)| a * b).sum()
     }
 
@@ -791,7 +877,8 @@ mod tests {
                 let w = vals(n * tk * u, 0.33);
                 let mut out = vec![0.0; n * tk * u];
                 let mut saved = vec![0.0; p.saved_len()];
-                rnn_forward(&x, &k, &r, Some(&b), &h0, c0.as_deref(), Some(&mask), &mut out, Some(&mut saved), &p).unwrap();
+                let mut work = vec![0.0; p.forward_work_len()];
+                rnn_forward(&x, &k, &r, Some(&b), &h0, c0.as_deref(), Some(&mask), &mut out, Some(&mut saved), &mut work, &p).unwrap();
                 let (mut gx, mut gk, mut gr, mut gb, mut gh, mut gc) =
                     (vec![0.0; x.len()], vec![0.0; k.len()], vec![0.0; r.len()], vec![0.0; b.len()], vec![0.0; 9], vec![0.0; 9]);
                 let grads = RnnGrads {
@@ -802,7 +889,8 @@ mod tests {
                     gh0: &mut gh,
                     gc0: c0.as_ref().map(|_| &mut gc[..]),
                 };
-                rnn_backward(&w, &saved, &x, &k, &r, Some(&mask), &p, grads).unwrap();
+                let mut work = vec![f64::NAN; p.backward_work_len()];
+                rnn_backward(&w, &saved, &x, &k, &r, Some(&mask), &p, grads, &mut work).unwrap();
                 let eps = 1e-6;
                 let fd = |which: usize, idx: usize| {
                     let mut args = [x.clone(), k.clone(), r.clone(), b.clone(), h0.clone(), c0.clone().unwrap_or_default()];
@@ -831,8 +919,9 @@ mod tests {
         let p = params(RnnCell::Lstm, 2, 3, 4, 5);
         let mut out = vec![0.0f32; 2 * 5 * 5];
         let z = vec![0.0f32; 1000];
-        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], None, None, &mut out, None, &p).is_err());
-        assert!(rnn_forward(&z[..23], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &p).is_err());
-        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &p).is_ok());
+        let mut w = vec![0.0f32; p.forward_work_len()];
+        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], None, None, &mut out, None, &mut w, &p).is_err());
+        assert!(rnn_forward(&z[..23], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &mut w, &p).is_err());
+        assert!(rnn_forward(&z[..24], &z[..80], &z[..100], None, &z[..10], Some(&z[..10]), None, &mut out, None, &mut w, &p).is_ok());
     }
 }

@@ -99,7 +99,10 @@ fn forward_t<'py, T: Elem + Real>(
     let mb = mask_bytes(K, mask, n, p.t)?;
     let out = new_array::<T>(py, &p.packed_shape());
     let saved = save.then(|| new_array::<T>(py, &[p.saved_len()]));
+    let work = new_array::<T>(py, &[p.forward_work_len()]);
     {
+        let mut ww = fresh_rw(&work)?;
+        let wks = out_slice(&mut ww)?;
         let mut wo = fresh_rw(&out)?;
         let mut ws = saved.as_ref().map(fresh_rw).transpose()?;
         let os = out_slice(&mut wo)?;
@@ -107,7 +110,7 @@ fn forward_t<'py, T: Elem + Real>(
         let (xs, ks, rs, hs) = (slice_of(&rx), slice_of(&rk), slice_of(&rr), slice_of(&rh));
         let bs = rb.as_ref().map(slice_of);
         let cs = rc.as_ref().map(slice_of);
-        run_kernel(py, K, || k::rnn_forward(&xs, &ks, &rs, bs.as_deref(), &hs, cs.as_deref(), mb.as_deref(), os, ss, &p))?;
+        run_kernel(py, K, || k::rnn_forward(&xs, &ks, &rs, bs.as_deref(), &hs, cs.as_deref(), mb.as_deref(), os, ss, wks, &p))?;
     }
     Ok((out.into_any(), saved.map(|s| s.into_any())))
 }
@@ -166,7 +169,10 @@ fn backward_t<'py, T: Elem + Real>(
     let gb = has_bias.then(|| new_array::<T>(py, &if p.cell == RnnCell::Gru { vec![2, gc] } else { vec![gc] }));
     let gh = new_array::<T>(py, &[n, u]);
     let gcell = (p.cell == RnnCell::Lstm).then(|| new_array::<T>(py, &[n, u]));
+    let work = new_array::<T>(py, &[p.backward_work_len()]);
     {
+        let mut ww = fresh_rw(&work)?;
+        let wks = out_slice(&mut ww)?;
         let (mut wx, mut wk, mut wr, mut wh) = (fresh_rw(&gx)?, fresh_rw(&gk)?, fresh_rw(&gr)?, fresh_rw(&gh)?);
         let mut wb = gb.as_ref().map(fresh_rw).transpose()?;
         let mut wc = gcell.as_ref().map(fresh_rw).transpose()?;
@@ -179,7 +185,7 @@ fn backward_t<'py, T: Elem + Real>(
             gc0: wc.as_mut().map(out_slice).transpose()?,
         };
         let (gs, ss, xs, ks, rs_) = (slice_of(&rg), slice_of(&rs), slice_of(&rx), slice_of(&rk), slice_of(&rr));
-        run_kernel(py, K, || k::rnn_backward(&gs, &ss, &xs, &ks, &rs_, mb.as_deref(), &p, grads))?;
+        run_kernel(py, K, || k::rnn_backward(&gs, &ss, &xs, &ks, &rs_, mb.as_deref(), &p, grads, wks))?;
     }
     let states = match gcell {
         Some(c) => PyTuple::new(py, [gh.into_any(), c.into_any()])?,

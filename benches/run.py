@@ -48,7 +48,7 @@ DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 START = "<!-- results:start (written by benches/run.py --write) -->"
 END = "<!-- results:end -->"
 
-CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3", "lenet", "lstm", "gru", "rnn", "lstm_infer1")
+CASES = ("sgemm", "mlp", "tiny", "infer1", "fit", "conv", "conv3", "lenet", "lstm", "gru", "rnn", "lstm_infer1", "charlstm")
 
 
 def parse_args(argv=None):
@@ -607,30 +607,33 @@ def rnn_data(kind, batch, steps, features, units):
 
 
 def rnn_sides(ctx, kind, batch, steps, features, units, train):
-    """nnrs: ``functions.rnn_sequence`` (the op the recurrent layers call), the sequence
-    sliced from its packed output, backward wrt x, the weights and the bias when ``train``;
-    PyTorch: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (batch_first, tanh), the same gradients
-    (its weights are its own: equal weights do not matter for timing). Inference runs under
-    ``nnrs.no_grad()`` / ``torch.inference_mode()``."""
+    """nnrs: the Keras layer (``layers.LSTM`` / ``GRU`` / ``SimpleRNN``, return_sequences,
+    called on a Tensor: one fused ``rnn_sequence`` op), backward of the sequence wrt x and
+    the weights when ``train``; PyTorch: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (batch_first,
+    tanh), the same gradients (each side has its own weights: equal weights do not matter
+    for timing). Inference runs under ``nnrs.no_grad()`` / ``torch.inference_mode()``."""
     torch = ctx["torch"]
     x, k, r, b, states, gy = rnn_data(kind, batch, steps, features, units)
 
     def nnrs_side():
         nnrs = ctx["nnrs"]
-        from nnrs.functions import rnn_sequence
+        nnrs_seed(nnrs, 0)
+        cls = {"lstm": nnrs.layers.LSTM, "gru": nnrs.layers.GRU, "simple_rnn": nnrs.layers.SimpleRNN}[kind]
+        layer = cls(units, return_sequences=True)
         tx = nnrs.Tensor(x, requires_grad=train)
-        tk, tr, tb = nnrs.Variable(k), nnrs.Variable(r), nnrs.Variable(b)
-        ts = tuple(nnrs.Tensor(s) for s in states)
+        layer(tx)  # builds the weights
         if not train:
             def infer():
                 with nnrs.no_grad():
-                    return rnn_sequence(kind, tx, tk, tr, tb, ts)
+                    return layer(tx)
             return infer
 
         def step():
-            tx.grad = tk.grad = tr.grad = tb.grad = None
-            rnn_sequence(kind, tx, tk, tr, tb, ts)[:, :steps].backward(gy)
-            return tk.grad
+            tx.grad = None
+            for w in layer.trainable_weights:
+                w.grad = None
+            layer(tx).backward(gy)
+            return tx.grad
         return step
 
     def torch_side():
@@ -681,6 +684,63 @@ def case_lstm_infer1(ctx):
 
 
 CASE_FUNCS.update(lstm=case_lstm, gru=case_gru, rnn=case_rnn, lstm_infer1=case_lstm_infer1)
+
+
+# ---- character LSTM training step --------------------------------------------------------
+
+
+def case_charlstm(ctx):
+    """One training step of the character LSTM of nnrs.examples.char_lstm (embedding 64,
+    LSTM 256 over all steps, dense over 65 characters; batch 32, sequence 100, Adam 2e-3
+    with clipnorm 5, cross-entropy over every step) and the same network in PyTorch."""
+    import numpy as np
+    torch, quick = ctx["torch"], ctx["quick"]
+    vocab, batch, seq = 65, 32, 100
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, vocab, size=(batch, seq)).astype(np.int32)
+    y = rng.integers(0, vocab, size=(batch, seq)).astype(np.int64)
+
+    def nnrs_side():
+        nnrs = ctx["nnrs"]
+        nnrs_seed(nnrs, 0)
+        model = nnrs.Sequential([nnrs.Input((seq,), dtype="int32"), nnrs.layers.Embedding(vocab, 64),
+                                 nnrs.layers.LSTM(256, return_sequences=True), nnrs.layers.Dense(vocab)])
+        model.compile(optimizer=nnrs.optimizers.Adam(2e-3, clipnorm=5.0),
+                      loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return lambda: model.train_on_batch(x, y)
+
+    def torch_side():
+        torch.manual_seed(0)
+        nn = torch.nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb, self.lstm, self.out = nn.Embedding(vocab, 64), nn.LSTM(64, 256, batch_first=True), nn.Linear(256, vocab)
+
+            def forward(self, t):
+                return self.out(self.lstm(self.emb(t))[0])
+
+        net = Net()
+        opt = torch.optim.Adam(net.parameters(), 2e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        tx, ty = torch.from_numpy(x.astype(np.int64)), torch.from_numpy(y)
+
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(net(tx).reshape(-1, vocab), ty.reshape(-1))
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            return loss.item()
+        return step
+
+    r = time_blocks({"nnrs": attempt(nnrs_side), "torch": attempt(torch_side)}, warmup=2, repeats=3 if quick else 15, number=1)
+    return {"case": "char-LSTM train step b32 T100 h256 Adam", "nnrs": r["nnrs"], "torch": r["torch"], "goal": "<= 1.0x",
+            "goal_ratio": 1.0, "unit": "sequences/s", "work": float(batch), "notes": []}
+
+
+CASE_FUNCS.update(charlstm=case_charlstm)
 
 
 def fmt_time(t) -> str:

@@ -98,3 +98,13 @@ def test_plot_gradient_norms(tmp_path):
     assert svg.count("<polyline") == 2 and "b &lt;&amp;&gt;" in svg and "T &amp; co" in svg
     with pytest.raises(ValueError, match="no norms"):
         nnrs.diagnostics.plot_gradient_norms({"a": []}, tmp_path / "h.svg")
+
+
+def test_adding_problem_example_runs(tmp_path):
+    from nnrs.examples import adding_problem
+
+    plot = tmp_path / "g.svg"
+    results = adding_problem.main(["--epochs", "1", "--train", "256", "--timesteps", "12", "--kinds", "SimpleRNN,LSTM",
+                                   "--plot", str(plot)])
+    assert set(results) == {"SimpleRNN", "LSTM"} and all(np.isfinite(v) for v in results.values())
+    assert plot.read_text().count("<polyline") == 4  # before and after training, per layer

@@ -336,29 +336,40 @@ pub fn softplus<T: Real>(x: T) -> T {
     x.max(T::zero()) + (-x.abs()).vexp().vln1p_unit()
 }
 
-/// Runs `f`, compiled with AVX2 enabled when the running CPU has it (the loops in `f`,
-/// inlined here, then use 256-bit vectors); plain `f()` elsewhere. Mark the closure
-/// `#[inline(always)]` (and the element closures it calls), or LLVM may keep it out of line
-/// and compile it without AVX2.
+/// Runs `f`, compiled with AVX-512 (F, BW, DQ, VL) and FMA enabled when the running CPU has
+/// them (the loops in `f`, inlined here, then use 512-bit vectors), else with AVX2 and FMA
+/// (256-bit vectors), else plain `f()`. Mark the closure `#[inline(always)]` (and the element
+/// closures it calls), or LLVM may keep it out of line and compile it for the baseline.
+/// Enabling FMA changes no result: Rust never fuses a multiply and an add by itself, only
+/// explicit `mul_add` calls use it.
 #[inline(always)]
 pub fn simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx2")]
+        use std::arch::is_x86_feature_detected as has;
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: `avx2` only needs the AVX2 instructions, and the running CPU has
-            // them (checked on the line above).
+        if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") && has!("fma") {
+            // SAFETY: `avx512` needs only these instructions, and the running CPU has them
+            // (checked on the line above).
+            return unsafe { avx512(f) };
+        }
+        if has!("avx2") && has!("fma") {
+            // SAFETY: `avx2` needs only AVX2 and FMA, and the running CPU has them.
             return unsafe { avx2(f) };
         }
     }
     f()
 }
 
-/// A function whose body runs under [`simd`]: compiled for the baseline target and with
-/// AVX2, the AVX2 copy called when the running CPU has it. Bounds are one path per
+/// A function whose body runs under [`simd`]: compiled for the baseline target, with AVX2
+/// and with AVX-512, the widest copy the running CPU has being called. Bounds are one path per
 /// generic.
 #[macro_export]
 macro_rules! multiversion {

@@ -423,24 +423,13 @@ def test_time_distributed_dense_any_shape(n, t, f, units, seed, bname):
     np.testing.assert_allclose(y, x @ k + bias, rtol=1e-12, atol=1e-12)
 
 
-def test_symbolic_mask_keyword_is_refused_not_ignored():
+def test_symbolic_mask_keyword_is_a_graph_edge():
+    """A symbolic mask given by keyword is recorded in the graph and reaches call at run time."""
     inp = nnrs.Input((5, 3))
     mask = ops.any(ops.not_equal(inp, 0.0), axis=-1)
-    with pytest.raises(NotImplementedError, match="MaskReader .*symbolic tensors as keyword arguments \\(mask\\)"):
-        MaskReader()(inp, mask=mask)
-
-
-def test_temporal_sample_weights_without_a_mask():
-    """(batch, time) sample weights (Keras' temporal weights) weigh each step; the divisor
-    stays the number of entries for the default reduction."""
-    rng = np.random.default_rng(6)
-    x, y = rng.standard_normal((4, 5, 3)).astype("float32"), rng.standard_normal((4, 5, 2)).astype("float32")
-    sw = rng.uniform(0.0, 2.0, (4, 5)).astype("float32")
-    model = nnrs.Sequential([nnrs.Input((5, 3)), L.Dense(2)])
-    model.compile("sgd", "mse", weighted_metrics=["mae"])
-    p = model.predict(x, verbose=0)
-    res = model.evaluate(x, y, sample_weight=sw, batch_size=4, verbose=0, return_dict=True)
-    np.testing.assert_allclose(res["loss"], (((p - y) ** 2).mean(-1) * sw).mean(), rtol=1e-5)
-    np.testing.assert_allclose(res["mae"], (np.abs(p - y).mean(-1) * sw).sum() / sw.sum(), rtol=1e-5)
-    with pytest.raises(ValueError, match="sample_weight has 3 entries but x has 4"):
-        model.evaluate(x, y, sample_weight=sw[:3], verbose=0)
+    reader = MaskReader()
+    model = nnrs.Model(inp, reader(inp, mask=mask))
+    x = np.ones((2, 5, 3), np.float32)
+    x[0, 3:] = 0.0
+    model.predict(x, verbose=0)
+    np.testing.assert_array_equal(reader.seen, x.any(axis=-1))

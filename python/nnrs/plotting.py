@@ -26,23 +26,35 @@ def model_to_dot_source(model, show_shapes=False, show_dtype=False, show_layer_n
         ids[key] = f"n{len(ids)}"
         text = f"{name} ({kind})" if show_layer_names else kind
         if show_shapes:
-            text += f" | {shape_str(shape)}"
+            text += f" | {shape}"
         if show_dtype:
             text += f" | {dtype}"
         lines.append(f'  {ids[key]} [label="{_label(text)}"];')
 
     if model._nodes is not None:
+        source = {}  # id of a KerasTensor -> key of the box that makes it
         for t in model._inputs:
             il = getattr(t, "input_layer", None)
-            node(id(t), il.name if il is not None else (t.name or "input"), "InputLayer", t.shape, t.dtype)
-        for kt in model._nodes:
-            node(id(kt), kt.layer.name, type(kt.layer).__name__, kt.shape, kt.dtype)
-            for p in kt.inputs:
-                lines.append(f"  {ids[id(p)]} -> {ids[id(kt)]};")
+            node(id(t), il.name if il is not None else (t.name or "input"), "InputLayer", shape_str(t.shape), t.dtype)
+            source[id(t)] = id(t)
+        for n in model._nodes:  # one box per layer call; several outputs show as a list of shapes
+            outs = n.flat_outputs
+            single = len(outs) == 1 and not isinstance(n.outputs, (list, tuple, dict))
+            shape = shape_str(outs[0].shape) if single else "[" + ", ".join(shape_str(t.shape) for t in outs) + "]"
+            dtype = outs[0].dtype if single or len({t.dtype for t in outs}) == 1 else "[" + ", ".join(str(t.dtype) for t in outs) + "]"
+            node(id(n), n.layer.name, type(n.layer).__name__, shape, dtype)
+            drawn = set()
+            for p in n.inputs:  # one arrow per producing call, however many of its outputs are read
+                k = source[id(p)]
+                if k not in drawn:
+                    drawn.add(k)
+                    lines.append(f"  {ids[k]} -> {ids[id(n)]};")
+            for t in outs:
+                source[id(t)] = id(n)
     else:
         prev = None
         for layer in model.layers:
-            node(id(layer), layer.name, type(layer).__name__, layer.output_shape or (), layer.dtype)
+            node(id(layer), layer.name, type(layer).__name__, shape_str(layer.output_shape or ()), layer.dtype)
             if prev is not None:
                 lines.append(f"  {ids[prev]} -> {ids[id(layer)]};")
             prev = id(layer)

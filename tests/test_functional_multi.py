@@ -21,7 +21,8 @@ import make_seq2seq_fixtures as S2S  # noqa: E402
 
 sys.path.remove(FIX)
 
-NAMES = ["encdec", "bidi_state", "bidi_none", "gru_repeat", "shared_states", "two_outputs", "mask_kwarg"]
+NAMES = ["encdec", "bidi_state", "bidi_none", "gru_repeat", "shared_states", "two_outputs", "mask_kwarg", "stacked_states",
+         "nested_multi"]
 S2S.custom_layers(nnrs)  # registers S2S>TwoWays and S2S>NonZeroSteps with nnrs
 XS = S2S.load_inputs()
 
@@ -120,7 +121,7 @@ def test_gradients_flow_through_state_edges():
     enc_in, dec_in = nnrs.Input((4, 2), dtype="float64"), nnrs.Input((3, 2), dtype="float64")
     _, h, c = L.LSTM(3, return_state=True, dtype="float64")(enc_in)
     fwd, bwd = L.Bidirectional(L.GRU(2, return_sequences=True, dtype="float64"), merge_mode=None, dtype="float64")(dec_in)
-    dec = L.LSTM(3, return_sequences=True, dtype="float64")(L.Concatenate(dtype="float64")([fwd, bwd]), initial_state=[h, c])
+    dec = L.LSTM(3, return_sequences=True, dtype="float64")(L.Concatenate(dtype="float64", name="fb")([fwd, bwd]), initial_state=[h, c])
     model = nnrs.Model([enc_in, dec_in], L.Dense(2, dtype="float64")(dec), dtype="float64")
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(2, 4, 2)), rng.normal(size=(2, 3, 2))
@@ -194,6 +195,31 @@ def test_dict_outputs_and_nested_keyword_tensors():
         again = nnrs.Model.from_config(model.get_config())
     for g, w in zip(again.predict(xs, verbose=0), got):
         np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+class Spec(L.Layer):
+    """A custom layer that states its outputs with Keras' compute_output_spec."""
+
+    def compute_output_spec(self, x):
+        return nnrs.KerasTensor(x.shape[:-1] + (2,), x.dtype), nnrs.KerasTensor(x.shape, "bool")
+
+    def call(self, x):
+        self.traced = True
+        return x[..., :2], ops.greater(x, 0.0)
+
+
+def test_compute_output_spec_gives_the_outputs():
+    x = nnrs.Input((None, 3))
+    layer = Spec()
+    layer.traced = False
+    head, positive = layer(x)
+    assert not layer.traced  # the spec was asked, call was not run on stand-ins
+    assert (head.shape, head.dtype, positive.shape, positive.dtype) == ((None, None, 2), np.float32, (None, None, 3), np.bool_)
+    model = nnrs.Model(x, [head, positive])
+    data = np.random.default_rng(2).normal(size=(2, 4, 3)).astype("float32")
+    got = model.predict(data, verbose=0)
+    np.testing.assert_array_equal(got[0], data[..., :2])
+    np.testing.assert_array_equal(got[1], data > 0)
 
 
 class MaskReader(L.Layer):

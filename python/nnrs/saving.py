@@ -396,9 +396,16 @@ def _children(layer):
 
 
 def _child_names(children):
+    from .models import Model
+
     used, out = {}, []
     for c in children:
-        base = "input_layer" if isinstance(c, InputRef) else snake_case(type(c).__name__)
+        if isinstance(c, InputRef):
+            base = "input_layer"
+        elif type(c) is Model and getattr(c, "_nodes", None) is not None:
+            base = "functional"  # Keras' class of a functional model is Functional
+        else:
+            base = snake_case(type(c).__name__)
         n = used.get(base, 0)
         used[base] = n + 1
         out.append(base if n == 0 else f"{base}_{n}")

@@ -21,7 +21,7 @@ import make_seq2seq_fixtures as S2S  # noqa: E402
 
 sys.path.remove(FIX)
 
-NAMES = ["encdec", "bidi_state", "bidi_none", "gru_repeat", "shared_states", "two_outputs", "mask_kwarg", "stacked_states",
+NAMES = ["encdec", "bidi_state", "bidi_init", "bidi_none", "gru_repeat", "shared_states", "two_outputs", "mask_kwarg", "stacked_states",
          "nested_multi"]
 S2S.custom_layers(nnrs)  # registers S2S>TwoWays and S2S>NonZeroSteps with nnrs
 XS = S2S.load_inputs()
@@ -146,6 +146,22 @@ def test_outputs_know_their_call_and_index():
     assert [t.index for t in ys] == list(range(6))
     y, hf, cf, hb, cb = L.Bidirectional(L.LSTM(2, return_state=True))(x)
     assert y.shape == (None, 4) and hb.shape == (None, 2)
+
+
+def test_positional_initial_state_is_an_edge_too():
+    enc_in, dec_in = nnrs.Input((5, 3), name="e"), nnrs.Input((6, 3), name="d")
+    encoder, decoder = L.LSTM(4, return_state=True, name="enc"), L.LSTM(4, return_sequences=True, name="dec")
+    _, h, c = encoder(enc_in)
+    model = nnrs.Model([enc_in, dec_in], decoder(dec_in, [h, c]))
+    node = {r["name"]: r for r in model.get_config()["layers"]}["dec"]["inbound_nodes"][0]
+    assert len(node["args"]) == 2 and [t["config"]["keras_history"] for t in node["args"][1]] == [["enc", 0, 1], ["enc", 0, 2]]
+    xs = XS["encdec"]
+    _, eh, ec = encoder(nnrs.Tensor(xs[0]))
+    want = decoder(nnrs.Tensor(xs[1]), initial_state=[eh, ec]).numpy()
+    np.testing.assert_allclose(model.predict(xs, verbose=0), want, rtol=1e-6)
+    again = nnrs.Model.from_config(model.get_config())
+    again.set_weights(model.get_weights())
+    np.testing.assert_allclose(again.predict(xs, verbose=0), want, rtol=1e-6)
 
 
 class Pair(L.Layer):
@@ -332,6 +348,8 @@ def test_errors_name_the_layer_and_shapes():
         L.Bidirectional(L.LSTM(4), name="bi")(dec, initial_state=[h, c])
     with pytest.raises(ValueError, match=r"Dense 'd'.*mask holds symbolic tensors but the first input is not symbolic"):
         L.Dense(2, name="d")(np.zeros((2, 3), np.float32), mask=ops.any(ops.not_equal(enc, 0.0), axis=-1))
+    with pytest.raises(TypeError, match=r"Dense 'd2': call\(\) takes no keyword argument\(s\) mask"):
+        L.Dense(2, name="d2")(enc, mask=ops.any(ops.not_equal(enc, 0.0), axis=-1))  # as Keras: Dense.call has no mask
 
 
 class Liar(L.Layer):

@@ -305,6 +305,19 @@ def _call_spec(layer):
     return spec
 
 
+_call_keyword_names: dict = {}
+
+
+def _call_keywords(layer):
+    """The parameter names of ``type(layer).call``, or None when it takes any keyword (``**kwargs``); read once per class."""
+    cls = type(layer)
+    if cls not in _call_keyword_names:
+        params = inspect.signature(cls.call).parameters
+        any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        _call_keyword_names[cls] = None if any_kw else tuple(params)
+    return _call_keyword_names[cls]
+
+
 def _collect(value, layers, variables, seen):
     """Append the Layers and Variables found in ``value`` (nested lists, tuples, dicts) in order."""
     if isinstance(value, Layer):
@@ -798,6 +811,12 @@ class Layer:
                              f"symbolic (got {type(x).__name__}); in a functional graph the first input must be a KerasTensor "
                              "(or a list of them) from nnrs.Input or a layer")
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        names = _call_keywords(self)
+        if kwargs and names is not None:
+            bad = sorted(k for k in kwargs if k not in names)
+            if bad:  # refused now, not when the model first runs
+                raise TypeError(f"{who}: call() takes no keyword argument(s) {', '.join(bad)} (its arguments: "
+                                f"{', '.join(n for n in names if n != 'self')})")
         self._maybe_build(shapes)
         if isinstance(x, KerasTensor):
             self._check_input(x.shape)

@@ -11,6 +11,8 @@ import zipfile
 import nnrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nnrs import ops
 
 L = nnrs.layers
@@ -126,6 +128,41 @@ def test_gradients_flow_through_state_edges():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(2, 4, 2)), rng.normal(size=(2, 3, 2))
     assert nnrs.gradcheck(lambda p, q: model([p, q]), a, b, wrt=model.weights)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(["SimpleRNN", "GRU", "LSTM"]), n=st.integers(1, 4), t_enc=st.integers(1, 5), t_dec=st.integers(1, 5),
+       f=st.integers(1, 4), units=st.integers(1, 5), back=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_graph_equals_the_layers_called_by_hand(kind, n, t_enc, t_dec, f, units, back, seed):
+    """Any encoder-decoder shape: the graph's numbers are those of its layers called on tensors."""
+    rng = np.random.default_rng(seed)
+    enc_in, dec_in = nnrs.Input((None, f)), nnrs.Input((None, f))
+    encoder = getattr(L, kind)(units, return_state=True, go_backwards=back)
+    decoder = getattr(L, kind)(units, return_sequences=True)
+    head = L.Dense(2)
+    _, *states = encoder(enc_in)
+    model = nnrs.Model([enc_in, dec_in], [head(decoder(dec_in, initial_state=states)), states[-1]])
+    model.set_weights([rng.uniform(-0.7, 0.7, size=w.shape).astype("float32") for w in model.get_weights()])
+    a, b = rng.normal(size=(n, t_enc, f)).astype("float32"), rng.normal(size=(n, t_dec, f)).astype("float32")
+    _, *s = encoder(nnrs.Tensor(a))
+    want = head(decoder(nnrs.Tensor(b), initial_state=s)).numpy()
+    got = model.predict([a, b], verbose=0)
+    np.testing.assert_allclose(got[0], want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], s[-1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_gradients_through_bidirectional_states_and_a_keyword_mask():
+    nnrs.random.seed(4)
+    enc_in, dec_in = nnrs.Input((4, 2), dtype="float64"), nnrs.Input((3, 2), dtype="float64")
+    y, hf, cf, hb, cb = L.Bidirectional(L.LSTM(2, return_state=True, dtype="float64"), merge_mode="ave", dtype="float64")(enc_in)
+    mask = ops.greater(ops.sum(dec_in, axis=-1), -1.0)
+    dec = L.Bidirectional(L.GRU(2, return_sequences=True, dtype="float64"), dtype="float64")(dec_in, initial_state=[hf, cb], mask=mask)
+    model = nnrs.Model([enc_in, dec_in], [dec, y], dtype="float64")
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(2, 4, 2)), rng.normal(size=(2, 3, 2))
+    b[0, 2] = -5.0  # a masked step
+    assert nnrs.gradcheck(lambda p, q: ops.concatenate([ops.reshape(o, (2, -1)) for o in model([p, q])], axis=1), a, b,
+                          wrt=model.weights)
 
 
 # ---- graph structure --------------------------------------------------------------------------------

@@ -383,7 +383,7 @@ def test_errors_name_the_layer_and_shapes():
         L.LSTM(5, name="dec2")(dec, initial_state=[h, c])
     with pytest.raises(ValueError, match=r"Bidirectional 'bi'.*expected 4 initial state tensor\(s\), got 2"):
         L.Bidirectional(L.LSTM(4), name="bi")(dec, initial_state=[h, c])
-    with pytest.raises(ValueError, match=r"Dense 'd'.*mask holds symbolic tensors but the first input is not symbolic"):
+    with pytest.raises(ValueError, match=r"Dense 'd'.*mask holds symbolic tensors but the first input is not a KerasTensor"):
         L.Dense(2, name="d")(np.zeros((2, 3), np.float32), mask=ops.any(ops.not_equal(enc, 0.0), axis=-1))
     with pytest.raises(TypeError, match=r"Dense 'd2': call\(\) takes no keyword argument\(s\) mask"):
         L.Dense(2, name="d2")(enc, mask=ops.any(ops.not_equal(enc, 0.0), axis=-1))  # as Keras: Dense.call has no mask
@@ -413,3 +413,23 @@ def test_config_naming_a_missing_output_is_refused():
     dec["inbound_nodes"][0]["kwargs"]["initial_state"][1]["config"]["keras_history"] = ["encoder", 0, 7]
     with pytest.raises(ValueError, match=r"layer 'decoder' reads output 7 of call 0 of 'encoder', which has 3 output"):
         nnrs.Model.from_config(cfg)
+
+
+def test_nested_functional_model_weights_group_is_named_as_keras_names_it(tmp_path):
+    """Keras names a nested functional model's group "functional"; files of earlier nnrs ("model") still load."""
+    import h5py
+
+    inner_in = nnrs.Input((3,))
+    inner = nnrs.Model(inner_in, L.Dense(2)(inner_in))
+    x = nnrs.Input((3,))
+    model = nnrs.Model(x, L.Dense(1)(inner(x)))
+    path = str(tmp_path / "w.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "a") as f:
+        assert "functional" in f["layers"] and "model" not in f["layers"]
+        f.move("layers/functional", "layers/model")
+    want = model.get_weights()
+    model.set_weights([np.zeros_like(w) for w in want])
+    model.load_weights(path)
+    for got, w in zip(model.get_weights(), want):
+        np.testing.assert_array_equal(got, w)

@@ -487,6 +487,10 @@ def _collect_h5(group, layer, path, out, skip_mismatch=False):
         raise ValueError(problem)
     for rel, c in _entries(layer):
         sub = group.get(rel) if group is not None else None
+        head, _, last = rel.rpartition("/")
+        if sub is None and group is not None and last.startswith("functional"):
+            # files of earlier nnrs versions named a nested functional model "model", "model_1", ...
+            sub = group.get(f"{head}/model{last[len('functional'):]}" if head else f"model{last[len('functional'):]}")
         if sub is None and _count(c) and not skip_mismatch:
             raise ValueError(f"load_weights: the file has no group {path}{rel} for layer {c.name!r} "
                              "(is the file from a different model?)")

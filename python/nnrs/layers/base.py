@@ -752,7 +752,7 @@ class Layer:
             self([zeros(s) for s in shape] if isinstance(shape, list) else zeros(shape), training=False)
 
     def __call__(self, x, *args, training=None, **kwargs):
-        if isinstance(x, KerasTensor) or ((args or kwargs or isinstance(x, (list, tuple)))
+        if isinstance(x, KerasTensor) or ((args or kwargs or isinstance(x, (list, tuple, dict)))
                                           and _has_symbolic((x, args, list(kwargs.values())))):
             return self._symbolic_call(x, args, kwargs)
         several = isinstance(x, (list, tuple))
@@ -807,9 +807,9 @@ class Layer:
             shapes = [t.shape for t in x]  # a layer of several symbolic inputs
         else:
             given = sorted(k for k, v in kwargs.items() if _has_symbolic(v)) + (["positional arguments"] if _has_symbolic(args) else [])
-            raise ValueError(f"{who}: {', '.join(given) or 'an argument'} holds symbolic tensors but the first input is not "
-                             f"symbolic (got {type(x).__name__}); in a functional graph the first input must be a KerasTensor "
-                             "(or a list of them) from nnrs.Input or a layer")
+            raise ValueError(f"{who}: {', '.join(given) or 'the first input'} holds symbolic tensors but the first input is not "
+                             f"a KerasTensor or a list of KerasTensors (got {type(x).__name__}); in a functional graph the first "
+                             "input must be symbolic: a tensor of nnrs.Input or of a layer, or a list of them")
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         names = _call_keywords(self)
         if kwargs and names is not None:

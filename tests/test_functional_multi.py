@@ -433,3 +433,27 @@ def test_nested_functional_model_weights_group_is_named_as_keras_names_it(tmp_pa
     model.load_weights(path)
     for got, w in zip(model.get_weights(), want):
         np.testing.assert_array_equal(got, w)
+
+
+class Penalized(L.Layer):
+    """A custom layer (no compute_output_shape) that adds a loss in call and holds a regularized Dense."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = L.Dense(2, activity_regularizer="l2")
+
+    def call(self, x):
+        self.add_loss(ops.sum(x) * 0.0 + 1.0)
+        return self.inner(x), x
+
+
+def test_working_out_output_shapes_leaves_no_losses_behind():
+    layer = Penalized()
+    data = nnrs.Tensor(np.ones((2, 3), np.float32))
+    layer(data)
+    before = [float(v.numpy()) for v in layer.losses]
+    assert len(before) == 2  # the added loss and the inner activity penalty of the real call
+    x = nnrs.Input((3,))
+    a, b = layer(x)  # shapes worked out by running call on stand-ins
+    assert (a.shape, b.shape) == ((None, 2), (None, 3))
+    assert [float(v.numpy()) for v in layer.losses] == before

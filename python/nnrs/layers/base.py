@@ -664,6 +664,13 @@ class Layer:
 
         takes_training = _call_spec(self)[0]
         runs = []
+        # the runs leave no losses behind (add_loss, activity regularizers), and sub-layers do not
+        # drop the losses of the last real call as an outermost call would
+        lists = [getattr(l, "_losses", []) for l in self._flatten_layers()]
+        kept = [list(lst) for lst in lists]
+        st = _call_state
+        prev = st.entry, st.training
+        st.entry, st.training = self, False
         try:
             for nb, nt in ((1, 2), (2, 3)) if unknown else ((1, 1),):
                 def stand_in(t, nb=nb, nt=nt):
@@ -680,6 +687,10 @@ class Layer:
                 raise
             # sizes unknown and the call cannot run on stand-ins: assume it keeps its input's shape
             return _map_symbolic(args[0], lambda t: KerasTensor(t.shape, self.dtype if t.dtype.kind == "f" else t.dtype))
+        finally:
+            st.entry, st.training = prev
+            for lst, old in zip(lists, kept):
+                lst[:] = old
         flat = [_flat(r) for r in runs]
         for r in flat:
             bad = [type(v).__name__ for v in r if not isinstance(v, Tensor)]

@@ -457,3 +457,18 @@ def test_working_out_output_shapes_leaves_no_losses_behind():
     a, b = layer(x)  # shapes worked out by running call on stand-ins
     assert (a.shape, b.shape) == ((None, 2), (None, 3))
     assert [float(v.numpy()) for v in layer.losses] == before
+
+
+def test_layer_input_output_and_model_inputs_outputs():
+    enc_in, dec_in = nnrs.Input((None, 3), name="e"), nnrs.Input((None, 3), name="d")
+    encoder = L.LSTM(4, return_state=True)
+    out, h, c = encoder(enc_in)
+    decoder = L.LSTM(4)
+    y = decoder(dec_in, initial_state=[h, c])
+    model = nnrs.Model([enc_in, dec_in], y)
+    assert encoder.input is enc_in and encoder.output == [out, h, c]
+    assert decoder.input == [dec_in, h, c] and decoder.output is y  # keyword tensors are inputs of the call too
+    assert model.input == [enc_in, dec_in] and model.output is y
+    assert model.inputs == [enc_in, dec_in] and model.outputs == [y]
+    with pytest.raises(AttributeError, match=r"Dense 'fresh' has never been called on symbolic tensors, so it has no output"):
+        _ = L.Dense(2, name="fresh").output

@@ -241,6 +241,10 @@ class Model(Layer):
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"Model {self.name!r}: inputs and outputs must be symbolic tensors from nnrs.Input, got {t!r}")
         self._inputs, self._outputs = ins, outs
+        object.__setattr__(self, "_inputs_struct", inputs)  # as given, for .input / .output
+        object.__setattr__(self, "_outputs_struct", outputs)
+        object.__setattr__(self, "inputs", list(ins))  # Keras' flat lists (plain attributes: a subclass may set its own)
+        object.__setattr__(self, "outputs", list(outs))
         # the layer calls (Nodes) between the inputs and the outputs, each once, every call after
         # the calls it reads from (positional and keyword arguments)
         order, seen, input_ids = [], set(), {id(t) for t in ins}
@@ -271,6 +275,16 @@ class Model(Layer):
         self.input_shape = ins[0].shape if len(ins) == 1 else [i.shape for i in ins]
         self.output_shape = outs[0].shape if len(outs) == 1 else [o.shape for o in outs]
         self.built = True
+
+    @property
+    def input(self):
+        """A functional model's inputs as given to ``Model(inputs, outputs)`` (one tensor or a list)."""
+        return self._inputs_struct if self._nodes is not None else super().input
+
+    @property
+    def output(self):
+        """A functional model's outputs as given to ``Model(inputs, outputs)`` (one tensor or a list)."""
+        return self._outputs_struct if self._nodes is not None else super().output
 
     @property
     def layers(self):

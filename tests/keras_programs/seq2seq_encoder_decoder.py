@@ -47,6 +47,18 @@ model.save(path)
 again = keras.saving.load_model(path)
 np.testing.assert_allclose(np.asarray(again.predict([x[:4], dec_x[:4]], verbose=0)), full, atol=1e-6)
 
+# as keras.io's seq2seq example: inference models rebuilt from the loaded model's inputs and layer outputs
+assert [layer.name for layer in again.layers] == ["enc_in", "dec_in", "encoder", "decoder", "proj"]
+_, enc_h, enc_c = again.layers[2].output
+enc2 = keras.Model(again.input[0], [enc_h, enc_c])
+h2_in, c2_in = keras.Input((H,)), keras.Input((H,))
+seq2, h2, c2 = again.layers[3](again.input[1], initial_state=[h2_in, c2_in])
+dec2 = keras.Model([again.input[1], h2_in, c2_in], [again.layers[4](seq2), h2, c2])
+assert len(again.inputs) == 2 and len(again.outputs) == 1
+sh, sc = (np.asarray(s) for s in enc2.predict(x[:4], verbose=0))
+out, _, _ = (np.asarray(v) for v in dec2.predict([dec_x[:4], sh, sc], verbose=0))
+np.testing.assert_allclose(out, full, atol=1e-4)
+
 # an encoder summary repeated over the output steps (RepeatVector) with the state as the decoder's start
 inp = keras.Input((T, F))
 _, state = keras.layers.GRU(8, return_state=True)(inp)

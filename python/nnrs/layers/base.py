@@ -806,6 +806,25 @@ class Layer:
                 st.entry = None
         return y
 
+    def _node_tensors(self, what):
+        """The input or output KerasTensors of the layer's first symbolic call (one, or a list), as Keras' ``input``/``output``."""
+        nodes = getattr(self, "_inbound_nodes", None)
+        if not nodes:
+            raise AttributeError(f"{type(self).__name__} {self.name!r} has never been called on symbolic tensors, so it has "
+                                 f"no {what}")
+        values = list(nodes[0].inputs) if what == "input" else list(nodes[0].flat_outputs)
+        return values[0] if len(values) == 1 else values
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call in a functional graph (a list for several)."""
+        return self._node_tensors("input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call in a functional graph (a list for several, e.g. ``return_state``)."""
+        return self._node_tensors("output")
+
     def _symbolic_call(self, x, args, kwargs):
         """A call on symbolic tensors (functional API): build the layer for the shapes of ``x``,
         work out the outputs and record the call as a ``Node`` (every KerasTensor in ``args`` and

@@ -92,6 +92,16 @@ def test_config_has_keras_inbound_nodes_and_layer_order(name):
     assert ours["output_layers"] == theirs["output_layers"]
 
 
+@pytest.mark.parametrize("path", [f"s2s_{name}.keras" for name in NAMES] + ["fn.keras", "shared.keras", "nested.keras"])
+def test_layers_and_weights_in_keras_order(path):
+    """model.layers (so weights and get_weights) in Keras' order: its config's, deepest first, inputs among them."""
+    with zipfile.ZipFile(os.path.join(FIX, path)) as z:
+        cfg = json.loads(z.read("config.json"))["config"]
+    model = nnrs.models.load_model(os.path.join(FIX, path))
+    assert [layer.name for layer in model.layers] == [r["name"] for r in cfg["layers"]]
+    assert [w.shape for w in model.weights] == [w.shape for layer in model.layers for w in layer.weights]
+
+
 def test_keras_history_of_states_and_keyword_records():
     cfg = _built("shared_states").get_config()
     rec = {r["name"]: r for r in cfg["layers"]}
@@ -355,6 +365,9 @@ def test_summary_connected_to_with_node_and_tensor_indices():
     _built("shared_states").summary(print_fn=lines.append)
     text = "\n".join(lines)
     assert "encoder (LSTM)" in text and "[(None, 3), (None, 3), (None, 3)]" in text
+    rows = [ln.split()[0] for ln in lines if "(" in ln and ln.split()[0] in ("a", "b", "encoder", "decoder", "add")]
+    assert rows == ["b", "a", "encoder", "decoder", "add"]  # one row per layer, in Keras' order
+    assert "a[0][0], b[0][0]" in text  # the encoder's two calls
     assert "b[0][0], encoder[0][1], encoder[1][2]" in text  # the decoder reads b and two states
     assert "decoder[0][0], encoder[1][1], encoder[0][2]" in text
     assert "Total params: 168" in text  # two LSTM(3) on 3 features, 4 * 3 * (3 + 3 + 1) each; the shared one counts once

@@ -272,6 +272,14 @@ class Model(Layer):
         for node in order:
             if not any(node.layer is l for l in self._layers):
                 self._layers.append(node.layer)
+        # then in Keras' order (that of its config and weights files): deepest first, so `layers`,
+        # `weights` and `get_weights()` list what Keras lists, in the same order
+        from .saving import InputRef, functional_order
+
+        keras_order = [getattr(o.tensor, "input_layer", None) if isinstance(o, InputRef) else o for o in functional_order(self)[0]]
+        keras_order = [l for l in keras_order if l is not None]
+        rest = [l for l in self._layers if not any(l is k for k in keras_order)]
+        self._layers[:] = keras_order + rest
         self.input_shape = ins[0].shape if len(ins) == 1 else [i.shape for i in ins]
         self.output_shape = outs[0].shape if len(outs) == 1 else [o.shape for o in outs]
         self.built = True
@@ -892,13 +900,22 @@ class Model(Layer):
             il = getattr(t, "input_layer", None)
             return il.name if il is not None else t.name
 
-        rows = [(f"{producer(t)} (InputLayer)", shape_str(t.shape), "0", "-") for t in self._inputs]
-        for node in self._nodes:
-            layer, outs = node.layer, node.flat_outputs
-            shape = shape_str(outs[0].shape) if len(outs) == 1 and isinstance(node.outputs, KerasTensor) else \
+        from .saving import InputRef, functional_order
+
+        calls = {}  # as Keras: one row per layer, its output shape from its first call, every call's inputs
+        for node in sorted(self._nodes, key=lambda n: n.serial):
+            calls.setdefault(id(node.layer), []).append(node)
+        rows = []
+        for obj in functional_order(self)[0]:
+            if isinstance(obj, InputRef):
+                rows.append((f"{producer(obj.tensor)} (InputLayer)", shape_str(obj.tensor.shape), "0", "-"))
+                continue
+            nodes = calls[id(obj)]
+            outs = nodes[0].flat_outputs
+            shape = shape_str(outs[0].shape) if len(outs) == 1 and isinstance(nodes[0].outputs, KerasTensor) else \
                 "[" + ", ".join(shape_str(t.shape) for t in outs) + "]"
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}",
-                         ", ".join(ref(p) for p in node.inputs)))
+            rows.append((f"{obj.name} ({type(obj).__name__})", shape, f"{obj.count_params():,}",
+                         ", ".join(ref(p) for node in nodes for p in node.inputs)))
         return rows
 
     def _node_indices(self):

@@ -382,6 +382,10 @@ def test_plot_model_dot_of_several_outputs(tmp_path):
     text = (tmp_path / "m.dot").read_text()
     assert "encoder (LSTM) | [(None, 5), (None, 5), (None, 5)]" in text
     assert text.count("->") == 4  # enc_in -> encoder, dec_in -> decoder, encoder -> decoder (once for h and c), decoder -> head
+    nnrs.utils.plot_model(_built("shared_states"), to_file=tmp_path / "s.dot")
+    text = (tmp_path / "s.dot").read_text()
+    assert text.count("encoder (LSTM)") == 1  # one box per layer, as Keras draws it
+    assert text.count("->") == 6  # a, b -> encoder; b, encoder -> decoder; decoder, encoder -> add
 
 
 # ---- errors ---------------------------------------------------------------------------------------------

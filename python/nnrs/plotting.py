@@ -18,7 +18,9 @@ def _label(text):
 
 
 def model_to_dot_source(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB"):
-    """The DOT text of ``model``'s graph (one box per layer call, arrows along the data)."""
+    """The DOT text of ``model``'s graph: one box per layer (as Keras draws it: a shared layer
+    once, with the shapes of its first call; several outputs as a list of shapes), one arrow
+    from each layer to each layer that reads any of its outputs."""
     lines = ["digraph model {", f'  rankdir="{rankdir}";', '  node [shape=record, fontname="Helvetica"];']
     ids = {}
 
@@ -32,25 +34,30 @@ def model_to_dot_source(model, show_shapes=False, show_dtype=False, show_layer_n
         lines.append(f'  {ids[key]} [label="{_label(text)}"];')
 
     if model._nodes is not None:
-        source = {}  # id of a KerasTensor -> key of the box that makes it
-        for t in model._inputs:
-            il = getattr(t, "input_layer", None)
-            node(id(t), il.name if il is not None else (t.name or "input"), "InputLayer", shape_str(t.shape), t.dtype)
-            source[id(t)] = id(t)
-        for n in model._nodes:  # one box per layer call; several outputs show as a list of shapes
+        from .saving import InputRef, functional_order
+
+        first = {}  # layer id -> its first call in the model
+        for n in sorted(model._nodes, key=lambda n: n.serial):
+            first.setdefault(id(n.layer), n)
+        for obj in functional_order(model)[0]:
+            if isinstance(obj, InputRef):
+                t = obj.tensor
+                il = getattr(t, "input_layer", None)
+                node(id(t), il.name if il is not None else (t.name or "input"), "InputLayer", shape_str(t.shape), t.dtype)
+                continue
+            n = first[id(obj)]
             outs = n.flat_outputs
             single = len(outs) == 1 and not isinstance(n.outputs, (list, tuple, dict))
             shape = shape_str(outs[0].shape) if single else "[" + ", ".join(shape_str(t.shape) for t in outs) + "]"
             dtype = outs[0].dtype if single or len({t.dtype for t in outs}) == 1 else "[" + ", ".join(str(t.dtype) for t in outs) + "]"
-            node(id(n), n.layer.name, type(n.layer).__name__, shape, dtype)
-            drawn = set()
-            for p in n.inputs:  # one arrow per producing call, however many of its outputs are read
-                k = source[id(p)]
-                if k not in drawn:
-                    drawn.add(k)
-                    lines.append(f"  {ids[k]} -> {ids[id(n)]};")
-            for t in outs:
-                source[id(t)] = id(n)
+            node(id(obj), obj.name, type(obj).__name__, shape, dtype)
+        drawn = set()
+        for n in model._nodes:
+            for p in n.inputs:  # one arrow per (producer, consumer) pair, however many tensors or calls join them
+                edge = (id(p) if p.node is None else id(p.node.layer), id(n.layer))
+                if edge not in drawn:
+                    drawn.add(edge)
+                    lines.append(f"  {ids[edge[0]]} -> {ids[edge[1]]};")
     else:
         prev = None
         for layer in model.layers:

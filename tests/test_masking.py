@@ -433,3 +433,19 @@ def test_symbolic_mask_keyword_is_a_graph_edge():
     x[0, 3:] = 0.0
     model.predict(x, verbose=0)
     np.testing.assert_array_equal(reader.seen, x.any(axis=-1))
+
+
+def test_temporal_sample_weights_without_a_mask():
+    """(batch, time) sample weights (Keras' temporal weights) weigh each step; the divisor
+    stays the number of entries for the default reduction."""
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((4, 5, 3)).astype("float32"), rng.standard_normal((4, 5, 2)).astype("float32")
+    sw = rng.uniform(0.0, 2.0, (4, 5)).astype("float32")
+    model = nnrs.Sequential([nnrs.Input((5, 3)), L.Dense(2)])
+    model.compile("sgd", "mse", weighted_metrics=["mae"])
+    p = model.predict(x, verbose=0)
+    res = model.evaluate(x, y, sample_weight=sw, batch_size=4, verbose=0, return_dict=True)
+    np.testing.assert_allclose(res["loss"], (((p - y) ** 2).mean(-1) * sw).mean(), rtol=1e-5)
+    np.testing.assert_allclose(res["mae"], (np.abs(p - y).mean(-1) * sw).sum() / sw.sum(), rtol=1e-5)
+    with pytest.raises(ValueError, match="sample_weight has 3 entries but x has 4"):
+        model.evaluate(x, y, sample_weight=sw[:3], verbose=0)

@@ -423,11 +423,16 @@ def test_time_distributed_dense_any_shape(n, t, f, units, seed, bname):
     np.testing.assert_allclose(y, x @ k + bias, rtol=1e-12, atol=1e-12)
 
 
-def test_symbolic_mask_keyword_is_refused_not_ignored():
+def test_symbolic_mask_keyword_is_a_graph_edge():
+    """A symbolic mask given by keyword is recorded in the graph and reaches call at run time."""
     inp = nnrs.Input((5, 3))
     mask = ops.any(ops.not_equal(inp, 0.0), axis=-1)
-    with pytest.raises(NotImplementedError, match="MaskReader .*symbolic tensors as keyword arguments \\(mask\\)"):
-        MaskReader()(inp, mask=mask)
+    reader = MaskReader()
+    model = nnrs.Model(inp, reader(inp, mask=mask))
+    x = np.ones((2, 5, 3), np.float32)
+    x[0, 3:] = 0.0
+    model.predict(x, verbose=0)
+    np.testing.assert_array_equal(reader.seen, x.any(axis=-1))
 
 
 def test_temporal_sample_weights_without_a_mask():

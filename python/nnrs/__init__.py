@@ -51,3 +51,8 @@ __all__ = [
 from . import text  # noqa: E402
 
 __all__ += ["text"]
+
+# functional graphs: Keras' symbolic tensor (for a layer's compute_output_spec)
+from .layers import KerasTensor  # noqa: E402
+
+__all__ += ["KerasTensor"]

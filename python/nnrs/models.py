@@ -20,7 +20,20 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import random as _random
 from .layers import base as _layer_base
-from .layers.base import KerasTensor, Layer, _call_spec, _call_state, _generation, _loss_adds, get_keras_mask, set_keras_mask, shape_str
+from .layers.base import (
+    KerasTensor,
+    Layer,
+    _call_spec,
+    _call_state,
+    _flatten_like,
+    _generation,
+    _loss_adds,
+    _map_symbolic,
+    _symbolic_leaves,
+    get_keras_mask,
+    set_keras_mask,
+    shape_str,
+)
 from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
 from .tensor import _grad as _grad_state
@@ -228,18 +241,26 @@ class Model(Layer):
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"Model {self.name!r}: inputs and outputs must be symbolic tensors from nnrs.Input, got {t!r}")
         self._inputs, self._outputs = ins, outs
-        order, seen = [], set()
+        object.__setattr__(self, "_inputs_struct", inputs)  # as given, for .input / .output
+        object.__setattr__(self, "_outputs_struct", outputs)
+        object.__setattr__(self, "inputs", list(ins))  # Keras' flat lists (plain attributes: a subclass may set its own)
+        object.__setattr__(self, "outputs", list(outs))
+        # the layer calls (Nodes) between the inputs and the outputs, each once, every call after
+        # the calls it reads from (positional and keyword arguments)
+        order, seen, input_ids = [], set(), {id(t) for t in ins}
 
         def visit(t):
-            if id(t) in seen:
+            if id(t) in input_ids:
                 return
-            seen.add(id(t))
-            for p in t.inputs:
+            node = t.node
+            if node is None:
+                raise ValueError(f"Model {self.name!r}: output depends on an input that is not in `inputs` ({t!r})")
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            for p in node.inputs:
                 visit(p)
-            if t.layer is not None:
-                order.append(t)
-            elif not any(t is i for i in ins):
-                raise ValueError(f"Model {self.name!r}: output depends on an input that is not in `inputs`")
+            order.append(node)
 
         for o in outs:
             visit(o)
@@ -248,12 +269,30 @@ class Model(Layer):
             il = getattr(t, "input_layer", None)
             if il is not None and il not in self._layers:
                 self._layers.append(il)
-        for t in order:
-            if t.layer not in self._layers:
-                self._layers.append(t.layer)
+        for node in order:
+            if not any(node.layer is l for l in self._layers):
+                self._layers.append(node.layer)
+        # then in Keras' order (that of its config and weights files): deepest first, so `layers`,
+        # `weights` and `get_weights()` list what Keras lists, in the same order
+        from .saving import InputRef, functional_order
+
+        keras_order = [getattr(o.tensor, "input_layer", None) if isinstance(o, InputRef) else o for o in functional_order(self)[0]]
+        keras_order = [l for l in keras_order if l is not None]
+        rest = [l for l in self._layers if not any(l is k for k in keras_order)]
+        self._layers[:] = keras_order + rest
         self.input_shape = ins[0].shape if len(ins) == 1 else [i.shape for i in ins]
         self.output_shape = outs[0].shape if len(outs) == 1 else [o.shape for o in outs]
         self.built = True
+
+    @property
+    def input(self):
+        """A functional model's inputs as given to ``Model(inputs, outputs)`` (one tensor or a list)."""
+        return self._inputs_struct if self._nodes is not None else super().input
+
+    @property
+    def output(self):
+        """A functional model's outputs as given to ``Model(inputs, outputs)`` (one tensor or a list)."""
+        return self._outputs_struct if self._nodes is not None else super().output
 
     @property
     def layers(self):
@@ -281,9 +320,22 @@ class Model(Layer):
                     set_keras_mask(v, m)
         for kt, v in zip(self._inputs, xs):
             vals[id(kt)] = v
-        for kt in self._nodes:
-            args = [vals[id(p)] for p in kt.inputs]
-            vals[id(kt)] = kt.layer(args[0] if len(args) == 1 else args, training=training)
+
+        def value(t):
+            return vals[id(t)]
+
+        for node in self._nodes:  # each layer call once, its outputs and keyword tensors routed by the graph
+            if node.simple:
+                y = node.layer(vals[id(node.args[0])], training=training)
+            else:
+                kwargs = {k: _map_symbolic(v, value) for k, v in node.kwargs.items()}
+                y = node.layer(*_map_symbolic(node.args, value), training=training, **kwargs)
+            outs = node.flat_outputs
+            if len(outs) == 1 and isinstance(node.outputs, KerasTensor):
+                vals[id(outs[0])] = y
+            else:
+                for kt, v in zip(outs, _flatten_like(node.outputs, y, f"{type(node.layer).__name__} {node.layer.name!r}")):
+                    vals[id(kt)] = v
         outs = [vals[id(o)] for o in self._outputs]
         return outs[0] if len(outs) == 1 else outs
 
@@ -836,15 +888,43 @@ class Model(Layer):
                      f"{l.count_params():,}" if l.built else "0 (unbuilt)", None)
                     for l in self.layers if not isinstance(l, InputLayer)]
 
+        node_index = self._node_indices()
+
+        def ref(t):  # Keras' "layer[node][tensor]"
+            if t.node is None:
+                il = getattr(t, "input_layer", None)
+                return f"{il.name if il is not None else t.name}[0][0]"
+            return f"{t.node.layer.name}[{node_index[id(t.node)]}][{t.index}]"
+
         def producer(t):
             il = getattr(t, "input_layer", None)
-            return (il.name if il is not None else t.name) if t.layer is None else t.layer.name
+            return il.name if il is not None else t.name
 
-        rows = [(f"{producer(t)} (InputLayer)", shape_str(t.shape), "0", "-") for t in self._inputs]
-        for kt in self._nodes:
-            rows.append((f"{kt.layer.name} ({type(kt.layer).__name__})", shape_str(kt.shape), f"{kt.layer.count_params():,}",
-                         ", ".join(producer(p) for p in kt.inputs)))
+        from .saving import InputRef, functional_order
+
+        calls = {}  # as Keras: one row per layer, its output shape from its first call, every call's inputs
+        for node in sorted(self._nodes, key=lambda n: n.serial):
+            calls.setdefault(id(node.layer), []).append(node)
+        rows = []
+        for obj in functional_order(self)[0]:
+            if isinstance(obj, InputRef):
+                rows.append((f"{producer(obj.tensor)} (InputLayer)", shape_str(obj.tensor.shape), "0", "-"))
+                continue
+            nodes = calls[id(obj)]
+            outs = nodes[0].flat_outputs
+            shape = shape_str(outs[0].shape) if len(outs) == 1 and isinstance(nodes[0].outputs, KerasTensor) else \
+                "[" + ", ".join(shape_str(t.shape) for t in outs) + "]"
+            rows.append((f"{obj.name} ({type(obj).__name__})", shape, f"{obj.count_params():,}",
+                         ", ".join(ref(p) for node in nodes for p in node.inputs)))
         return rows
+
+    def _node_indices(self):
+        """Keras' node index of each call in this functional model: its place among the calls
+        of its layer that belong to the model, in the order they were made."""
+        calls = {}
+        for node in sorted(self._nodes, key=lambda n: n.serial):
+            calls.setdefault(id(node.layer), []).append(node)
+        return {id(node): i for nodes in calls.values() for i, node in enumerate(nodes)}
 
     def summary(self, print_fn=None):
         """Prints each layer with its output shape and parameter count (and, for a
@@ -897,23 +977,35 @@ class Model(Layer):
         if self._nodes is None:
             return {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype)}
         order, input_refs = functional_order(self)
+        node_index = self._node_indices()
         calls = {}  # layer id -> its calls in this model, in the order they were made (Keras' node index)
-        for kt in sorted(self._nodes, key=lambda t: t.serial):
-            calls.setdefault(id(kt.layer), []).append(kt)
-        node_index = {id(kt): i for kts in calls.values() for i, kt in enumerate(kts)}
+        for node in sorted(self._nodes, key=lambda n: n.serial):
+            calls.setdefault(id(node.layer), []).append(node)
 
         def history(kt):
             if id(kt) in input_refs:
                 return [input_refs[id(kt)].name, 0, 0]
-            return [kt.layer.name, node_index[id(kt)], 0]
+            return [kt.node.layer.name, node_index[id(kt.node)], kt.index]
 
-        def tensor_record(kt):
-            return {"class_name": "__keras_tensor__", "config": {"shape": list(kt.shape), "dtype": kt.dtype.name,
-                                                                  "keras_history": history(kt)}}
+        def record(value, where):
+            """A call argument as Keras writes it: tensors as ``__keras_tensor__`` records, containers as lists and dicts."""
+            if isinstance(value, KerasTensor):
+                return {"class_name": "__keras_tensor__", "config": {"shape": list(value.shape), "dtype": value.dtype.name,
+                                                                      "keras_history": history(value)}}
+            if isinstance(value, (list, tuple)):
+                return [record(v, where) for v in value]
+            if isinstance(value, dict):
+                return {str(k): record(v, where) for k, v in value.items()}
+            if isinstance(value, np.generic):
+                return value.item()
+            if value is None or isinstance(value, (bool, int, float, str)):
+                return value
+            raise ValueError(f"Model {self.name!r}: layer {where!r} is called with {type(value).__name__} {value!r}, which "
+                             "has no saved form (give call arguments as tensors, numbers, strings or lists of them)")
 
-        def node_record(kt):
-            args = [tensor_record(p) for p in kt.inputs]
-            return {"args": args if len(args) == 1 else [args], "kwargs": {}}
+        def node_record(node):
+            name = node.layer.name
+            return {"args": [record(a, name) for a in node.args], "kwargs": {k: record(v, name) for k, v in node.kwargs.items()}}
 
         layers = []
         for obj in order:
@@ -926,7 +1018,7 @@ class Model(Layer):
                 continue
             rec = serialize_keras_object(obj)
             rec["name"] = obj.name
-            rec["inbound_nodes"] = [node_record(kt) for kt in calls[id(obj)]]
+            rec["inbound_nodes"] = [node_record(node) for node in calls[id(obj)]]
             layers.append(rec)
 
         def refs(kts):
@@ -944,7 +1036,7 @@ class Model(Layer):
 
         if "layers" not in config or "input_layers" not in config:  # a subclassed model's own arguments
             return cls(**plain_config(config, strip=False))
-        tensors, pending = {}, []  # tensors: (layer name, call index) -> KerasTensor
+        tensors, pending = {}, []  # tensors: (layer name, call index) -> the call's outputs, in Keras' tensor order
         for rec in config["layers"]:
             name = rec.get("name") or (rec.get("config") or {}).get("name")
             if rec.get("class_name") == "InputLayer":
@@ -952,32 +1044,42 @@ class Model(Layer):
                 shape = c.get("batch_shape") or c.get("batch_input_shape")
                 if shape is None:
                     raise ValueError(f"Model.from_config: input layer {name!r} has no batch_shape")
-                tensors[(name, 0)] = Input(tuple(shape[1:]), batch_size=shape[0], dtype=c.get("dtype", "float32"), name=name)
+                tensors[(name, 0)] = [Input(tuple(shape[1:]), batch_size=shape[0], dtype=c.get("dtype", "float32"), name=name)]
                 continue
             nodes = list(rec.get("inbound_nodes") or [])
             pending.append((name, deserialize_keras_object(rec, custom_objects=custom_objects), nodes, [0]))
 
-        def resolve(arg):
+        class NotYet(Exception):
+            """A call argument is the output of a call not made yet."""
+
+        def tensor(history, who):
+            layer_name, node_index, tensor_index = history
+            outs = tensors.get((layer_name, node_index))
+            if outs is None:
+                raise NotYet(layer_name)
+            if not 0 <= tensor_index < len(outs):
+                raise ValueError(f"Model.from_config: {who} reads output {tensor_index} of call {node_index} of {layer_name!r}, "
+                                 f"which has {len(outs)} output(s)")
+            return outs[tensor_index]
+
+        def resolve(arg, who):
             if isinstance(arg, list):
-                return [resolve(a) for a in arg]
-            if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
-                layer_name, node_index, tensor_index = arg["config"]["keras_history"]
-                if tensor_index != 0:
-                    raise ValueError(f"Model.from_config: output {tensor_index} of {layer_name!r} is not supported "
-                                     "(nnrs layers have one output)")
-                if (layer_name, node_index) not in tensors:
-                    raise KeyError(layer_name)
-                return tensors[(layer_name, node_index)]
-            raise ValueError(f"Model.from_config: unsupported call argument {arg!r}")
+                return [resolve(a, who) for a in arg]
+            if isinstance(arg, dict):
+                if arg.get("class_name") == "__keras_tensor__":
+                    return tensor(arg["config"]["keras_history"], who)
+                if "class_name" in arg:
+                    raise ValueError(f"Model.from_config: {who} is called with an unsupported argument {arg!r}")
+                return {k: resolve(v, who) for k, v in arg.items()}
+            return arg
 
         def call(name, layer, node, index):
-            extra = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None and k != "training"}
-            if extra:
-                raise ValueError(f"Model.from_config: layer {name!r} is called with unsupported arguments {sorted(extra)}")
-            args = [resolve(a) for a in node.get("args") or []]  # KeyError: an input is not made yet
-            if len(args) != 1:
-                raise ValueError(f"Model.from_config: layer {name!r} is called with {len(args)} positional arguments; expected 1")
-            tensors[(name, index)] = layer(args[0])
+            who = f"layer {name!r}"
+            kwargs = {k: resolve(v, who) for k, v in (node.get("kwargs") or {}).items() if v is not None and k != "training"}
+            args = [resolve(a, who) for a in node.get("args") or []]  # NotYet: an input is not made yet
+            if not args:
+                raise ValueError(f"Model.from_config: {who} is called without positional arguments")
+            tensors[(name, index)] = _symbolic_leaves(layer(*args, **kwargs))
 
         while any(done[0] < len(nodes) for _, _, nodes, done in pending):  # each layer's calls in their order, as their inputs appear
             progress = False
@@ -985,7 +1087,7 @@ class Model(Layer):
                 while done[0] < len(nodes):
                     try:
                         call(name, layer, nodes[done[0]], done[0])
-                    except KeyError:
+                    except NotYet:
                         break
                     done[0] += 1
                     progress = True
@@ -999,7 +1101,7 @@ class Model(Layer):
             for item in items:
                 if (item[0], item[1]) not in tensors:
                     raise ValueError(f"Model.from_config: input/output {item[0]!r} (call {item[1]}) names no layer call of the config")
-            out = [tensors[(item[0], item[1])] for item in items]
+            out = [tensor(item[:3] if len(item) >= 3 else [item[0], item[1], 0], "the model") for item in items]
             return out if many else out[0]
 
         return cls(inputs=refs(config["input_layers"]), outputs=refs(config["output_layers"]),

@@ -18,7 +18,9 @@ def _label(text):
 
 
 def model_to_dot_source(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB"):
-    """The DOT text of ``model``'s graph (one box per layer call, arrows along the data)."""
+    """The DOT text of ``model``'s graph: one box per layer (as Keras draws it: a shared layer
+    once, with the shapes of its first call; several outputs as a list of shapes), one arrow
+    from each layer to each layer that reads any of its outputs."""
     lines = ["digraph model {", f'  rankdir="{rankdir}";', '  node [shape=record, fontname="Helvetica"];']
     ids = {}
 
@@ -26,23 +28,40 @@ def model_to_dot_source(model, show_shapes=False, show_dtype=False, show_layer_n
         ids[key] = f"n{len(ids)}"
         text = f"{name} ({kind})" if show_layer_names else kind
         if show_shapes:
-            text += f" | {shape_str(shape)}"
+            text += f" | {shape}"
         if show_dtype:
             text += f" | {dtype}"
         lines.append(f'  {ids[key]} [label="{_label(text)}"];')
 
     if model._nodes is not None:
-        for t in model._inputs:
-            il = getattr(t, "input_layer", None)
-            node(id(t), il.name if il is not None else (t.name or "input"), "InputLayer", t.shape, t.dtype)
-        for kt in model._nodes:
-            node(id(kt), kt.layer.name, type(kt.layer).__name__, kt.shape, kt.dtype)
-            for p in kt.inputs:
-                lines.append(f"  {ids[id(p)]} -> {ids[id(kt)]};")
+        from .saving import InputRef, functional_order
+
+        first = {}  # layer id -> its first call in the model
+        for n in sorted(model._nodes, key=lambda n: n.serial):
+            first.setdefault(id(n.layer), n)
+        for obj in functional_order(model)[0]:
+            if isinstance(obj, InputRef):
+                t = obj.tensor
+                il = getattr(t, "input_layer", None)
+                node(id(t), il.name if il is not None else (t.name or "input"), "InputLayer", shape_str(t.shape), t.dtype)
+                continue
+            n = first[id(obj)]
+            outs = n.flat_outputs
+            single = len(outs) == 1 and not isinstance(n.outputs, (list, tuple, dict))
+            shape = shape_str(outs[0].shape) if single else "[" + ", ".join(shape_str(t.shape) for t in outs) + "]"
+            dtype = outs[0].dtype if single or len({t.dtype for t in outs}) == 1 else "[" + ", ".join(str(t.dtype) for t in outs) + "]"
+            node(id(obj), obj.name, type(obj).__name__, shape, dtype)
+        drawn = set()
+        for n in model._nodes:
+            for p in n.inputs:  # one arrow per (producer, consumer) pair, however many tensors or calls join them
+                edge = (id(p) if p.node is None else id(p.node.layer), id(n.layer))
+                if edge not in drawn:
+                    drawn.add(edge)
+                    lines.append(f"  {ids[edge[0]]} -> {ids[edge[1]]};")
     else:
         prev = None
         for layer in model.layers:
-            node(id(layer), layer.name, type(layer).__name__, layer.output_shape or (), layer.dtype)
+            node(id(layer), layer.name, type(layer).__name__, shape_str(layer.output_shape or ()), layer.dtype)
             if prev is not None:
                 lines.append(f"  {ids[prev]} -> {ids[id(layer)]};")
             prev = id(layer)

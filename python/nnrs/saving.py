@@ -357,25 +357,26 @@ def functional_order(model):
     index, depth, seen = {}, {}, set()
 
     def key(kt):
-        return id(kt) if id(kt) in names else id(kt.layer)
+        return id(kt) if id(kt) in names else id(kt.node.layer)
 
     def walk(kt):
         k = key(kt)
         if k not in index:
             index[k] = len(index)
-        if id(kt) in names or id(kt) in seen:
+        if id(kt) in names or id(kt.node) in seen:
             return
-        seen.add(id(kt))
-        for p in kt.inputs:
+        seen.add(id(kt.node))
+        for p in kt.node.inputs:
             walk(p)
 
     for o in outputs:
         walk(o)
     tdepth = {}
-    for kt in reversed(model._nodes):
-        d = max(tdepth.get(id(kt), 0), depth.get(key(kt), 0))  # as Keras: a call sits no higher than its layer
-        depth[key(kt)] = max(depth.get(key(kt), 0), d)
-        for p in kt.inputs:
+    for node in reversed(model._nodes):  # a call's depth: the deepest of its outputs' consumers, plus one
+        k = id(node.layer)
+        d = max([depth.get(k, 0)] + [tdepth.get(id(t), 0) for t in node.flat_outputs])  # as Keras: no higher than its layer
+        depth[k] = max(depth.get(k, 0), d)
+        for p in node.inputs:
             tdepth[id(p)] = max(tdepth.get(id(p), 0), d + 1)
     for kt in inputs:
         k = key(kt)
@@ -395,9 +396,16 @@ def _children(layer):
 
 
 def _child_names(children):
+    from .models import Model
+
     used, out = {}, []
     for c in children:
-        base = "input_layer" if isinstance(c, InputRef) else snake_case(type(c).__name__)
+        if isinstance(c, InputRef):
+            base = "input_layer"
+        elif type(c) is Model and getattr(c, "_nodes", None) is not None:
+            base = "functional"  # Keras' class of a functional model is Functional
+        else:
+            base = snake_case(type(c).__name__)
         n = used.get(base, 0)
         used[base] = n + 1
         out.append(base if n == 0 else f"{base}_{n}")
@@ -479,6 +487,10 @@ def _collect_h5(group, layer, path, out, skip_mismatch=False):
         raise ValueError(problem)
     for rel, c in _entries(layer):
         sub = group.get(rel) if group is not None else None
+        head, _, last = rel.rpartition("/")
+        if sub is None and group is not None and last.startswith("functional"):
+            # files of earlier nnrs versions named a nested functional model "model", "model_1", ...
+            sub = group.get(f"{head}/model{last[len('functional'):]}" if head else f"model{last[len('functional'):]}")
         if sub is None and _count(c) and not skip_mismatch:
             raise ValueError(f"load_weights: the file has no group {path}{rel} for layer {c.name!r} "
                              "(is the file from a different model?)")
@@ -833,14 +845,31 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     given = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else None if input_tensors is None else [input_tensors]
     if given is not None and len(given) != len(model._inputs):
         raise ValueError(f"clone_model: model {model.name!r} has {len(model._inputs)} inputs, got {len(given)} input_tensors")
+    from .layers.base import _map_symbolic, _symbolic_leaves
+    from .layers.symbolic import OpNode, _fill, _find, symbolic
+
     new_t = {}
     for i, kt in enumerate(model._inputs):
         new_t[id(kt)] = given[i] if given is not None else Input(kt.shape[1:], batch_size=kt.shape[0], dtype=kt.dtype, name=kt.name)
+
+    def new(t):
+        return new_t[id(t)]
+
     clones = {}
-    for kt in model._nodes:
-        layer = clones.setdefault(id(kt.layer), fn(kt.layer))
-        args = [new_t[id(p)] for p in kt.inputs]
-        new_t[id(kt)] = layer(args[0] if len(args) == 1 else args)
+    for node in model._nodes:
+        if isinstance(node.layer, OpNode):  # an nnrs.ops function on symbolic tensors: applied again to the new ones
+            op = node.layer
+            values = iter([new(t) for t in _find((op.args, op.kwargs), [])])
+            out = symbolic(op.fn)(*_fill(op.args, values), **_fill(op.kwargs, values))
+        else:
+            layer = clones.setdefault(id(node.layer), fn(node.layer))
+            out = layer(*_map_symbolic(node.args, new), **{k: _map_symbolic(v, new) for k, v in node.kwargs.items()})
+        outs = _symbolic_leaves(out)
+        if len(outs) != len(node.flat_outputs):
+            raise ValueError(f"clone_model: the clone of layer {node.layer.name!r} gives {len(outs)} output(s) where the "
+                             f"original gives {len(node.flat_outputs)}")
+        for kt, t in zip(node.flat_outputs, outs):
+            new_t[id(kt)] = t
     outs = [new_t[id(o)] for o in model._outputs]
     ins = [new_t[id(i)] for i in model._inputs]
     return Model(ins if len(ins) > 1 else ins[0], outs if len(outs) > 1 else outs[0], name=model.name, trainable=model.trainable)

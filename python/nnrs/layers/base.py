@@ -37,9 +37,12 @@ def shape_str(shape) -> str:
 
 
 class KerasTensor:
-    """A symbolic tensor: a shape (batch dim None), a dtype, and the layer call that made it.
-    ``serial`` counts creations, so the calls of one shared layer keep their order (Keras'
-    node index)."""
+    """A symbolic tensor: a shape (batch dim None), a dtype, and the layer call ("node")
+    that made it, as output number ``index`` of that call (Keras' ``(layer, node_index,
+    tensor_index)`` history). Tensors of ``nnrs.Input`` have no node.
+
+    ``KerasTensor(shape, dtype, layer=l, inputs=(a, b))`` records a one-output call of ``l``
+    on ``a`` (or on the list ``[a, b]``), for layers that make their symbolic output themselves."""
 
     _serials = itertools.count()
 
@@ -47,9 +50,29 @@ class KerasTensor:
         self.serial = next(KerasTensor._serials)
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
-        self.layer = layer
-        self.inputs = tuple(inputs)
         self.name = name
+        self.node = None
+        self.index = 0
+        if layer is not None:
+            ins = tuple(inputs)
+            Node(layer, (ins[0],) if len(ins) == 1 else (list(ins),), {}, self)
+
+    @property
+    def layer(self):
+        """The layer whose call made this tensor (None for an input)."""
+        return None if self.node is None else self.node.layer
+
+    @property
+    def inputs(self):
+        """Every symbolic tensor the call that made this one read (positional and keyword arguments)."""
+        return () if self.node is None else self.node.inputs
+
+    @property
+    def _keras_history(self):
+        """(layer, index of the call among the layer's symbolic calls, index of this output), as in Keras."""
+        if self.node is None:
+            return None
+        return self.node.layer, self.node.layer._inbound_nodes.index(self.node), self.index
 
     @property
     def ndim(self):
@@ -57,6 +80,126 @@ class KerasTensor:
 
     def __repr__(self):
         return f"<KerasTensor shape={shape_str(self.shape)} dtype={self.dtype}>"
+
+
+def _flat(obj, out=None):
+    """The leaves of a structure of nested lists, tuples and dicts (dict values by sorted key, as Keras
+    flattens), in order; a KerasTensor, Tensor or any other object is a leaf."""
+    if out is None:
+        out = []
+    if isinstance(obj, (list, tuple)):
+        for o in obj:
+            _flat(o, out)
+    elif isinstance(obj, dict):
+        for k in sorted(obj):
+            _flat(obj[k], out)
+    else:
+        out.append(obj)
+    return out
+
+
+def _symbolic_leaves(obj):
+    """The KerasTensors inside ``obj`` (nested lists, tuples and dicts), in ``_flat``'s order."""
+    return [t for t in _flat(obj) if isinstance(t, KerasTensor)]
+
+
+def _has_symbolic(obj):
+    if isinstance(obj, KerasTensor):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_symbolic(o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_has_symbolic(o) for o in obj.values())
+    return False
+
+
+def _map_symbolic(obj, fn):
+    """``obj`` with each KerasTensor ``t`` replaced by ``fn(t)`` (containers copied, tuples stay tuples)."""
+    if isinstance(obj, KerasTensor):
+        return fn(obj)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_map_symbolic(o, fn) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _map_symbolic(o, fn) for k, o in obj.items()}
+    return obj
+
+
+def _flatten_like(template, value, who):
+    """The leaves of ``value`` matched to the structure ``template`` (of KerasTensors): what a
+    layer call returned at run time, one entry per symbolic output recorded for it."""
+    if isinstance(template, KerasTensor):
+        return [value]
+    if isinstance(template, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or len(value) != len(template):
+            got = f"{len(value)} outputs" if isinstance(value, (list, tuple)) else f"one {type(value).__name__}"
+            raise ValueError(f"{who}: the layer returned {got}, but its symbolic call gave {len(template)} "
+                             "(compute_output_shape and call disagree)")
+        return [v for t, x in zip(template, value) for v in _flatten_like(t, x, who)]
+    if isinstance(template, dict):
+        if not isinstance(value, dict) or set(value) != set(template):
+            got = sorted(value) if isinstance(value, dict) else type(value).__name__
+            raise ValueError(f"{who}: the layer returned {got}, but its symbolic call gave the keys {sorted(template)}")
+        return [v for k in sorted(template) for v in _flatten_like(template[k], value[k], who)]
+    return [value]
+
+
+def _is_shape(s):
+    """Whether ``s`` is one shape (a tuple or list of ints and None), not a structure of shapes."""
+    return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in s)
+
+
+def _fill_leaves(obj, values):
+    """``obj`` (nested lists, tuples, dicts) with each leaf replaced by the next of ``values``, in ``_flat``'s order."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_fill_leaves(o, values) for o in obj)
+    if isinstance(obj, dict):
+        filled = {k: _fill_leaves(obj[k], values) for k in sorted(obj)}
+        return {k: filled[k] for k in obj}
+    return next(values)
+
+
+def _shapes_to_tensors(shapes, dtype, who):
+    """KerasTensors for ``compute_output_shape``'s answer: one shape, or a list/tuple/dict of shapes."""
+    if _is_shape(shapes):
+        return KerasTensor(tuple(shapes), dtype)
+    if isinstance(shapes, (list, tuple)):
+        return list(_shapes_to_tensors(s, dtype, who) for s in shapes) if isinstance(shapes, list) else \
+            tuple(_shapes_to_tensors(s, dtype, who) for s in shapes)
+    if isinstance(shapes, dict):
+        return {k: _shapes_to_tensors(s, dtype, who) for k, s in shapes.items()}
+    raise ValueError(f"{who}: compute_output_shape must return a shape (a tuple of ints and None) or a list/tuple/dict "
+                     f"of shapes, got {shapes!r}")
+
+
+class Node:
+    """One call of a layer on symbolic tensors: the layer, the arguments as given (KerasTensors
+    in place, in positional ``args`` and keyword ``kwargs``), and the outputs (a KerasTensor or
+    a list/tuple/dict of them, as the call returns). ``inputs`` are the KerasTensors of the
+    arguments, ``flat_outputs`` the outputs in order: output ``i`` is Keras' tensor index ``i``.
+    The node is appended to the layer's ``_inbound_nodes`` (Keras' node index is its place there)."""
+
+    _serials = itertools.count()
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.serial = next(Node._serials)
+        self.layer = layer
+        self.args = tuple(_map_symbolic(list(args), lambda t: t))
+        self.kwargs = {k: _map_symbolic(v, lambda t: t) for k, v in kwargs.items()}
+        self.inputs = tuple(_symbolic_leaves((self.args, [self.kwargs[k] for k in self.kwargs])))
+        self.outputs = outputs
+        self.flat_outputs = _symbolic_leaves(outputs)
+        for i, kt in enumerate(self.flat_outputs):
+            kt.node, kt.index = self, i
+        # the common call: one tensor in, nothing by keyword, one tensor out
+        self.simple = len(self.args) == 1 and isinstance(self.args[0], KerasTensor) and not self.kwargs
+        nodes = getattr(layer, "_inbound_nodes", None)
+        if nodes is None:
+            nodes = []
+            object.__setattr__(layer, "_inbound_nodes", nodes)
+        nodes.append(self)
+
+    def __repr__(self):
+        return f"<Node {self.layer.name} in={len(self.inputs)} out={len(self.flat_outputs)}>"
 
 
 class _CallState(threading.local):
@@ -160,6 +303,19 @@ def _call_spec(layer):
         default = None if t is None or t.default is inspect.Parameter.empty else t.default
         spec = _call_specs[cls] = (t is not None, default, "mask" in params)
     return spec
+
+
+_call_keyword_names: dict = {}
+
+
+def _call_keywords(layer):
+    """The parameter names of ``type(layer).call``, or None when it takes any keyword (``**kwargs``); read once per class."""
+    cls = type(layer)
+    if cls not in _call_keyword_names:
+        params = inspect.signature(cls.call).parameters
+        any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        _call_keyword_names[cls] = None if any_kw else tuple(params)
+    return _call_keyword_names[cls]
 
 
 def _collect(value, layers, variables, seen):
@@ -483,23 +639,72 @@ class Layer:
                           "its output has no mask, so the layers after it see none", stacklevel=3)
 
     def compute_output_shape(self, input_shape):
-        """By default the shape of ``call``'s output on one sample of zeros (the input shape
-        where a size other than the batch is unknown); layers that know better override it."""
-        several = isinstance(input_shape, list)  # several inputs: a list of shapes
+        """By default the shapes of ``call``'s output on zeros of ``input_shape`` (one shape,
+        or a list of shapes for several inputs): one shape, or a list/tuple/dict of shapes for
+        a call that returns several tensors. Sizes not known (None) are tried at two values and
+        come out None where the output follows them; where the call cannot run on such stand-ins,
+        the input shape is taken. Layers that know better override this."""
+        several = isinstance(input_shape, list) and not _is_shape(input_shape)  # several inputs: a list of shapes
         shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
-        if type(self).call is Layer.call or any(not s or None in s[1:] for s in shapes):
-            return shapes if several else shapes[0]
+        xs = [KerasTensor(s, self.dtype) for s in shapes]
+        out = self._trace_output_spec((xs if several else xs[0],), {})
+        return _map_symbolic(out, lambda t: t.shape)
+
+    def _trace_output_spec(self, args, kwargs):
+        """The symbolic outputs (KerasTensors without a node, in the structure ``call`` returns)
+        of ``call(*args, **kwargs)``, found by running it on stand-ins for the KerasTensors in
+        the arguments: zeros (all-True for bool tensors), floating ones in the layer's dtype.
+        A size not known (None) is run at two values (batch 1 and 2, other axes 2 and 3); an
+        output size that differs between the two runs is None."""
+        leaves = _symbolic_leaves((args, kwargs))
+        unknown = any(d is None for t in leaves for d in t.shape)
+        if type(self).call is Layer.call:
+            return _map_symbolic(args[0], lambda t: KerasTensor(t.shape, t.dtype))
         from ..tensor import no_grad
 
         takes_training = _call_spec(self)[0]
-        with no_grad():
-            xs = [Tensor(np.zeros((1,) + s[1:], dtype=self.dtype), backend=self.home_backend()) for s in shapes]
-            x = xs if several else xs[0]
-            y = self.call(x, training=False) if takes_training else self.call(x)
-        if not isinstance(y, Tensor):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: call returned {type(y).__name__}, not one Tensor; "
-                             "define compute_output_shape for this layer")
-        return (shapes[0][0],) + tuple(y.data.shape[1:])
+        runs = []
+        # the runs leave no losses behind (add_loss, activity regularizers), and sub-layers do not
+        # drop the losses of the last real call as an outermost call would
+        lists = [getattr(l, "_losses", []) for l in self._flatten_layers()]
+        kept = [list(lst) for lst in lists]
+        st = _call_state
+        prev = st.entry, st.training
+        st.entry, st.training = self, False
+        try:
+            for nb, nt in ((1, 2), (2, 3)) if unknown else ((1, 1),):
+                def stand_in(t, nb=nb, nt=nt):
+                    shape = tuple((nb if i == 0 else nt) if d is None else d for i, d in enumerate(t.shape))
+                    dt = self.dtype if t.dtype.kind == "f" else t.dtype
+                    a = np.ones(shape, dtype=dt) if dt == np.bool_ else np.zeros(shape, dtype=dt)
+                    return Tensor(a, backend=self.home_backend())
+
+                a, kw = _map_symbolic(list(args), stand_in), _map_symbolic(kwargs, stand_in)
+                with no_grad():
+                    runs.append(self.call(*a, **kw, training=False) if takes_training else self.call(*a, **kw))
+        except Exception:
+            if not unknown or len(args) != 1 or kwargs or len(leaves) != len(_flat(args[0])):
+                raise
+            # sizes unknown and the call cannot run on stand-ins: assume it keeps its input's shape
+            return _map_symbolic(args[0], lambda t: KerasTensor(t.shape, self.dtype if t.dtype.kind == "f" else t.dtype))
+        finally:
+            st.entry, st.training = prev
+            for lst, old in zip(lists, kept):
+                lst[:] = old
+        flat = [_flat(r) for r in runs]
+        for r in flat:
+            bad = [type(v).__name__ for v in r if not isinstance(v, Tensor)]
+            if bad:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: call returned {', '.join(bad)} where tensors were expected; "
+                                 "define compute_output_shape (or compute_output_spec) for this layer")
+        specs = []
+        for i, v in enumerate(flat[0]):
+            shape = tuple(v.data.shape)
+            if len(flat) > 1:
+                other = tuple(flat[1][i].data.shape)
+                shape = tuple(d if len(other) == len(shape) and d == e else None for d, e in zip(shape, other))
+            specs.append(KerasTensor(shape, v.dtype))
+        return _fill_leaves(runs[0], iter(specs))
 
     def _set_spec(self, ndim=None, axes=None):
         """What ``__call__`` checks before calling: a minimum ndim and fixed axis sizes."""
@@ -558,22 +763,9 @@ class Layer:
             self([zeros(s) for s in shape] if isinstance(shape, list) else zeros(shape), training=False)
 
     def __call__(self, x, *args, training=None, **kwargs):
-        if kwargs and any(isinstance(v, KerasTensor) or (isinstance(v, (list, tuple)) and any(isinstance(t, KerasTensor) for t in v))
-                          for v in kwargs.values()):
-            bad = sorted(k for k, v in kwargs.items() if isinstance(v, (KerasTensor, list, tuple)))
-            raise NotImplementedError(f"{type(self).__name__} {self.name!r}: symbolic tensors as keyword arguments ({', '.join(bad)}) "
-                                      "are not recorded in nnrs' functional graphs yet; masks made by layers (Masking, "
-                                      "Embedding(mask_zero=True)) reach the next layers on their own")
-        if isinstance(x, KerasTensor):
-            self._maybe_build(x.shape)
-            self._check_input(x.shape)
-            self._build_sublayers(x.shape)
-            return KerasTensor(self.compute_output_shape(x.shape), x.dtype, layer=self, inputs=(x,))
-        if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
-            shapes = [t.shape for t in x]  # a layer of several symbolic inputs (functional API)
-            self._maybe_build(shapes)
-            self._build_sublayers(shapes)
-            return KerasTensor(self.compute_output_shape(shapes), x[0].dtype, layer=self, inputs=tuple(x))
+        if isinstance(x, KerasTensor) or ((args or kwargs or isinstance(x, (list, tuple, dict)))
+                                          and _has_symbolic((x, args, list(kwargs.values())))):
+            return self._symbolic_call(x, args, kwargs)
         several = isinstance(x, (list, tuple))
         mask = kwargs.get("mask") if kwargs else None
         if mask is None and _masks:  # the input carries a mask (read before any cast makes a new tensor)
@@ -613,6 +805,72 @@ class Layer:
             if outer:
                 st.entry = None
         return y
+
+    def _node_tensors(self, what):
+        """The input or output KerasTensors of the layer's first symbolic call (one, or a list), as Keras' ``input``/``output``."""
+        nodes = getattr(self, "_inbound_nodes", None)
+        if not nodes:
+            raise AttributeError(f"{type(self).__name__} {self.name!r} has never been called on symbolic tensors, so it has "
+                                 f"no {what}")
+        values = list(nodes[0].inputs) if what == "input" else list(nodes[0].flat_outputs)
+        return values[0] if len(values) == 1 else values
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call in a functional graph (a list for several)."""
+        return self._node_tensors("input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call in a functional graph (a list for several, e.g. ``return_state``)."""
+        return self._node_tensors("output")
+
+    def _symbolic_call(self, x, args, kwargs):
+        """A call on symbolic tensors (functional API): build the layer for the shapes of ``x``,
+        work out the outputs and record the call as a ``Node`` (every KerasTensor in ``args`` and
+        ``kwargs`` becomes an edge of the graph). Returns the outputs in the structure the call
+        returns on tensors: one KerasTensor, or a list/tuple/dict of them."""
+        who = f"{type(self).__name__} {self.name!r}"
+        if isinstance(x, KerasTensor):
+            shapes = x.shape
+        elif isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
+            shapes = [t.shape for t in x]  # a layer of several symbolic inputs
+        else:
+            given = sorted(k for k, v in kwargs.items() if _has_symbolic(v)) + (["positional arguments"] if _has_symbolic(args) else [])
+            raise ValueError(f"{who}: {', '.join(given) or 'the first input'} holds symbolic tensors but the first input is not "
+                             f"a KerasTensor or a list of KerasTensors (got {type(x).__name__}); in a functional graph the first "
+                             "input must be symbolic: a tensor of nnrs.Input or of a layer, or a list of them")
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        names = _call_keywords(self)
+        if kwargs and names is not None:
+            bad = sorted(k for k in kwargs if k not in names)
+            if bad:  # refused now, not when the model first runs
+                raise TypeError(f"{who}: call() takes no keyword argument(s) {', '.join(bad)} (its arguments: "
+                                f"{', '.join(n for n in names if n != 'self')})")
+        self._maybe_build(shapes)
+        if isinstance(x, KerasTensor):
+            self._check_input(x.shape)
+        self._build_sublayers(shapes)
+        outputs = self._symbolic_outputs(x, shapes, args, kwargs)
+        Node(self, (x,) + tuple(args), kwargs, outputs)
+        return outputs
+
+    def _symbolic_outputs(self, x, shapes, args, kwargs):
+        """Fresh KerasTensors for the outputs of a symbolic call: from ``compute_output_spec``
+        where the layer defines it (Keras' hook, given every argument), else from an own
+        ``compute_output_shape`` (of the first input's shapes; one shape or a structure of
+        shapes for several outputs), else by running ``call`` on stand-ins of every argument."""
+        cls = type(self)
+        if getattr(cls, "compute_output_spec", None) is not None:
+            spec = self.compute_output_spec(x, *args, **kwargs)
+            if not _symbolic_leaves(spec) or any(not isinstance(v, KerasTensor) for v in _flat(spec)):
+                raise ValueError(f"{cls.__name__} {self.name!r}: compute_output_spec must return a KerasTensor or a "
+                                 f"list/tuple/dict of them, got {spec!r}")
+            return _map_symbolic(spec, lambda t: KerasTensor(t.shape, t.dtype))
+        if cls.compute_output_shape is Layer.compute_output_shape:
+            return self._trace_output_spec((x,) + tuple(args), kwargs)
+        dtype = (x if isinstance(x, KerasTensor) else x[0]).dtype
+        return _shapes_to_tensors(self.compute_output_shape(shapes), dtype, f"{cls.__name__} {self.name!r}")
 
     # ---- config ---------------------------------------------------------------------
     def get_config(self) -> dict:

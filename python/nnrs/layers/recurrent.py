@@ -613,14 +613,11 @@ class RNN(Layer):
         return out
 
     def __call__(self, x, *args, **kwargs):
-        if isinstance(x, KerasTensor):
+        if isinstance(x, KerasTensor):  # a functional graph: check what can be checked before recording the call
             self._check_shape(x.shape)
-            if self.return_state:
-                raise ValueError(f"{self._who()}: return_state=True in a functional graph is not supported by nnrs (a graph "
-                                 "layer has one output); call the layer on tensors (e.g. in a subclassed model's call)")
-            if args or any(v is not None for k, v in kwargs.items() if k not in ("training", "mask")):
-                raise ValueError(f"{self._who()}: initial_state on symbolic inputs is not supported by nnrs; "
-                                 "call the layer on tensors to give initial states")
+            state = args[0] if args else kwargs.get("initial_state")
+            if state is not None:
+                _check_symbolic_states(self._who(), state, self.state_size, x)
         return super().__call__(x, *args, **kwargs)
 
     # ---- states --------------------------------------------------------------------------
@@ -747,6 +744,23 @@ class RNN(Layer):
         config = dict(config)
         cell = _deserialize(config.pop("cell"), custom_objects)
         return cls(cell, **plain_config(config))
+
+
+def _check_symbolic_states(who, state, state_size, x):
+    """Symbolic initial states of a recurrent layer in a functional graph: one (batch, size)
+    KerasTensor per state of ``state_size``, checked before the call is recorded."""
+    flat = _flatten(list(state) if isinstance(state, (list, tuple)) else [state])
+    sizes = _flatten(list(state_size))
+    if not all(isinstance(s, KerasTensor) for s in flat):
+        return  # concrete states: the call itself checks them
+    if len(flat) != len(sizes):
+        raise ValueError(f"{who}: expected {len(sizes)} initial state tensor(s), got {len(flat)}")
+    for i, (s, d) in enumerate(zip(flat, sizes)):
+        want = (x.shape[0], d)
+        if len(s.shape) != 2 or (s.shape[1] is not None and s.shape[1] != d) or \
+                (s.shape[0] is not None and x.shape[0] is not None and s.shape[0] != x.shape[0]):
+            raise ValueError(f"{who}: initial state {i} has shape {shape_str(s.shape)}, expected {shape_str(want)} "
+                             "(batch, state size)")
 
 
 def _reset_dropout(cell):
@@ -1040,9 +1054,11 @@ class Bidirectional(Layer):
         return out
 
     def __call__(self, x, *args, **kwargs):
-        if isinstance(x, KerasTensor) and (self.return_state or self.merge_mode is None):
-            raise ValueError(f"{self._who()}: return_state=True or merge_mode=None in a functional graph is not supported "
-                             "by nnrs (a graph layer has one output); call the layer on tensors instead")
+        if isinstance(x, KerasTensor):  # a functional graph: the forward states, then the backward ones
+            state = args[0] if args else kwargs.get("initial_state")
+            sizes = getattr(self.forward_layer, "state_size", None)
+            if state is not None and sizes is not None:
+                _check_symbolic_states(self._who(), state, list(sizes) + list(sizes), x)
         return super().__call__(x, *args, **kwargs)
 
     def call(self, sequences, initial_state=None, mask=None, training=None):

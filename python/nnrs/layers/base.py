@@ -595,8 +595,13 @@ class Layer:
         return out
 
     def _clear_losses(self):
+        # while no loss was added anywhere (and nothing was attached) since this layer last
+        # cleared, every list it cleared is still empty: skip the walk over its sub-layers
+        if self.__dict__.get("_cleared_at") == _loss_adds[0]:
+            return
         for l in self._flatten_layers():
             getattr(l, "_losses", []).clear()
+        self.__dict__["_cleared_at"] = _loss_adds[0]
 
     def weight_losses(self):
         """Penalties of the trainable weights' regularizers (scalar Tensors), as Keras counts them."""

@@ -823,9 +823,10 @@ class _FusedRNN(RNN):
         states = tuple(_flatten(initial_state))
         packed = rnn_sequence(self._kind, x, c.kernel, c.recurrent_kernel, bias, states, mask=mask,
                               reverse=self.go_backwards, activation=c._activation.name, zero_masked=self.zero_output_for_mask)
+        # only the pieces the call returns or keeps are sliced out (a slice is an op of its own)
         outputs = packed[:, :t] if self.return_sequences else None
-        last = packed[:, t - 1]
-        final = [packed[:, t + k] for k in range(len(states))]
+        last = None if self.return_sequences else packed[:, t - 1]
+        final = [packed[:, t + k] for k in range(len(states))] if self.return_state or self.stateful else None
         return last, outputs, final
 
     def get_config(self):

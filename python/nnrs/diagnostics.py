@@ -97,7 +97,7 @@ def plot_gradient_norms(curves, path, title=None):
     a layer) to the norms over time steps (e.g. ``gradient_norms(...)["time_steps"][layer]``).
     The y axis is log10 of the norm, so geometric decay is a straight line; a zero norm is
     drawn at the smallest positive one. Returns ``path``."""
-    from .plotting import _svg_panel, _xml
+    from .plotting import _svg_panel, _title_height, _write_svg
 
     series = []
     for name, norms in curves.items():
@@ -107,12 +107,5 @@ def plot_gradient_norms(curves, path, title=None):
         floor = v[v > 0].min() if np.any(v > 0) else 1.0
         series.append((name, list(np.log10(np.maximum(v, floor)))))
     w, h = 640, 320
-    top = 24 if title else 0
-    body = _svg_panel(0, top, w, h, "log10 ||dLoss/dh_t|| by time step t", series)
-    head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + top}" font-family="Helvetica, sans-serif">',
-            '<rect width="100%" height="100%" fill="white"/>']
-    if title:
-        head.append(f'<text x="{w / 2}" y="17" text-anchor="middle" font-size="15">{_xml(title)}</text>')
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(head + body + ["</svg>"]) + "\n")
-    return path
+    body = _svg_panel(0, _title_height(title), w, h, "log10 ||dLoss/dh_t|| by time step t", series)
+    return _write_svg(path, w, h, title, body)

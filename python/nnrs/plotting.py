@@ -147,12 +147,22 @@ def plot_history(history, path, title=None):
         series = [(name, [float(v) for v in logs[name]])]
         if logs.get("val_" + name):
             series.append(("val_" + name, [float(v) for v in logs["val_" + name]]))
-        body += _svg_panel(i * w, 24 if title else 0, w, h, name, series)
-    total_w, total_h = w * len(names), h + (24 if title else 0)
-    head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" font-family="Helvetica, sans-serif">',
+        body += _svg_panel(i * w, _title_height(title), w, h, name, series)
+    return _write_svg(path, w * len(names), h, title, body)
+
+
+def _title_height(title):
+    return 24 if title else 0
+
+
+def _write_svg(path, width, height, title, body):
+    """Write an SVG file of ``body`` (lines of elements, below the title band when there is
+    a ``title``) on white, ``width`` x ``height`` plus the band; returns ``path``."""
+    total_h = height + _title_height(title)
+    head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total_h}" font-family="Helvetica, sans-serif">',
             '<rect width="100%" height="100%" fill="white"/>']
     if title:
-        head.append(f'<text x="{total_w / 2}" y="17" text-anchor="middle" font-size="15">{_xml(title)}</text>')
+        head.append(f'<text x="{width / 2}" y="17" text-anchor="middle" font-size="15">{_xml(title)}</text>')
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(head + body + ["</svg>"]) + "\n")
     return path

@@ -12,13 +12,10 @@ review only as far as its last word in both directions: Embedding -> Bidirection
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
 
 import nnrs
 from nnrs import layers
-from nnrs.examples.sentiment_textcnn import DEFAULT, prepare
+from nnrs.examples.sentiment_textcnn import DEFAULT, train_and_report
 
 
 def build_model(vocab_size, maxlen, embed_dim=64, units=64, dropout=0.5, l2=1e-4):
@@ -49,22 +46,8 @@ def main(argv=None):
     ap.add_argument("--plot", default=None, help="where to save the training curves (SVG); default bilstm_curves.svg")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
-    if not os.path.isdir(args.data) and not os.path.isfile(args.data):
-        sys.exit(f"sentiment data {args.data!r} not found; pass --data DIR holding the *_labelled.txt files")
-    (x_train, y_train), (x_test, y_test), tok = prepare(args.data, args.maxlen, args.max_tokens, args.split_seed)
-    nnrs.random.seed(args.seed)
-    model = build_model(tok.vocabulary_size(), args.maxlen, args.embed_dim, args.units, args.dropout, args.l2)
-    model.compile(optimizer=nnrs.optimizers.Adam(args.lr), loss="binary_crossentropy", metrics=["accuracy"])
-    t0 = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=args.verbose,
-                        validation_data=(x_test, y_test))
-    loss, acc = model.evaluate(x_test, y_test, verbose=0)
-    plot = args.plot or f"{model.name}_curves.svg"
-    nnrs.utils.plot_history(history, plot, title="Bidirectional LSTM on Sentiment Labelled Sentences")
-    print(f"{model.name}: train {len(x_train)} / test {len(x_test)} reviews, vocabulary {tok.vocabulary_size()}, "
-          f"{model.count_params():,} parameters, {time.perf_counter() - t0:.1f}s: test loss {loss:.4f}, "
-          f"test accuracy {acc:.2%}; curves in {plot}")
-    return acc
+    return train_and_report(args, lambda vocab: build_model(vocab, args.maxlen, args.embed_dim, args.units, args.dropout,
+                                                            args.l2), "Bidirectional LSTM on Sentiment Labelled Sentences")
 
 
 if __name__ == "__main__":

@@ -64,18 +64,27 @@ def main(argv=None):
     ap.add_argument("--plot", default=None, help="where to save the training curves (SVG); default textcnn_curves.svg")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
+    return train_and_report(args, lambda vocab: build_model(vocab, args.maxlen, args.embed_dim, args.filters,
+                                                            dropout=args.dropout, l2=args.l2),
+                            "Text CNN on Sentiment Labelled Sentences")
+
+
+def train_and_report(args, build, title):
+    """What both sentiment examples do once the command line is read: prepare the split,
+    build ``build(vocabulary_size)`` after seeding with ``args.seed``, train with Adam and
+    binary cross-entropy, print the test accuracy and save the curves; returns the accuracy."""
     if not os.path.isdir(args.data) and not os.path.isfile(args.data):
         sys.exit(f"sentiment data {args.data!r} not found; pass --data DIR holding the *_labelled.txt files")
     (x_train, y_train), (x_test, y_test), tok = prepare(args.data, args.maxlen, args.max_tokens, args.split_seed)
     nnrs.random.seed(args.seed)
-    model = build_model(tok.vocabulary_size(), args.maxlen, args.embed_dim, args.filters, dropout=args.dropout, l2=args.l2)
+    model = build(tok.vocabulary_size())
     model.compile(optimizer=nnrs.optimizers.Adam(args.lr), loss="binary_crossentropy", metrics=["accuracy"])
     t0 = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=args.verbose,
                         validation_data=(x_test, y_test))
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     plot = args.plot or f"{model.name}_curves.svg"
-    nnrs.utils.plot_history(history, plot, title="Text CNN on Sentiment Labelled Sentences")
+    nnrs.utils.plot_history(history, plot, title=title)
     print(f"{model.name}: train {len(x_train)} / test {len(x_test)} reviews, vocabulary {tok.vocabulary_size()}, "
           f"{model.count_params():,} parameters, {time.perf_counter() - t0:.1f}s: test loss {loss:.4f}, "
           f"test accuracy {acc:.2%}; curves in {plot}")

@@ -194,6 +194,15 @@ class _OutputMetric:
         return self.metric.result()
 
 
+def _metric_state(m, depth=0):
+    """The state Variables of a compiled metric (also of the metric an output wrapper holds)."""
+    out = list(getattr(m, "variables", None) or []) if isinstance(m, metrics_module.Metric) else []
+    inner = getattr(m, "metric", None)
+    if inner is not None and inner is not m and depth < 4:
+        out += _metric_state(inner, depth + 1)
+    return [v for v in out if hasattr(v, "move_to")]
+
+
 def _validate_now(freq, epoch):
     """Whether validation runs after ``epoch`` (0-based): every ``freq`` epochs, or at the
     epochs (counted from 1) listed in ``freq``."""
@@ -859,6 +868,26 @@ class Model(Layer):
         return super().__call__(x, *args, **kwargs)
 
     # ---- weights and summary ------------------------------------------------------------
+    def to(self, backend):
+        """Move the model to ``backend`` (``"numpy"``, ``"cpu"``, ``"cuda"`` or a Backend) in
+        place and return it, as PyTorch's ``Module.to``: every weight stays the same
+        Variable object, the optimizer's state and the compiled metrics' state move too,
+        so ``fit`` continues exactly where it was. ``fit``/``evaluate``/``predict`` then move
+        their (numpy) batches to the new backend themselves. Nothing moves when the
+        backend cannot be used here."""
+        from . import backend as _backend_module
+
+        b = _backend_module.resolve(backend)  # raises before anything moves
+        opt = getattr(self, "optimizer", None)
+        if isinstance(opt, optimizers_module.Optimizer):
+            opt.to(b)
+        super().to(b)
+        for m in list(getattr(self, "_metrics", None) or []):
+            for v in _metric_state(m):
+                v.move_to(b)
+        self._step_cache = self._bk = None
+        return self
+
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Save the weights (and the optimizer state, once compiled) in Keras 3's ``.weights.h5``
         layout, atomically: a failed save keeps the old file. A ``.safetensors`` path writes

@@ -317,6 +317,7 @@ class Optimizer:
         self._exclude_ids = set()
         self.iterations = 0
         self._slots = {}          # id(variable) -> (variable, state..., weight decay)
+        self._slot_backends = {}  # id(variable) -> the backend its state arrays live on
         self._built_vars = None
         self.learning_rate = learning_rate
 
@@ -391,7 +392,25 @@ class Optimizer:
     def _make_slots(self, variable):
         rec = (variable,) + tuple(self._state_arrays(variable)) + (self._wd_for(variable),)
         self._slots[id(variable)] = rec
+        self._slot_backends[id(variable)] = variable.backend
         return rec
+
+    def to(self, backend):
+        """Move the optimizer's state (moments, accumulators, momentum buffers) to ``backend``
+        (a name or a Backend) and return the optimizer; ``model.to`` calls it. The values
+        are kept exactly, so training continues as if nothing moved. State not yet made is
+        made later on its variable's backend, as usual."""
+        b = _backend.resolve(backend)
+        from .tensor import _copy_to
+
+        for key, rec in list(self._slots.items()):
+            src = self._slot_backends.get(key, rec[0].backend)
+            if src is b:
+                continue
+            state = tuple(None if a is None else _copy_to(a, src, b) for a in rec[1:-1])
+            self._slots[key] = (rec[0],) + state + (rec[-1],)
+            self._slot_backends[key] = b
+        return self
 
     def build(self, var_list):
         """Create the state of every variable of ``var_list`` (otherwise created lazily)."""

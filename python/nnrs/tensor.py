@@ -160,6 +160,21 @@ class Tensor:
     def detach(self) -> Tensor:
         return Tensor.wrap(self.data, self.backend)
 
+    def to(self, backend) -> Tensor:
+        """This tensor on ``backend`` (a name such as ``"numpy"``, ``"cpu"``, ``"cuda"``, a
+        Backend, or another tensor whose backend to take).
+
+        Already there: the same object. Otherwise a new tensor with the same values and
+        dtype, copied through a host numpy array (as PyTorch's ``Tensor.to``, it never
+        changes ``self``, a Variable included; ``model.to`` moves weights in place). The
+        copy is differentiable: a gradient reaching it flows back to ``self`` on its own
+        backend. An unknown name is a ``ValueError``; a backend that cannot run here (``cuda``
+        without CuPy or a GPU) a ``nnrs.backend.BackendUnavailableError``."""
+        b = _backend.resolve(backend)
+        if b is self.backend:
+            return self
+        return _Move.apply(self, b)
+
     # ---- autograd -------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Gradients of this tensor wrt every leaf that requires one (seed: ones).
@@ -206,7 +221,7 @@ class Tensor:
                     given.add(id(_buffer(g)))
                     t.grad = g
                 else:
-                    t.grad = b.binary("add", t.grad, g)
+                    t.grad = t.backend.binary("add", t.grad, g)
                 continue
             ctx.check_versions()
             in_grads = ctx.backward(ctx, g)
@@ -218,7 +233,7 @@ class Tensor:
                     continue
                 k = id(p)
                 prev = grads.get(k)
-                grads[k] = pg if prev is None else b.binary("add", prev, pg)
+                grads[k] = pg if prev is None else p.backend.binary("add", prev, pg)  # p's backend: .to() crosses
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -285,6 +300,42 @@ def _ops():
     return ops
 
 
+def _copy_to(a, src, dst):
+    """Array ``a`` of backend ``src`` as a new array of backend ``dst``, through host numpy
+    (``np.array`` copies, so the result never shares memory with ``a``)."""
+    return dst.asarray(np.array(src.to_numpy(a), copy=True))
+
+
+class _Move:
+    """The autograd node of ``Tensor.to``: forward copies to the target backend, backward
+    copies the gradient back to the source's."""
+
+    __slots__ = ("parents", "versions", "needs_grad", "src", "dst")
+
+    @classmethod
+    def apply(cls, t, dst):
+        out = Tensor.wrap(_copy_to(t.data, t.backend, dst), dst)
+        if t.requires_grad and _grad.enabled:
+            ctx = cls.__new__(cls)
+            ctx.parents, ctx.versions, ctx.needs_grad = [t], [t._version], [True]
+            ctx.src, ctx.dst = t.backend, dst
+            out.requires_grad = True
+            out._ctx = ctx
+        return out
+
+    def check_versions(self):
+        if self.parents[0]._version != self.versions[0]:
+            raise RuntimeError("Tensor.to: the source tensor was changed in place after it was copied, so its gradient "
+                               "would be wrong; run the forward again")
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (_copy_to(grad, ctx.dst, ctx.src),)
+
+    def release(self):
+        pass
+
+
 class Variable(Tensor):
     """A trainable weight: a leaf Tensor with a name, kept by a layer."""
 
@@ -318,6 +369,23 @@ class Variable(Tensor):
 
     def __repr__(self):
         return f"<Variable {self.name!r} shape={self.shape} dtype={self.dtype}>"
+
+    def move_to(self, backend) -> Variable:
+        """Move this variable to ``backend`` in place and return it: the same object (so an
+        optimizer's or a layer's reference stays valid) now holds a copy of its values on
+        that backend; its gradient moves with it. Graphs recorded before the move can no
+        longer be differentiated. ``layer.to`` / ``model.to`` call this for every weight."""
+        b = _backend.resolve(backend)
+        src = self.backend
+        if b is src:
+            return self
+        data = _copy_to(self.data, src, b)
+        if not data.flags.c_contiguous:
+            data = b.xp.ascontiguousarray(data)
+        grad = None if self.grad is None else _copy_to(self.grad, src, b)
+        self.data, self.grad, self.backend = data, grad, b
+        self._version += 1
+        return self
 
 
 def as_tensor(x, dtype=None, backend=None) -> Tensor:

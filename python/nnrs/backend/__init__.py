@@ -6,6 +6,12 @@ change it for the calling thread only, and a thread that never chose one starts 
 the default (``NNRS_BACKEND``, else ``cpu``). The active backend only decides where
 *new* tensors are made; an op runs on the backend of its operands (every Tensor knows
 its own), so a model built on one backend keeps running there.
+
+Placement: ``Tensor.to(name)``, ``layer.to(name)`` and ``model.to(name)`` move data
+between backends; each resolves its argument here (``resolve``). Whether a backend can
+run on this machine is decided here too, in one place: asking for ``cuda`` without CuPy
+or without a CUDA device raises ``BackendUnavailableError`` (a ``RuntimeError``) that
+says which of the two is missing, and ``available()`` lists only what can run.
 """
 
 from __future__ import annotations
@@ -29,12 +35,52 @@ _local = _ThreadState()
 NAMES = ("numpy", "cpu", "cuda")
 
 
+class BackendUnavailableError(RuntimeError):
+    """A known backend that cannot run on this machine (e.g. ``cuda`` without CuPy or a GPU)."""
+
+
+def _cuda_problem():
+    """Why the ``cuda`` backend cannot run here, or None when it can.
+
+    Checked in order: CuPy importable, at least one CUDA device visible to it, and this
+    build of nnrs shipping the cuda backend module."""
+    try:
+        import cupy
+    except ImportError as e:
+        return (f"CuPy is not installed ({e}); install nnrs[cuda] (cupy-cuda12x or cupy-cuda13x) on a machine "
+                "with an NVIDIA GPU")
+    except Exception as e:  # a broken CuPy install (missing CUDA libraries) fails with other errors
+        return f"CuPy could not be imported ({type(e).__name__}: {e})"
+    try:
+        n = int(cupy.cuda.runtime.getDeviceCount())
+    except Exception as e:  # no driver, or the driver finds no device
+        return f"CuPy is installed but found no CUDA device ({type(e).__name__}: {e})"
+    if n < 1:
+        return "CuPy is installed but found no CUDA device (device count 0)"
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}.cuda_backend") is None:
+        return "this build of nnrs has no cuda backend module (nnrs/backend/cuda_backend.py)"
+    return None
+
+
+def _unavailable(name):
+    """Why the known backend ``name`` cannot run here, or None when it can."""
+    if name == "cuda":
+        return _cuda_problem()
+    return None
+
+
 def get(name: str) -> Backend:
-    """The backend called ``name`` (created once)."""
+    """The backend called ``name`` (created once). An unknown name is a ``ValueError``;
+    a known backend that cannot run here is a ``BackendUnavailableError`` saying why."""
     if name not in NAMES:
         raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(NAMES)}")
     b = _BACKENDS.get(name)
     if b is None:
+        why = _unavailable(name)
+        if why is not None:
+            raise BackendUnavailableError(f"the {name!r} backend is not available: {why}")
         with _lock:  # two threads asking at once get the same instance
             b = _BACKENDS.get(name)
             if b is None:
@@ -43,7 +89,7 @@ def get(name: str) -> Backend:
                 elif name == "cpu":
                     from .cpu_backend import CpuBackend as cls
                 else:
-                    from .cuda_backend import CudaBackend as cls  # raises ImportError without CuPy
+                    from .cuda_backend import CudaBackend as cls
                 from .contract import wrap
 
                 b = _BACKENDS[name] = wrap(cls())
@@ -62,6 +108,19 @@ def available() -> list:
     return out
 
 
+def resolve(where) -> Backend:
+    """A Backend from a name (``"cpu"``), a Backend instance, or anything with a
+    ``.backend`` (a Tensor): the argument of every ``.to(...)``."""
+    if isinstance(where, Backend):
+        return where
+    if isinstance(where, str):
+        return get(where)
+    b = getattr(where, "backend", None)
+    if isinstance(b, Backend):
+        return b
+    raise TypeError(f"expected a backend name ({', '.join(NAMES)}), a Backend or a tensor, got {type(where).__name__}")
+
+
 def current() -> Backend:
     """The active backend of the calling thread."""
     b = _local.backend
@@ -72,8 +131,9 @@ def current() -> Backend:
 
 def set_backend(name) -> Backend:
     """Make ``name`` (or a Backend instance) the calling thread's active backend; returns it."""
-    _local.backend = name if isinstance(name, Backend) else get(name)
-    return _local.backend
+    b = name if isinstance(name, Backend) else get(name)  # raises before anything changes
+    _local.backend = b
+    return b
 
 
 @contextlib.contextmanager

@@ -503,7 +503,8 @@ class Layer:
         name = "variable" if name is None else str(name)
         # initializers make floating values; integer and bool weights take them converted
         value = np.asarray(init(shape, dtype=dt.name if dt.kind == "f" else "float64")).astype(dt)
-        v = Variable(value, name=name, trainable=bool(trainable), regularizer=regularizers.get(regularizer))
+        v = Variable(value, name=name, trainable=bool(trainable), regularizer=regularizers.get(regularizer),
+                     backend=getattr(self, "_placed_backend", None))  # None: the active backend
         v.constraint = _get_constraint(constraint, who)
         v.path = f"{self.name}/{name}"
         self._track_variable(v)
@@ -511,9 +512,38 @@ class Layer:
         return v
 
     def home_backend(self):
-        """The backend this layer computes on: its weights' (the active one while it has none)."""
+        """The backend this layer computes on: its weights'; while it has none, the one
+        given to ``to()``, else the active one."""
         ws = self.weights
-        return ws[0].backend if ws else _backend.current()
+        if ws:
+            return ws[0].backend
+        return getattr(self, "_placed_backend", None) or _backend.current()
+
+    def _placement_state(self):
+        """Variables this layer keeps besides its weights that must move with it (the
+        states of a stateful recurrent layer)."""
+        st = getattr(self, "states", None)
+        if isinstance(st, (list, tuple)):
+            return [s for s in st if isinstance(s, Variable)]
+        return []
+
+    def to(self, backend):
+        """Move this layer to ``backend`` (``"numpy"``, ``"cpu"``, ``"cuda"`` or a Backend) in
+        place and return it, as PyTorch's ``Module.to``: every weight of it and of its
+        sub-layers stays the same Variable object (so optimizers and references stay
+        valid) and now holds its values on that backend; layers without weights compute
+        there, and weights built later are made there. Nothing moves when the backend
+        cannot be used (an unknown name is a ``ValueError``, ``cuda`` without CuPy or a GPU
+        a ``nnrs.backend.BackendUnavailableError``)."""
+        b = _backend.resolve(backend)  # raises before anything moves
+        for layer in self._flatten_layers():
+            object.__setattr__(layer, "_placed_backend", b)
+            for v in layer._placement_state():
+                v.move_to(b)
+        for v in self.weights:
+            v.move_to(b)
+        _bump()  # models re-read their backend and weight lists before the next step
+        return self
 
     @property
     def weights(self):

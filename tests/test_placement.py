@@ -479,3 +479,62 @@ def test_cuda_error_names_what_is_missing(monkeypatch, fake, why):
     with pytest.raises(B.BackendUnavailableError, match=why):
         nnrs.Tensor(np.ones(2)).to("cuda")
     assert "cuda" not in B.available()
+
+
+def _conv_bn():
+    return nnrs.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(3, 3, padding="same"), layers.BatchNormalization(),
+                            layers.Activation("relu"), layers.MaxPooling2D(), layers.Dropout(0.3), layers.Flatten(), layers.Dense(2)])
+
+
+def _functional_lstm():
+    i = nnrs.Input((5, 3))
+    h = layers.LSTM(4, return_sequences=True)(i)
+    g = layers.GRU(3)(h)
+    return nnrs.Model(i, layers.Dense(2)(g))
+
+
+@pytest.mark.parametrize("make,shape", [(_conv_bn, (6, 6, 2)), (_functional_lstm, (5, 3))], ids=["conv_bn", "lstm_gru"])
+@pytest.mark.parametrize("src,dst", PAIRS)
+def test_larger_models_move_and_keep_training(make, shape, src, dst):
+    """Conv, batch norm (moving statistics), dropout, LSTM and GRU: after a move, the same
+    predictions and the same training as a copy that never moved."""
+    nnrs.config.set_floatx("float64")
+    try:
+        r = np.random.default_rng(1)
+        x = r.normal(size=(16,) + shape)
+        y = r.integers(0, 2, size=16)
+        models = []
+        for _ in range(2):
+            nnrs.random.seed(11)
+            with B.use(src):
+                m = make()
+                m.compile(optimizer="adam", loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+                m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+            models.append(m)
+        stay, move = models
+        move.to(dst)
+        assert all(w.backend is B.get(dst) for w in move.weights)
+        np.testing.assert_allclose(move.predict(x, verbose=0), stay.predict(x, verbose=0), rtol=1e-9, atol=1e-12)
+        nnrs.random.seed(5)
+        l_stay = _fit_losses(stay, x, y, 2)
+        nnrs.random.seed(5)
+        l_move = _fit_losses(move, x, y, 2)
+        np.testing.assert_allclose(l_move, l_stay, rtol=1e-9)
+        for ws, wm in zip(stay.weights, move.weights):
+            np.testing.assert_allclose(wm.numpy(), ws.numpy(), rtol=1e-8, atol=1e-10)
+    finally:
+        nnrs.config.set_floatx("float32")
+
+
+@pytest.mark.xfail(strict=True, reason="losses.sparse_categorical_crossentropy (probabilities, not logits) makes its one-hot "
+                   "targets on the active backend instead of y_pred's (losses.py: ops.one_hot of a raw array); outside "
+                   "this task's files, reported to the lead")
+@pytest.mark.parametrize("src,active", PAIRS)
+def test_sparse_crossentropy_of_probabilities_off_the_active_backend(src, active):
+    x, _ = _data(8)
+    y = np.array([0, 1] * 4)
+    with B.use(src):
+        m = nnrs.Sequential([layers.Input((5,)), layers.Dense(2)])
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with B.use(active):
+        assert np.isfinite(m.fit(x, y, epochs=1, verbose=0).history["loss"]).all()

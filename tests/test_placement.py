@@ -526,9 +526,6 @@ def test_larger_models_move_and_keep_training(make, shape, src, dst):
         nnrs.config.set_floatx("float32")
 
 
-@pytest.mark.xfail(strict=True, reason="losses.sparse_categorical_crossentropy (probabilities, not logits) makes its one-hot "
-                   "targets on the active backend instead of y_pred's (losses.py: ops.one_hot of a raw array); outside "
-                   "this task's files, reported to the lead")
 @pytest.mark.parametrize("src,active", PAIRS)
 def test_sparse_crossentropy_of_probabilities_off_the_active_backend(src, active):
     x, _ = _data(8)

@@ -341,7 +341,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if axis not in (-1, p.ndim - 1):
         raise ValueError(f"sparse_categorical_crossentropy: only axis=-1 is supported, got axis={axis}")
     labels = _sparse_labels(y_true, p, "sparse_categorical_crossentropy")
-    t = ops.one_hot(labels, p.shape[-1], dtype=p.dtype)
+    t = ops.one_hot(Tensor.wrap(labels, p.backend), p.shape[-1], dtype=p.dtype)  # on p's backend, not the active one
     return ops.negative(ops.sum(ops.multiply(t, _log_probs(p, from_logits, -1)), axis=-1))
 
 

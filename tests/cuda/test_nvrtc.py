@@ -55,7 +55,7 @@ def compile_cu(path, arch):
 
 def test_kernel_files_exist():
     names = {os.path.basename(p) for p in CU_FILES}
-    assert set(cuda_launch.KERNEL_FILES) <= names, f"missing .cu files: {set(cuda_launch.KERNEL_FILES) - names}"
+    assert set(cuda_launch.KERNEL_FILES) == names, f"cuda_launch.KERNEL_FILES {cuda_launch.KERNEL_FILES} != the .cu files {names}"
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -11,6 +11,7 @@ work runs at once:
 kernel (``<name>_f32/_f64``)     item           block   grid
 ==============================  =============  ======  ======================================
 activation_forward / _backward   element        256     min(ceil(n / 256), 4096), at least 1
+softmax_rows_forward / _backward row            128     min(ceil(rows / 128), 4096), at least 1
 dropout_forward / _backward      element        256     min(ceil(n / 256), 4096), at least 1
 sgd/adam/rmsprop/adagrad_update  element        256     min(ceil(n / 256), 4096), at least 1
 softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 4096), at least 1
@@ -40,6 +41,8 @@ ROW_BLOCK = 128
 KERNELS = {
     "activation_forward": ("activation.cu", ELEMENT_BLOCK, "element"),
     "activation_backward": ("activation.cu", ELEMENT_BLOCK, "element"),
+    "softmax_rows_forward": ("activation.cu", ROW_BLOCK, "row"),
+    "softmax_rows_backward": ("activation.cu", ROW_BLOCK, "row"),
     "dropout_forward": ("dropout.cu", ELEMENT_BLOCK, "element"),
     "dropout_backward": ("dropout.cu", ELEMENT_BLOCK, "element"),
     "sgd_update": ("optim.cu", ELEMENT_BLOCK, "element"),
@@ -52,7 +55,7 @@ KERNELS = {
     "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
 }
 
-# The activations of activation.cu; the code passed as `act` is the index (the Rust enum's order).
+# The elementwise activations of activation.cu (softmax and log_softmax are the row kernels); the code passed as `act` is the index (the Rust enum's order).
 ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus")
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}

@@ -55,7 +55,8 @@ KERNELS = {
     "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
 }
 
-# The elementwise activations of activation.cu (softmax and log_softmax are the row kernels); the code passed as `act` is the index (the Rust enum's order).
+# The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
+# the code passed as `act` is the index (the Rust enum's order).
 ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus")
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}

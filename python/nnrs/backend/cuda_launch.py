@@ -21,12 +21,20 @@ softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 40
 larger arrays are walked by the stride loop instead of by more blocks. No kernel uses shared
 memory or ``__syncthreads``. The launch with no items still gets one block (a grid of 0 is
 a CUDA error); its threads find nothing to do.
+
+Scalar arguments must reach a kernel with its parameter's exact type (CuPy passes a Python
+float as a double, which a ``float`` parameter of an ``_f32`` kernel would misread):
+``scalar_args(name, args)`` converts them from the kernel's signature in its .cu file
+(``float`` -> np.float32, ``double`` -> np.float64, ``int`` -> np.int32, ``nn_index`` ->
+np.int64, ``nn_u64`` -> np.uint64); arrays and None (a null pointer) pass unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import re
 
 import numpy as np
 
@@ -139,3 +147,40 @@ def rmsprop_scalars(lr, rho, momentum, eps, weight_decay=0.0):
 def adagrad_scalars(lr, eps, weight_decay=0.0):
     """(lr, eps, wdc) for adagrad_update."""
     return (lr, eps, lr * weight_decay)
+
+
+_KERNEL_RE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
+SCALAR_TYPES = {"float": np.float32, "double": np.float64, "int": np.int32, "nn_index": np.int64, "long long": np.int64,
+                "nn_u64": np.uint64}
+
+
+def parse_kernels(src: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(kernel name, [(C type, parameter name), ...])] of the extern "C" kernels in ``src``."""
+    out = []
+    for name, params in _KERNEL_RE.findall(src):
+        args = []
+        for p in params.split(","):
+            m = re.match(r"(.*?)(\w+)$", " ".join(p.split()))
+            args.append((m.group(1).strip(), m.group(2)))
+        out.append((name, args))
+    return out
+
+
+@functools.cache
+def signatures() -> dict:
+    """{``<kernel>_f32``: [(C type, parameter name), ...]} of every kernel in KERNEL_FILES."""
+    sigs = {}
+    for fname in KERNEL_FILES:
+        with open(os.path.join(KERNEL_DIR, fname)) as f:
+            sigs.update(parse_kernels(f.read()))
+    return sigs
+
+
+def scalar_args(name: str, args) -> tuple:
+    """``args`` for kernel ``name`` (with suffix) with every scalar cast to its parameter's type."""
+    sig = signatures().get(name)
+    if sig is None:
+        raise ValueError(f"unknown CUDA kernel {name!r}")
+    if len(args) != len(sig):
+        raise TypeError(f"{name} takes {len(sig)} arguments ({', '.join(a for _, a in sig)}), got {len(args)}")
+    return tuple(a if t.endswith("*") else SCALAR_TYPES[t](a) for (t, _), a in zip(sig, args))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 import shutil
 import subprocess
 
@@ -19,7 +18,6 @@ import numpy as np
 from nnrs.backend import cuda_launch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_KERNEL_RE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
 _SCALARS = {
     "float": ctypes.c_float, "double": ctypes.c_double, "int": ctypes.c_int, "nn_index": ctypes.c_longlong,
     "long long": ctypes.c_longlong, "nn_u64": ctypes.c_ulonglong,
@@ -28,23 +26,10 @@ _POINTEES = {"float": np.float32, "double": np.float64, "long long": np.int64}
 GUARD = 64  # elements of poison written before and after every array passed to a kernel
 
 
-def parse_kernels(src):
-    """[(name, [(type, arg name), ...])] of the extern "C" kernels in ``src``."""
-    out = []
-    for name, params in _KERNEL_RE.findall(src):
-        args = []
-        for p in params.split(","):
-            p = " ".join(p.split())
-            m = re.match(r"(.*?)(\w+)$", p)
-            args.append((m.group(1).strip(), m.group(2)))
-        out.append((name, args))
-    return out
-
-
 def build(cu_path, out_dir, cxx="g++"):
     """Compiles ``cu_path`` + the emulation header + launch wrappers; returns the .so path."""
     with open(cu_path) as f:
-        kernels = parse_kernels(f.read())
+        kernels = cuda_launch.parse_kernels(f.read())
     base = os.path.splitext(os.path.basename(cu_path))[0]
     wrap = ['#include "cuda_emulation.h"', f'#include "{os.path.abspath(cu_path)}"', ""]
     for name, args in kernels:
@@ -100,7 +85,7 @@ class EmulatedModule:
             raise TypeError(f"{name} takes {len(params)} arguments, got {len(args)}")
         grid, block = cuda_launch.launch_config(kernel, items, max_grid)
         cargs = []
-        for (t, a), v in zip(params, args):
+        for (t, a), v in zip(params, cuda_launch.scalar_args(name, args)):
             if t.endswith("*"):
                 if v is None:
                     cargs.append(None)

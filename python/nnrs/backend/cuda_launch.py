@@ -1,0 +1,186 @@
+"""Launch configurations and host-side scalars of the CUDA kernels in ``cuda_kernels/*.cu``.
+
+One place that says how each kernel is launched, used by the cuda backend and by the CPU
+emulation tests (``tests/cuda``), so the tests run the kernels with the grids the GPU gets.
+
+Every kernel is 1-D with a grid-stride loop over its *items* (elements, or rows for the
+softmax cross-entropy kernels), so any grid is correct; the grid only sets how much of the
+work runs at once:
+
+==============================  =============  ======  ======================================
+kernel (``<name>_f32/_f64``)     item           block   grid
+==============================  =============  ======  ======================================
+activation_forward / _backward   element        256     min(ceil(n / 256), 4096), at least 1
+softmax_rows_forward / _backward row            128     min(ceil(rows / 128), 4096), at least 1
+dropout_forward / _backward      element        256     min(ceil(n / 256), 4096), at least 1
+sgd/adam/rmsprop/adagrad_update  element        256     min(ceil(n / 256), 4096), at least 1
+softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 4096), at least 1
+==============================  =============  ======  ======================================
+
+4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
+larger arrays are walked by the stride loop instead of by more blocks. No kernel uses shared
+memory or ``__syncthreads``. The launch with no items still gets one block (a grid of 0 is
+a CUDA error); its threads find nothing to do.
+
+Scalar arguments must reach a kernel with its parameter's exact type (CuPy passes a Python
+float as a double, which a ``float`` parameter of an ``_f32`` kernel would misread):
+``scalar_args(name, args)`` converts them from the kernel's signature in its .cu file
+(``float`` -> np.float32, ``double`` -> np.float64, ``int`` -> np.int32, ``nn_index`` ->
+np.int64, ``nn_u64`` -> np.uint64); arrays and None (a null pointer) pass unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+
+import numpy as np
+
+KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu")
+
+MAX_GRID = 4096
+ELEMENT_BLOCK = 256
+ROW_BLOCK = 128
+
+# kernel (without dtype suffix) -> (the .cu file, block size, what one item is)
+KERNELS = {
+    "activation_forward": ("activation.cu", ELEMENT_BLOCK, "element"),
+    "activation_backward": ("activation.cu", ELEMENT_BLOCK, "element"),
+    "softmax_rows_forward": ("activation.cu", ROW_BLOCK, "row"),
+    "softmax_rows_backward": ("activation.cu", ROW_BLOCK, "row"),
+    "dropout_forward": ("dropout.cu", ELEMENT_BLOCK, "element"),
+    "dropout_backward": ("dropout.cu", ELEMENT_BLOCK, "element"),
+    "sgd_update": ("optim.cu", ELEMENT_BLOCK, "element"),
+    "adam_update": ("optim.cu", ELEMENT_BLOCK, "element"),
+    "rmsprop_update": ("optim.cu", ELEMENT_BLOCK, "element"),
+    "adagrad_update": ("optim.cu", ELEMENT_BLOCK, "element"),
+    "softmax_xent_forward_sparse": ("loss.cu", ROW_BLOCK, "row"),
+    "softmax_xent_forward_onehot": ("loss.cu", ROW_BLOCK, "row"),
+    "softmax_xent_backward_sparse": ("loss.cu", ROW_BLOCK, "row"),
+    "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
+}
+
+# The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
+# the code passed as `act` is the index (the Rust enum's order).
+ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus")
+
+_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+
+
+def nvrtc_options(arch: str = "compute_80") -> list[str]:
+    """NVRTC options for every .cu file: C++17, the kernel folder on the include path, and
+    no fused multiply-add contraction, so results round like the CPU backends' step by step."""
+    return ["-std=c++17", f"--gpu-architecture={arch}", "--fmad=false", f"-I{KERNEL_DIR}"]
+
+
+def kernel_name(kernel: str, dtype) -> str:
+    """``activation_forward`` + float32 -> ``activation_forward_f32``."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown CUDA kernel {kernel!r}; known: {', '.join(KERNELS)}")
+    dt = np.dtype(dtype)
+    if dt not in _SUFFIX:
+        raise ValueError(f"{kernel}: CUDA kernels take float32 or float64, got {dt}")
+    return f"{kernel}_{_SUFFIX[dt]}"
+
+
+def launch_config(kernel: str, items: int, max_grid: int = MAX_GRID) -> tuple[int, int]:
+    """(grid, block) for ``kernel`` over ``items`` elements or rows (see the module table).
+    ``max_grid`` lowers the grid cap (the tests use it to exercise the grid-stride loop)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown CUDA kernel {kernel!r}; known: {', '.join(KERNELS)}")
+    if items < 0 or max_grid < 1:
+        raise ValueError(f"{kernel}: items must be >= 0 and max_grid >= 1, got {items} and {max_grid}")
+    block = KERNELS[kernel][1]
+    return max(1, min(-(-items // block), max_grid)), block
+
+
+def activation_code(name: str) -> int:
+    """The ``act`` argument of activation_forward/_backward for activation ``name``."""
+    try:
+        return ELEMENTWISE_ACTIVATIONS.index(name)
+    except ValueError:
+        raise ValueError(f"activation kernels: unknown activation {name!r}; accepted: {', '.join(ELEMENTWISE_ACTIVATIONS)}") from None
+
+
+def dropout_seed(seed: int) -> int:
+    """The seed as the kernels' unsigned 64-bit counter base (as numpy's splitmix_uniform)."""
+    return int(seed) & 0xFFFFFFFFFFFFFFFF
+
+
+def dropout_threshold(rate: float) -> int:
+    """``ceil(rate * 2**53)``: element i is kept when its 53 random bits are >= this, which is
+    exactly ``uniform(seed, i) >= rate`` (both sides exact in float64)."""
+    return int(math.ceil(rate * 9007199254740992.0))
+
+
+def dropout_scale(rate: float) -> float:
+    """The value of a kept mask element, ``1 / (1 - rate)`` (the kernel rounds it to T)."""
+    return 1.0 / (1.0 - rate)
+
+
+def softmax_xent_scale(grad: float, rows: int) -> float:
+    """The backward kernels' ``scale``: the upstream gradient over the batch size."""
+    return float(grad) / max(rows, 1)
+
+
+def sgd_scalars(lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """(lr, momentum, use_momentum, nesterov, wdc) for sgd_update."""
+    return (lr, momentum, int(momentum != 0.0), int(bool(nesterov)), lr * weight_decay)
+
+
+def adam_scalars(lr, beta1, beta2, eps, step, weight_decay=0.0):
+    """(c1, c2, lr_t, eps, wdc) for adam_update; ``step`` counts from 1."""
+    if step < 1:
+        raise ValueError(f"adam_update: step counts from 1, got {step}")
+    lr_t = lr * math.sqrt(1.0 - beta2 ** step) / (1.0 - beta1 ** step)
+    return (1.0 - beta1, 1.0 - beta2, lr_t, eps, lr * weight_decay)
+
+
+def rmsprop_scalars(lr, rho, momentum, eps, weight_decay=0.0):
+    """(rho, c, lr, eps, mm, use_momentum, wdc) for rmsprop_update."""
+    return (rho, 1.0 - rho, lr, eps, momentum, int(momentum != 0.0), lr * weight_decay)
+
+
+def adagrad_scalars(lr, eps, weight_decay=0.0):
+    """(lr, eps, wdc) for adagrad_update."""
+    return (lr, eps, lr * weight_decay)
+
+
+_KERNEL_RE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
+SCALAR_TYPES = {"float": np.float32, "double": np.float64, "int": np.int32, "nn_index": np.int64, "long long": np.int64,
+                "nn_u64": np.uint64}
+
+
+def parse_kernels(src: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(kernel name, [(C type, parameter name), ...])] of the extern "C" kernels in ``src``."""
+    out = []
+    for name, params in _KERNEL_RE.findall(src):
+        args = []
+        for p in params.split(","):
+            m = re.match(r"(.*?)(\w+)$", " ".join(p.split()))
+            args.append((m.group(1).strip(), m.group(2)))
+        out.append((name, args))
+    return out
+
+
+@functools.cache
+def signatures() -> dict:
+    """{``<kernel>_f32``: [(C type, parameter name), ...]} of every kernel in KERNEL_FILES."""
+    sigs = {}
+    for fname in KERNEL_FILES:
+        with open(os.path.join(KERNEL_DIR, fname)) as f:
+            sigs.update(parse_kernels(f.read()))
+    return sigs
+
+
+def scalar_args(name: str, args) -> tuple:
+    """``args`` for kernel ``name`` (with suffix) with every scalar cast to its parameter's type."""
+    sig = signatures().get(name)
+    if sig is None:
+        raise ValueError(f"unknown CUDA kernel {name!r}")
+    if len(args) != len(sig):
+        raise TypeError(f"{name} takes {len(sig)} arguments ({', '.join(a for _, a in sig)}), got {len(args)}")
+    return tuple(a if t.endswith("*") else SCALAR_TYPES[t](a) for (t, _), a in zip(sig, args))

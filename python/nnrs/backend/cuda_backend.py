@@ -1,0 +1,260 @@
+"""The ``cuda`` backend: CuPy arrays, cuBLAS matrix products (``cupy.matmul``) and the CUDA
+kernels of ``cuda_kernels/*.cu``.
+
+Each ``.cu`` file is compiled once per process with ``cupy.RawModule`` (options from
+``cuda_launch.nvrtc_options``) and cached; kernels are launched with the grid and block of
+``cuda_launch.launch_config`` and scalars typed by ``cuda_launch.scalar_args``, the
+configuration the CPU emulation tests (``tests/cuda``) check against the numpy oracle.
+
+Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forward`` /
+``linear_backward`` (cuBLAS + the bias by CuPy + the activation kernel), the activations
+forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
+``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
+``loss_backward`` for ``softmax_crossentropy`` (the fused kernels), ``dropout_forward`` and
+the four optimizer updates (one fused in-place kernel each). Every other kernel of the
+contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
+mechanism for all), so a model that needs one fails at once and says which.
+
+Nothing here copies data to the host: scalar results are 0-d device arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import cupy
+import numpy as np
+
+from . import cuda_launch
+from .base import Backend
+
+_MODULES: dict = {}  # .cu file name -> cupy.RawModule, compiled once per process
+_FUNCTIONS: dict = {}  # kernel name with suffix -> the RawModule's function
+_LOCK = threading.Lock()
+
+
+def module(fname):
+    """The compiled ``cupy.RawModule`` of ``cuda_kernels/<fname>`` (compiled on first use, then cached)."""
+    mod = _MODULES.get(fname)
+    if mod is None:
+        with _LOCK:
+            mod = _MODULES.get(fname)
+            if mod is None:
+                import os
+
+                with open(os.path.join(cuda_launch.KERNEL_DIR, fname)) as f:
+                    src = f.read()
+                mod = _MODULES[fname] = cupy.RawModule(code=src, options=tuple(cuda_launch.nvrtc_options()))
+    return mod
+
+
+def _function(name, kernel):
+    fn = _FUNCTIONS.get(name)
+    if fn is None:
+        fn = _FUNCTIONS[name] = module(cuda_launch.KERNELS[kernel][0]).get_function(name)
+    return fn
+
+
+def launch(kernel, dtype, items, *args):
+    """Run ``kernel`` (no dtype suffix) for ``dtype`` over ``items`` elements or rows with the
+    launch configuration of ``cuda_launch``; ``args`` as the kernel's parameters (device arrays,
+    None for a null pointer, Python scalars, which are cast to the parameter's C type)."""
+    name = cuda_launch.kernel_name(kernel, dtype)
+    grid, block = cuda_launch.launch_config(kernel, items)
+    _function(name, kernel)((grid,), (block,), cuda_launch.scalar_args(name, args))
+
+
+def _c(a):
+    return cupy.ascontiguousarray(a)
+
+
+def _inplace(kernel, **arrays):
+    """Arrays an in-place kernel writes must be C-contiguous: a copy would take the update."""
+    for what, a in arrays.items():
+        if a is not None and not a.flags.c_contiguous:
+            raise ValueError(f"{kernel}: {what} must be C-contiguous to be updated in place on the cuda backend")
+
+
+class CudaBackend(Backend):
+    name = "cuda"
+    xp = cupy
+
+    # ---- arrays -------------------------------------------------------------------------------
+    def asarray(self, x, dtype=None):
+        return cupy.asarray(x, dtype=dtype)
+
+    def to_numpy(self, a):
+        return cupy.asnumpy(a)
+
+    # ---- gemm (cuBLAS) ------------------------------------------------------------------------
+    def matmul(self, a, b, trans_a=False, trans_b=False):
+        return cupy.matmul(cupy.swapaxes(a, -1, -2) if trans_a else a, cupy.swapaxes(b, -1, -2) if trans_b else b)
+
+    def linear_forward(self, x, w, b=None, activation="linear", alpha=0.0):
+        y = cupy.matmul(x, w)
+        if b is not None:
+            y += b
+        return y if activation == "linear" else self.activation_forward(activation, y, alpha)
+
+    def linear_backward(self, x, w, gy, need_gx=True, need_gb=True):
+        return (cupy.matmul(gy, w.T) if need_gx else None, cupy.matmul(x.T, gy), gy.sum(axis=0) if need_gb else None)
+
+    # ---- elementwise arithmetic and reductions (CuPy's own kernels) --------------------------
+    _BIN = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide", "pow": "power", "maximum": "maximum",
+            "minimum": "minimum"}
+
+    def binary(self, op, a, b):
+        return getattr(cupy, self._BIN[op])(a, b)
+
+    def binary_scalar(self, op, a, s, reverse=False):
+        s = a.dtype.type(s)  # a scalar of a's dtype, so the result keeps it (as the numpy oracle)
+        f = getattr(cupy, self._BIN[op])
+        return f(cupy.full((), s, dtype=a.dtype), a) if reverse else f(a, cupy.full((), s, dtype=a.dtype))
+
+    def reduce(self, op, x, axes=None, keepdims=False):
+        if axes is None:
+            ax = tuple(range(x.ndim))
+        else:
+            ax = tuple(sorted({a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)})) if x.ndim else ()
+        r = getattr(cupy, {"sum": "sum", "mean": "mean", "max": "max", "min": "min"}[op])(x, axis=ax, keepdims=keepdims)
+        return cupy.asarray(r, dtype=x.dtype)
+
+    # ---- activations --------------------------------------------------------------------------
+    def activation_forward(self, name, x, alpha=0.0):
+        if name in ("softmax", "log_softmax"):
+            return self._softmax_rows(x, name == "log_softmax")
+        code = cuda_launch.activation_code(name)
+        x = _c(x)
+        y = cupy.empty(x.shape, dtype=x.dtype)
+        launch("activation_forward", x.dtype, x.size, code, x, y, x.size, alpha)
+        return y
+
+    def activation_backward(self, name, gy, x, y, alpha=0.0):
+        if name in ("softmax", "log_softmax"):
+            return self._softmax_rows_backward(gy, y, name == "log_softmax")
+        code = cuda_launch.activation_code(name)
+        gy, x, y = _c(gy), _c(x), _c(y)
+        gx = cupy.empty(x.shape, dtype=x.dtype)
+        launch("activation_backward", x.dtype, x.size, code, gy, x, y, gx, x.size, alpha)
+        return gx
+
+    @staticmethod
+    def _softmax_rows(x, log):
+        x = _c(x)
+        cols = x.shape[-1] if x.ndim else 1
+        rows = x.size // cols if cols else 0
+        y = cupy.empty(x.shape, dtype=x.dtype)
+        launch("softmax_rows_forward", x.dtype, rows, int(log), x, y, rows, cols)
+        return y
+
+    @staticmethod
+    def _softmax_rows_backward(gy, y, log):
+        gy, y = _c(gy), _c(y)
+        cols = y.shape[-1] if y.ndim else 1
+        rows = y.size // cols if cols else 0
+        gx = cupy.empty(y.shape, dtype=y.dtype)
+        launch("softmax_rows_backward", y.dtype, rows, int(log), gy, y, gx, rows, cols)
+        return gx
+
+    def softmax_forward(self, x, axis, log=False):
+        last = x.ndim - 1
+        if axis % x.ndim == last:
+            return self._softmax_rows(x, log)
+        return _c(cupy.moveaxis(self._softmax_rows(cupy.moveaxis(x, axis, last), log), last, axis))
+
+    def softmax_backward(self, gy, y, axis, log=False):
+        last = y.ndim - 1
+        if axis % y.ndim == last:
+            return self._softmax_rows_backward(gy, y, log)
+        g = self._softmax_rows_backward(cupy.moveaxis(gy, axis, last), cupy.moveaxis(y, axis, last), log)
+        return _c(cupy.moveaxis(g, last, axis))
+
+    # ---- losses (fused softmax cross-entropy) -------------------------------------------------
+    def loss_forward(self, name, pred, target, weight=None, delta=1.0):
+        if name != "softmax_crossentropy":
+            raise _missing("loss_forward", f"loss {name!r} (it has softmax_crossentropy)")
+        pred = _c(pred)
+        rows, classes = pred.shape
+        per = cupy.empty((rows,), dtype=pred.dtype)
+        if target.ndim == 1:
+            launch("softmax_xent_forward_sparse", pred.dtype, rows, pred, _c(target), per, rows, classes)
+        else:
+            launch("softmax_xent_forward_onehot", pred.dtype, rows, pred, _c(target), per, rows, classes)
+        if weight is not None:
+            per = per * weight
+        return (per.sum(dtype=np.float64) / max(rows, 1)).astype(pred.dtype)
+
+    def loss_backward(self, name, pred, target, weight=None, grad=1.0, delta=1.0):
+        if name != "softmax_crossentropy":
+            raise _missing("loss_backward", f"loss {name!r} (it has softmax_crossentropy)")
+        pred = _c(pred)
+        rows, classes = pred.shape
+        w = None if weight is None else _c(weight)
+        g = cupy.empty(pred.shape, dtype=pred.dtype)
+        if isinstance(grad, (int, float)):
+            scale = cuda_launch.softmax_xent_scale(grad, rows)
+            upstream = None
+        else:  # a 0-d device array: scale on the device instead of reading it back
+            scale, upstream = cuda_launch.softmax_xent_scale(1.0, rows), grad
+        kernel = "softmax_xent_backward_sparse" if target.ndim == 1 else "softmax_xent_backward_onehot"
+        launch(kernel, pred.dtype, rows, pred, _c(target), w, g, rows, classes, scale)
+        if upstream is not None:
+            g *= upstream.astype(pred.dtype)
+        return g
+
+    # ---- dropout -----------------------------------------------------------------------------
+    def dropout_forward(self, x, rate, seed):
+        x = _c(x)
+        y = cupy.empty(x.shape, dtype=x.dtype)
+        mask = cupy.empty(x.shape, dtype=x.dtype)
+        launch("dropout_forward", x.dtype, x.size, x, y, mask, x.size, cuda_launch.dropout_seed(seed),
+               cuda_launch.dropout_threshold(rate), cuda_launch.dropout_scale(rate))
+        return y, mask
+
+    # ---- optimizer updates (one fused in-place kernel each) -----------------------------------
+    def sgd_update(self, param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        velocity = velocity if momentum else None
+        _inplace("sgd_update", param=param, velocity=velocity)
+        launch("sgd_update", param.dtype, param.size, param, _c(grad), velocity, param.size,
+               *cuda_launch.sgd_scalars(lr, momentum, nesterov, weight_decay))
+
+    def adam_update(self, param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay=0.0):
+        _inplace("adam_update", param=param, m=m, v=v)
+        launch("adam_update", param.dtype, param.size, param, _c(grad), m, v, param.size,
+               *cuda_launch.adam_scalars(lr, beta1, beta2, eps, step, weight_decay))
+
+    def rmsprop_update(self, param, grad, ms, mom, lr, rho, momentum, eps, weight_decay=0.0):
+        mom = mom if momentum else None
+        _inplace("rmsprop_update", param=param, ms=ms, mom=mom)
+        launch("rmsprop_update", param.dtype, param.size, param, _c(grad), ms, mom, param.size,
+               *cuda_launch.rmsprop_scalars(lr, rho, momentum, eps, weight_decay))
+
+    def adagrad_update(self, param, grad, acc, lr, eps, weight_decay=0.0):
+        _inplace("adagrad_update", param=param, acc=acc)
+        launch("adagrad_update", param.dtype, param.size, param, _c(grad), acc, param.size,
+               *cuda_launch.adagrad_scalars(lr, eps, weight_decay))
+
+
+def _missing(kernel, what=None):
+    detail = f" for {what}" if what else ""
+    return NotImplementedError(f"{kernel}: the cuda backend has no kernel{detail} yet; run this model on the 'cpu' or "
+                               f"'numpy' backend (model.to('cpu'))")
+
+
+def _not_yet(kernel):
+    def run(self, *args, **kwargs):
+        raise _missing(kernel)
+
+    run.__name__ = kernel
+    run.__doc__ = f"Not implemented on the cuda backend yet (raises NotImplementedError naming {kernel!r})."
+    run.not_implemented = True
+    return run
+
+
+#: The contract's kernels this backend implements; every other one raises NotImplementedError.
+IMPLEMENTED = tuple(sorted(k for k in vars(CudaBackend) if not k.startswith("_") and callable(vars(CudaBackend)[k])))
+
+for _k, _v in vars(Backend).items():
+    if not _k.startswith("_") and callable(_v) and _k not in vars(CudaBackend):
+        setattr(CudaBackend, _k, _not_yet(_k))
+del _k, _v

@@ -166,7 +166,7 @@ def test_matmul_and_linear_match_numpy(cuda, ref, n, k, m, ta, tb, dtype, act, b
 
 @settings(max_examples=40, deadline=None)
 @given(rows=st.integers(0, 300), classes=st.integers(1, 12), sparse=st.booleans(), weighted=st.booleans(),
-       device_grad=st.booleans(), dtype=DTYPES, seed=st.integers(0, 2**31))
+       device_grad=st.sampled_from(["float", "host0d", "device0d"]), dtype=DTYPES, seed=st.integers(0, 2**31))
 def test_softmax_crossentropy_matches_numpy(cuda, ref, rows, classes, sparse, weighted, device_grad, dtype, seed):
     rng = np.random.default_rng(seed)
     logits = _x((rows, classes), dtype, seed, 4.0)
@@ -180,7 +180,7 @@ def test_softmax_crossentropy_matches_numpy(cuda, ref, rows, classes, sparse, we
     assert isinstance(loss, fakecupy.ndarray) and loss.shape == ()  # stays on the device
     _close(cuda, loss, ref.loss_forward("softmax_crossentropy", logits, target, weight), dtype)
     grad = 0.7
-    g_arg = cuda.asarray(np.asarray(grad, dtype)) if device_grad else grad
+    g_arg = {"float": grad, "host0d": np.asarray(grad, dtype), "device0d": cuda.asarray(np.asarray(grad, dtype))}[device_grad]
     g = cuda.loss_backward("softmax_crossentropy", dl, dt, dw, g_arg)
     _close(cuda, g, ref.loss_backward("softmax_crossentropy", logits, target, weight, grad), dtype)
 
@@ -364,3 +364,25 @@ def test_fit_copies_only_the_logged_loss(cuda):
     steps = 2 * 3
     assert len(h.history["loss"]) == 2 and np.all(np.isfinite(h.history["loss"]))
     assert fakecupy.transfers <= steps, f"{fakecupy.transfers} device-to-host copies in {steps} steps"
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda: nnrs.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    lambda: nnrs.optimizers.AdamW(0.01, weight_decay=0.01),
+    lambda: nnrs.optimizers.RMSprop(0.01, momentum=0.5),
+    lambda: nnrs.optimizers.Adagrad(0.05),
+], ids=["sgd", "adamw", "rmsprop", "adagrad"])
+def test_one_hot_model_with_each_optimizer_matches_numpy(cuda, make_opt):
+    x, labels = _batch()
+    y = np.eye(3, dtype=np.float32)[labels]
+    models = []
+    for where in ("numpy", "cuda"):
+        nnrs.random.seed(5)
+        m = nnrs.Sequential([layers.Input((5,)), layers.Dense(7, activation="elu"), layers.Dense(3)])
+        m.compile(optimizer=make_opt(), loss=nnrs.losses.CategoricalCrossentropy(from_logits=True))
+        m.to(where)
+        models.append(m)
+    for _ in range(3):
+        np.testing.assert_allclose(models[1].train_on_batch(x, y), models[0].train_on_batch(x, y), rtol=1e-5, atol=1e-6)
+    for a, b in zip(models[1].get_weights(), models[0].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -191,8 +191,8 @@ class CudaBackend(Backend):
         rows, classes = pred.shape
         w = None if weight is None else _c(weight)
         g = cupy.empty(pred.shape, dtype=pred.dtype)
-        if isinstance(grad, (int, float)):
-            scale = cuda_launch.softmax_xent_scale(grad, rows)
+        if isinstance(grad, (int, float, np.ndarray, np.generic)):  # a host value: no device round trip to read it
+            scale = cuda_launch.softmax_xent_scale(float(grad), rows)
             upstream = None
         else:  # a 0-d device array: scale on the device instead of reading it back
             scale, upstream = cuda_launch.softmax_xent_scale(1.0, rows), grad

@@ -109,10 +109,6 @@ class ndarray:
     flags = property(lambda self: self._a.flags)
     T = property(lambda self: ndarray(self._a.T))
 
-    @property
-    def data_ptr(self):  # the emulated device pointer (CuPy: ``a.data.ptr``)
-        return self._a.ctypes.data
-
     def __repr__(self):
         return f"fakecupy.ndarray(shape={self.shape}, dtype={self.dtype})"
 

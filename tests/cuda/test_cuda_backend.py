@@ -255,6 +255,36 @@ def _missing_kernels():
     return sorted(k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_") and k not in implemented)
 
 
+def test_implemented_list_is_what_the_class_defines(cuda):
+    have = set(sys.modules[MOD].IMPLEMENTED)
+    assert have == {k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_")} - set(_missing_kernels())
+
+
+def test_fake_kernel_call_is_strict(cuda):
+    """The fake refuses what real CuPy would pass on silently wrong: Python scalars for typed
+    parameters, non-contiguous or wrongly typed arrays, 2-D grids."""
+    fn = sys.modules[MOD].module("activation.cu").get_function("activation_forward_f32")
+    x = _dev(cuda, np.ones(4, np.float32))
+    y = fakecupy.zeros(4, dtype=np.float32)
+    fn((1,), (256,), (np.int32(3), x, y, np.int64(4), np.float32(0)))
+    np.testing.assert_array_equal(y.get(), np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="scalar alpha must be numpy.float32"):
+        fn((1,), (256,), (np.int32(3), x, y, np.int64(4), 0.0))
+    with pytest.raises(TypeError, match="argument y must be a C-contiguous float32"):
+        fn((1,), (256,), (np.int32(3), x, fakecupy.zeros(8, dtype=np.float32)[::2], np.int64(4), np.float32(0)))
+    with pytest.raises(TypeError, match="argument x must be a C-contiguous float32"):
+        fn((1,), (256,), (np.int32(3), cuda.asarray(x, dtype=np.float64), y, np.int64(4), np.float32(0)))
+    with pytest.raises(ValueError, match="grid must be a 1-D tuple"):
+        fn((1, 2), (256,), (np.int32(3), x, y, np.int64(4), np.float32(0)))
+
+
+def test_in_place_update_of_a_non_contiguous_param_is_an_error(cuda):
+    p = fakecupy.zeros((4, 6), dtype=np.float32)[:, ::2]
+    g = fakecupy.ones((4, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="sgd_update: param must be C-contiguous"):
+        cuda.sgd_update(p, g, None, 0.1)
+
+
 @pytest.mark.parametrize("kernel", _missing_kernels())
 def test_missing_kernel_raises_a_clear_error(cuda, kernel):
     with pytest.raises(NotImplementedError, match=rf"^{kernel}: the cuda backend has no kernel yet"):

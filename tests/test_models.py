@@ -186,3 +186,18 @@ def test_bad_input_is_a_clear_error(call, exc, match):
 def test_uncompiled_fit_says_so():
     with pytest.raises(RuntimeError, match="compile"):
         mlp().fit(np.zeros((4, 2)), np.zeros(4))
+
+
+def test_epoch_loss_is_the_same_with_or_without_a_batch_callback():
+    # without a batch-level callback fit sums the batch losses on the backend at the epoch's
+    # end; with one it adds each on the host as it goes: the logged epoch loss must agree
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+    y = rng.standard_normal((50, 1)).astype(np.float32)
+    runs = []
+    for cbs in ([], [nnrs.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: None)]):
+        nnrs.random.seed(0)
+        m = nnrs.Sequential([nnrs.Input((4,)), nnrs.layers.Dense(3, activation="tanh"), nnrs.layers.Dense(1)])
+        m.compile(optimizer="sgd", loss="mse")
+        runs.append(m.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0, callbacks=cbs).history["loss"])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12)

@@ -152,6 +152,10 @@ class CallbackList(Callback):
             for hook, names in _BATCH_HOOKS.items()
         }
 
+    def wants(self, hook):
+        """Whether some callback overrides the batch hook ``hook`` (so its logs must be built)."""
+        return bool(self._hooks[hook])
+
     def append(self, callback):
         self.callbacks.append(callback)
         if self._model is not None:

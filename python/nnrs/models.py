@@ -622,21 +622,35 @@ class Model(Layer):
                 m.reset_state()
             cbl.on_epoch_begin(epoch)
             total, seen, step = 0.0, 0, -1
+            # the batch losses reach the host after each step only when a callback (the progress
+            # bar, say) reads the batch logs; otherwise they stay on the backend until the epoch ends
+            per_batch = cbl.wants("on_train_batch_end")
+            pending = []
             for step, (xb, yb, wb, nb) in enumerate(epoch_batches()):
                 cbl.on_train_batch_begin(step)
                 if self._train_generation != _generation[0]:  # weights made or frozen since the last step
                     self._prepare_training()
                 lv, out = self._train_batch(xb, yb, wb)
-                total += float(lv) * nb  # the loss reaches the host here, for the logs
                 seen += nb
                 self._update_metrics(ms, yb, out, wb)
                 del out
+                if per_batch:
+                    total += float(lv) * nb
+                    logs = {"loss": total / seen}
+                    for m in ms:
+                        logs[m.name] = m.result()
+                    cbl.on_train_batch_end(step, logs)
+                else:
+                    pending.append((lv, nb))
+                if self.stop_training:
+                    break
+            if pending:  # one copy to the host for the whole epoch
+                xp = self._bk.xp
+                vals = xp.stack([xp.asarray(v) for v, _ in pending]).astype(xp.float64)
+                total += float((vals * xp.asarray([n for _, n in pending], dtype=xp.float64)).sum())
                 logs = {"loss": total / seen}
                 for m in ms:
                     logs[m.name] = m.result()
-                cbl.on_train_batch_end(step, logs)
-                if self.stop_training:
-                    break
             if step < 0:  # an iterator that has run dry: nothing left to train on
                 warnings.warn(f"{who}: the data source ran out of batches at epoch {epoch + 1}; stopping "
                               "(give steps_per_epoch, or a source that can repeat)", stacklevel=2)

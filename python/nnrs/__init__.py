@@ -56,3 +56,8 @@ __all__ += ["text"]
 from .layers import KerasTensor  # noqa: E402
 
 __all__ += ["KerasTensor"]
+
+# cross-backend parity: the same model from the same weights on two backends, layer by layer
+from .parity import check_parity  # noqa: E402
+
+__all__ += ["check_parity"]

@@ -72,8 +72,9 @@ def test_float64_numpy_vs_cpu_is_tiny(kind, floatx):
     names = {row.layer for row in r.rows}
     assert {l.name for l in m.layers if l.trainable_weights} <= names
     for l in m.layers:
-        for w in l.trainable_weights:
-            assert any(row.layer == l.name and row.what == f"grad {w.name}" for row in r.rows)
+        grads = [row.what for row in r.rows if row.layer == l.name and row.what.startswith("grad ") and row.what != "grad output"]
+        assert len(grads) == len(set(grads)) == len(l.trainable_weights), (l.name, grads)
+        assert all(g.endswith("/" + w.name) or g == f"grad {w.name}" for g, w in zip(grads, l.trainable_weights))
     assert any(row.what == "grad output" for row in r.rows)
     for a, b in zip(m.get_weights(), before):  # the model itself is untouched
         np.testing.assert_array_equal(a, b)
@@ -150,6 +151,26 @@ def test_bad_arguments():
     raw = _mlp()
     with pytest.raises(ValueError, match="compile the model"):
         nnrs.check_parity(raw, x, y, backends=("numpy", "cpu"))
+    unbuilt = nnrs.Sequential([layers.Dense(3)])
+    unbuilt.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="build the model"):
+        nnrs.check_parity(unbuilt, x, y, backends=("numpy", "cpu"))
+
+
+def test_weights_inside_blocks_are_named_by_their_path():
+    nnrs.random.seed(3)
+    inp = nnrs.Input((6, 6, 4))
+    h = layers.ResidualBlock(4, name="block")(inp)
+    out = layers.Dense(2)(layers.GlobalAveragePooling2D()(h))
+    m = nnrs.Model(inp, out)
+    m.compile(optimizer="adam", loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    r = nnrs.check_parity(m, rng.standard_normal((4, 6, 6, 4)).astype(np.float32), np.array([0, 1, 1, 0]),
+                          backends=("numpy", "cpu"), steps=2)
+    assert r.ok, str(r)
+    whats = [row.what for row in r.rows if row.layer == "block"]
+    assert len(whats) == len(set(whats)) == 2 + len(m.get_layer("block").trainable_weights)
+    assert any("/" in w for w in whats), whats
 
 
 def test_unavailable_backend_is_a_clear_error():

@@ -192,6 +192,13 @@ class _Recorder:
         return recorded
 
 
+def _weight_label(layer, w):
+    """A weight's name within its top-level layer: ``kernel``, or ``conv2d/kernel`` inside a block."""
+    path = getattr(w, "path", None) or w.name
+    prefix = layer.name + "/"
+    return path[len(prefix):] if path.startswith(prefix) else path
+
+
 def _host(t, be):
     """A host (numpy) copy of a Tensor or a backend array of ``be``."""
     if t is None:
@@ -232,7 +239,7 @@ def _run_side(model, b, x, y, steps, seed, training):
         raise NotImplementedError(f"{who}{where}: {e}") from e
     weights = {}
     for layer in twin.layers:
-        weights[layer.name] = [(w.name, _host(w.grad, be), tuple(w.shape)) for w in layer.trainable_weights]
+        weights[layer.name] = [(_weight_label(layer, w), _host(w.grad, be), tuple(w.shape)) for w in layer.trainable_weights]
     return {
         "order": rec.order,
         "outputs": {k: _host(v, be) for k, v in rec.outputs.items()},
@@ -252,6 +259,9 @@ def check_parity(model, x, y, backends=("cpu", "cuda"), steps=0, rtol=None, atol
     are the same on both sides since each side is seeded alike). ``rtol``/``atol`` default to
     1e-9/1e-12 for a float64 model and 1e-4/1e-6 for float32. ``model`` is not changed.
     """
+    if not getattr(model, "built", False):
+        raise ValueError(f"check_parity: build the model {getattr(model, 'name', model)!r} first (give it an Input, or call "
+                         "it once): its weights are what the two sides start from")
     if getattr(model, "loss", None) is None or not getattr(model, "compiled", False):
         raise ValueError(f"check_parity: compile the model {getattr(model, 'name', model)!r} first (its loss and "
                          "optimizer are what the two sides use)")

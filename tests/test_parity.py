@@ -348,3 +348,11 @@ def test_gpu_check_without_a_wheel_says_so(tmp_path):
     p = subprocess.run(["bash", os.path.join(ROOT, "scripts", "gpu_check.sh"), str(tmp_path / "out")],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "no wheel" in p.stdout
+
+
+def test_float64_model_checked_while_floatx_is_float32(floatx):
+    floatx("float64")
+    m, x, y = _compiled("convnet", np.float64)
+    floatx("float32")  # the copies must still be float64 models, input cast included
+    r = nnrs.check_parity(m, x, y, backends=("numpy", "cpu"), steps=3)
+    assert r.dtype == "float64" and r.ok and r.max_rel() < 1e-9, str(r)

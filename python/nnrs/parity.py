@@ -132,10 +132,15 @@ def _compare(layer, what, a, b, rtol, atol):
 
 def _copy_model(model, b):
     """A compiled copy of ``model`` with its weights and a fresh optimizer of the same config, on ``b``."""
-    from . import optimizers
+    from . import config, optimizers
     from .models import _MultiOutputLoss, clone_model
 
-    twin = clone_model(model)
+    prev = config.floatx()
+    config.set_floatx(str(np.dtype(model.dtype)) if isinstance(getattr(model, "dtype", None), str) else prev)
+    try:  # the copy's own dtype (its input cast) follows floatx, not the model's: build it under the model's
+        twin = clone_model(model)
+    finally:
+        config.set_floatx(prev)
     if not twin.built:
         twin.build(model._build_input_shape if hasattr(model, "_build_input_shape") else None)
     twin.set_weights(model.get_weights())

@@ -298,6 +298,7 @@ def test_gpu_check_driver_reports_a_divergence(tmp_path, monkeypatch):
     rec = json.loads((tmp_path / "parity.json").read_text())["models"]["mlp"]
     assert rc == 1 and rec["status"] == "diverges", rec
     assert rec["first_divergence"]["layer"].startswith("dense") and rec["first_divergence"]["what"] == "output", rec
+    assert rec["float64"]["ok"] is False  # the float64 recheck sees the wrong kernel too
 
 
 def test_gpu_check_driver_names_missing_cuda_kernels(tmp_path, cuda):

@@ -10,7 +10,8 @@ Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forw
 ``linear_backward`` (cuBLAS + the bias by CuPy + the activation kernel), the activations
 forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
-``loss_backward`` for ``softmax_crossentropy`` (the fused kernels), ``dropout_forward`` and
+``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
+binary_crossentropy_logits (elementwise.cu), ``unary`` (elementwise.cu), ``dropout_forward`` and
 the four optimizer updates (one fused in-place kernel each). Every other kernel of the
 contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
@@ -119,6 +120,14 @@ class CudaBackend(Backend):
         r = getattr(cupy, {"sum": "sum", "mean": "mean", "max": "max", "min": "min"}[op])(x, axis=ax, keepdims=keepdims)
         return cupy.asarray(r, dtype=x.dtype)
 
+    def unary(self, op, x):
+        code = cuda_launch.unary_code(op)
+        shape = x.shape  # (ascontiguousarray makes a 0-d array 1-d)
+        x = _c(x)
+        y = cupy.empty(shape, dtype=x.dtype)
+        launch("unary_forward", x.dtype, x.size, code, x, y, x.size)
+        return y
+
     # ---- activations --------------------------------------------------------------------------
     def activation_forward(self, name, x, alpha=0.0):
         if name in ("softmax", "log_softmax"):
@@ -172,7 +181,20 @@ class CudaBackend(Backend):
     # ---- losses (fused softmax cross-entropy) -------------------------------------------------
     def loss_forward(self, name, pred, target, weight=None, delta=1.0):
         if name != "softmax_crossentropy":
-            raise _missing("loss_forward", f"loss {name!r} (it has softmax_crossentropy)")
+            code = cuda_launch.loss_code(name)
+            pred = _c(pred)
+            rows = pred.shape[0]
+            cols = pred.size // rows if rows else int(np.prod(pred.shape[1:], dtype=np.int64))
+            per = cupy.empty((rows,), dtype=pred.dtype)
+            launch("loss_elementwise_forward", pred.dtype, rows, code, pred, _c(target), per, rows, cols, delta)
+        else:
+            per = self._softmax_xent_per_sample(pred, target)
+        if weight is not None:
+            per = per * weight
+        return (per.sum(dtype=np.float64) / max(pred.shape[0], 1)).astype(pred.dtype)
+
+    @staticmethod
+    def _softmax_xent_per_sample(pred, target):
         pred = _c(pred)
         rows, classes = pred.shape
         per = cupy.empty((rows,), dtype=pred.dtype)
@@ -180,13 +202,11 @@ class CudaBackend(Backend):
             launch("softmax_xent_forward_sparse", pred.dtype, rows, pred, _c(target), per, rows, classes)
         else:
             launch("softmax_xent_forward_onehot", pred.dtype, rows, pred, _c(target), per, rows, classes)
-        if weight is not None:
-            per = per * weight
-        return (per.sum(dtype=np.float64) / max(rows, 1)).astype(pred.dtype)
+        return per
 
     def loss_backward(self, name, pred, target, weight=None, grad=1.0, delta=1.0):
         if name != "softmax_crossentropy":
-            raise _missing("loss_backward", f"loss {name!r} (it has softmax_crossentropy)")
+            return self._loss_elementwise_backward(name, pred, target, weight, grad, delta)
         pred = _c(pred)
         rows, classes = pred.shape
         w = None if weight is None else _c(weight)
@@ -198,6 +218,23 @@ class CudaBackend(Backend):
             scale, upstream = cuda_launch.softmax_xent_scale(1.0, rows), grad
         kernel = "softmax_xent_backward_sparse" if target.ndim == 1 else "softmax_xent_backward_onehot"
         launch(kernel, pred.dtype, rows, pred, _c(target), w, g, rows, classes, scale)
+        if upstream is not None:
+            g *= upstream.astype(pred.dtype)
+        return g
+
+    @staticmethod
+    def _loss_elementwise_backward(name, pred, target, weight, grad, delta):
+        code = cuda_launch.loss_code(name)
+        pred = _c(pred)
+        rows = pred.shape[0]
+        cols = max(pred.size // rows if rows else int(np.prod(pred.shape[1:], dtype=np.int64)), 1)
+        g = cupy.empty(pred.shape, dtype=pred.dtype)
+        if isinstance(grad, (int, float, np.ndarray, np.generic)):  # a host value: no device round trip to read it
+            scale, upstream = cuda_launch.loss_elementwise_scale(float(grad), rows, cols), None
+        else:  # a 0-d device array: scale on the device instead of reading it back
+            scale, upstream = cuda_launch.loss_elementwise_scale(1.0, rows, cols), grad
+        launch("loss_elementwise_backward", pred.dtype, pred.size, code, pred, _c(target), None if weight is None else _c(weight), g,
+               pred.size, cols, scale, delta)
         if upstream is not None:
             g *= upstream.astype(pred.dtype)
         return g

@@ -15,6 +15,9 @@ softmax_rows_forward / _backward row            128     min(ceil(rows / 128), 40
 dropout_forward / _backward      element        256     min(ceil(n / 256), 4096), at least 1
 sgd/adam/rmsprop/adagrad_update  element        256     min(ceil(n / 256), 4096), at least 1
 softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 4096), at least 1
+unary_forward                    element        256     min(ceil(n / 256), 4096), at least 1
+loss_elementwise_forward         row            128     min(ceil(rows / 128), 4096), at least 1
+loss_elementwise_backward        element        256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -39,7 +42,7 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -61,11 +64,22 @@ KERNELS = {
     "softmax_xent_forward_onehot": ("loss.cu", ROW_BLOCK, "row"),
     "softmax_xent_backward_sparse": ("loss.cu", ROW_BLOCK, "row"),
     "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
+    "unary_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "loss_elementwise_forward": ("elementwise.cu", ROW_BLOCK, "row"),
+    "loss_elementwise_backward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
 }
 
 # The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
 # the code passed as `act` is the index (the Rust enum's order).
 ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus")
+
+# The ops of elementwise.cu's unary_forward; the code passed as `op` is the index (base.UNARY_OPS' order).
+UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal",
+             "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+             "log1p", "expm1", "log2", "log10", "floor", "ceil", "round", "trunc")
+
+# The losses of elementwise.cu's loss_elementwise_forward / _backward; the code passed as `loss` is the index.
+ELEMENTWISE_LOSSES = ("mse", "mae", "huber", "binary_crossentropy_logits")
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
@@ -103,6 +117,27 @@ def activation_code(name: str) -> int:
         return ELEMENTWISE_ACTIVATIONS.index(name)
     except ValueError:
         raise ValueError(f"activation kernels: unknown activation {name!r}; accepted: {', '.join(ELEMENTWISE_ACTIVATIONS)}") from None
+
+
+def unary_code(op: str) -> int:
+    """The ``op`` argument of unary_forward for unary op ``op``."""
+    try:
+        return UNARY_OPS.index(op)
+    except ValueError:
+        raise ValueError(f"unary: unknown op {op!r}; accepted: {', '.join(UNARY_OPS)}") from None
+
+
+def loss_code(name: str) -> int:
+    """The ``loss`` argument of loss_elementwise_forward / _backward for loss ``name``."""
+    try:
+        return ELEMENTWISE_LOSSES.index(name)
+    except ValueError:
+        raise ValueError(f"elementwise loss kernels: unknown loss {name!r}; accepted: {', '.join(ELEMENTWISE_LOSSES)}") from None
+
+
+def loss_elementwise_scale(grad: float, rows: int, cols: int) -> float:
+    """loss_elementwise_backward's ``scale``: the upstream gradient over (batch size * elements per sample)."""
+    return float(grad) / (max(rows, 1) * cols)
 
 
 def dropout_seed(seed: int) -> int:

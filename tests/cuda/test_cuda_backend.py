@@ -251,7 +251,8 @@ def _missing_kernels():
     implemented = {"asarray", "to_numpy", "matmul", "linear_forward", "linear_backward", "activation_forward",
                    "activation_backward", "softmax_forward", "softmax_backward", "loss_forward", "loss_backward",
                    "dropout_forward", "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "binary",
-                   "binary_scalar", "reduce", "unary"}
+                   "binary_scalar", "reduce", "unary", "compare", "where", "cast", "take",
+                   "scatter_add"}
     return sorted(k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_") and k not in implemented)
 
 

@@ -11,7 +11,8 @@ Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forw
 forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
 ``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
-binary_crossentropy_logits (elementwise.cu), ``unary`` (elementwise.cu), ``dropout_forward`` and
+binary_crossentropy_logits (elementwise.cu), ``unary`` (elementwise.cu), ``compare``, ``where``,
+``cast``, ``take``, ``scatter_add`` (index.cu), ``dropout_forward`` and
 the four optimizer updates (one fused in-place kernel each). Every other kernel of the
 contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
@@ -127,6 +128,76 @@ class CudaBackend(Backend):
         y = cupy.empty(shape, dtype=x.dtype)
         launch("unary_forward", x.dtype, x.size, code, x, y, x.size)
         return y
+
+    # ---- comparison, selection, casts, gather / scatter (index.cu) ---------------------------
+    def compare(self, op, a, b):
+        code = cuda_launch.compare_code(op)
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = _c(cupy.broadcast_to(a, shape)), _c(cupy.broadcast_to(b, shape))
+        out = cupy.empty(shape, dtype=np.bool_)
+        n = int(np.prod(shape, dtype=np.int64))
+        launch("compare_forward", a.dtype, n, code, a, b, out, n)
+        return out
+
+    def where(self, cond, a, b):
+        shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        cond, a, b = (_c(cupy.broadcast_to(v, shape)) for v in (cond, a, b))
+        out = cupy.empty(shape, dtype=a.dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        launch("where_forward", a.dtype, n, cond, a, b, out, n)
+        return out
+
+    _SATURATING = {np.dtype(np.int32): "cast_to_int32", np.dtype(np.int64): "cast_to_int64", np.dtype(np.uint8): "cast_to_uint8"}
+
+    def cast(self, x, dtype):
+        d = np.dtype(dtype)
+        if x.dtype.kind == "f" and d in self._SATURATING:  # C's float -> int conversion is undefined out of range: a kernel saturates
+            shape = x.shape
+            x = _c(x)
+            out = cupy.empty(shape, dtype=d)
+            launch(self._SATURATING[d], x.dtype, x.size, x, out, x.size)
+            return out
+        # integer wrap, rounding to float, != 0 to bool and bool to 0 / 1: CuPy's astype has numpy's meaning
+        return x.astype(d, order="C", copy=True)
+
+    @staticmethod
+    def _indices(kernel, indices, size, axis):
+        """indices as a C-contiguous int64 device array, after checking them: the one place a
+        gather / scatter reads back from the device (one bool, and the first bad index when
+        there is one), because a bad index must raise."""
+        from .base import INDEX_ERROR
+
+        idx = _c(indices.astype(np.int64, copy=False))
+        if idx.size:
+            bad = (idx < -size) | (idx >= size)
+            if bool(bad.any()):
+                first = int(idx.reshape(-1)[int(bad.reshape(-1).argmax())])
+                raise ValueError(INDEX_ERROR.format(kernel=kernel, index=first, axis=axis, size=size))
+        return idx
+
+    def take(self, x, indices, axis):
+        ax = axis % x.ndim
+        n = x.shape[ax]
+        idx = self._indices("take", indices, n, ax)
+        x = _c(x)
+        outer = int(np.prod(x.shape[:ax], dtype=np.int64))
+        inner = int(np.prod(x.shape[ax + 1:], dtype=np.int64))
+        out = cupy.empty(x.shape[:ax] + tuple(indices.shape) + x.shape[ax + 1:], dtype=x.dtype)
+        total = outer * idx.size * inner
+        launch("take_forward", x.dtype, total, x, idx, out, outer, n, inner, idx.size)
+        return out
+
+    def scatter_add(self, updates, indices, axis, dim_size):
+        ni = indices.ndim
+        ax = axis % (updates.ndim - ni + 1)
+        idx = self._indices("scatter_add", indices, dim_size, ax)
+        upd = _c(updates)
+        lead, tail = updates.shape[:ax], updates.shape[ax + ni:]
+        outer = int(np.prod(lead, dtype=np.int64))
+        inner = int(np.prod(tail, dtype=np.int64))
+        out = cupy.empty(lead + (dim_size,) + tail, dtype=updates.dtype)
+        launch("scatter_add_forward", upd.dtype, outer * inner, upd, idx, out, outer, dim_size, inner, idx.size)
+        return out
 
     # ---- activations --------------------------------------------------------------------------
     def activation_forward(self, name, x, alpha=0.0):

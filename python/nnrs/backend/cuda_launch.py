@@ -18,6 +18,9 @@ softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 40
 unary_forward                    element        256     min(ceil(n / 256), 4096), at least 1
 loss_elementwise_forward         row            128     min(ceil(rows / 128), 4096), at least 1
 loss_elementwise_backward        element        256     min(ceil(n / 256), 4096), at least 1
+compare/where_forward, cast_to_*  element        256     min(ceil(n / 256), 4096), at least 1
+take_forward                     out element    256     min(ceil(n / 256), 4096), at least 1
+scatter_add_forward              out column     256     min(ceil(cols / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -42,7 +45,7 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -67,6 +70,13 @@ KERNELS = {
     "unary_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
     "loss_elementwise_forward": ("elementwise.cu", ROW_BLOCK, "row"),
     "loss_elementwise_backward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "compare_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "where_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "cast_to_int32": ("index.cu", ELEMENT_BLOCK, "element"),
+    "cast_to_int64": ("index.cu", ELEMENT_BLOCK, "element"),
+    "cast_to_uint8": ("index.cu", ELEMENT_BLOCK, "element"),
+    "take_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "scatter_add_forward": ("index.cu", ELEMENT_BLOCK, "column"),
 }
 
 # The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
@@ -80,6 +90,9 @@ UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal",
 
 # The losses of elementwise.cu's loss_elementwise_forward / _backward; the code passed as `loss` is the index.
 ELEMENTWISE_LOSSES = ("mse", "mae", "huber", "binary_crossentropy_logits")
+
+# The ops of index.cu's compare_forward; the code passed as `op` is the index (base.COMPARE_OPS' order).
+COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
@@ -125,6 +138,14 @@ def unary_code(op: str) -> int:
         return UNARY_OPS.index(op)
     except ValueError:
         raise ValueError(f"unary: unknown op {op!r}; accepted: {', '.join(UNARY_OPS)}") from None
+
+
+def compare_code(op: str) -> int:
+    """The ``op`` argument of compare_forward for comparison ``op``."""
+    try:
+        return COMPARE_OPS.index(op)
+    except ValueError:
+        raise ValueError(f"compare: unknown op {op!r}; accepted: {', '.join(COMPARE_OPS)}") from None
 
 
 def loss_code(name: str) -> int:

@@ -12,7 +12,8 @@ forward and backward (the ten elementwise ones and softmax / log_softmax over th
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
 ``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
 binary_crossentropy_logits (elementwise.cu), ``unary`` (elementwise.cu), ``compare``, ``where``,
-``cast``, ``take``, ``scatter_add`` (index.cu), ``dropout_forward`` and
+``cast``, ``take``, ``scatter_add`` (index.cu), ``argmax``, ``sum_squares``, ``moments``
+(reduce.cu), ``gaussian_noise_forward`` and ``dropout_forward`` (dropout.cu) and
 the four optimizer updates (one fused in-place kernel each). Every other kernel of the
 contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
@@ -198,6 +199,54 @@ class CudaBackend(Backend):
         out = cupy.empty(lead + (dim_size,) + tail, dtype=updates.dtype)
         launch("scatter_add_forward", upd.dtype, outer * inner, upd, idx, out, outer, dim_size, inner, idx.size)
         return out
+
+    # ---- reductions with the oracle's meaning (reduce.cu) -------------------------------------
+    def argmax(self, x, axis=-1):
+        if x.ndim == 0:
+            return cupy.zeros((), dtype=np.int64)
+        ax = axis % x.ndim
+        xt = _c(cupy.moveaxis(x, ax, -1))
+        cols = x.shape[ax]
+        out_shape = x.shape[:ax] + x.shape[ax + 1:]
+        rows = int(np.prod(out_shape, dtype=np.int64))
+        out = cupy.empty(out_shape, dtype=np.int64)
+        launch("argmax_rows", x.dtype, rows, xt, out, rows, cols)
+        return out
+
+    def sum_squares(self, arrays):
+        parts = []
+        for a in arrays:
+            a = _c(a)
+            chunks = -(-a.size // cuda_launch.SUM_SQUARES_CHUNK)
+            if chunks:
+                part = cupy.empty((chunks,), dtype=np.float64)
+                launch("sum_squares_chunks", a.dtype, chunks, a, part, a.size, cuda_launch.SUM_SQUARES_CHUNK, chunks)
+                parts.append(part)
+        if not parts:
+            return cupy.zeros((), dtype=np.float64)
+        return cupy.asarray(cupy.concatenate(parts).sum(), dtype=np.float64).reshape(())
+
+    def moments(self, x, axes=None, keepdims=False):
+        if axes is None:
+            ax = tuple(range(x.ndim))
+        else:
+            ax = tuple(sorted({a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)})) if x.ndim else ()
+        kept = tuple(i for i in range(x.ndim) if i not in ax)
+        xt = _c(cupy.transpose(x, kept + ax)) if x.ndim else _c(x.reshape(1))
+        rows = int(np.prod([x.shape[i] for i in kept], dtype=np.int64))
+        cols = int(np.prod([x.shape[i] for i in ax], dtype=np.int64))
+        shape = tuple(1 if i in ax else x.shape[i] for i in range(x.ndim)) if keepdims else tuple(x.shape[i] for i in kept)
+        mean = cupy.empty(shape, dtype=x.dtype)
+        var = cupy.empty(shape, dtype=x.dtype)
+        launch("moments_rows", x.dtype, rows, xt, mean, var, rows, cols)
+        return mean, var
+
+    def gaussian_noise_forward(self, x, stddev, seed):
+        shape = x.shape
+        x = _c(x)
+        y = cupy.empty(shape, dtype=x.dtype)
+        launch("gaussian_noise_forward", x.dtype, x.size, x, y, x.size, cuda_launch.dropout_seed(seed), float(stddev))
+        return y
 
     # ---- activations --------------------------------------------------------------------------
     def activation_forward(self, name, x, alpha=0.0):

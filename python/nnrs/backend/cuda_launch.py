@@ -21,6 +21,9 @@ loss_elementwise_backward        element        256     min(ceil(n / 256), 4096)
 compare/where_forward, cast_to_*  element        256     min(ceil(n / 256), 4096), at least 1
 take_forward                     out element    256     min(ceil(n / 256), 4096), at least 1
 scatter_add_forward              out column     256     min(ceil(cols / 256), 4096), at least 1
+gaussian_noise_forward           element        256     min(ceil(n / 256), 4096), at least 1
+argmax_rows / moments_rows       row            128     min(ceil(rows / 128), 4096), at least 1
+sum_squares_chunks               4096-chunk     128     min(ceil(chunks / 128), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -45,7 +48,7 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -77,7 +80,14 @@ KERNELS = {
     "cast_to_uint8": ("index.cu", ELEMENT_BLOCK, "element"),
     "take_forward": ("index.cu", ELEMENT_BLOCK, "element"),
     "scatter_add_forward": ("index.cu", ELEMENT_BLOCK, "column"),
+    "gaussian_noise_forward": ("dropout.cu", ELEMENT_BLOCK, "element"),
+    "argmax_rows": ("reduce.cu", ROW_BLOCK, "row"),
+    "sum_squares_chunks": ("reduce.cu", ROW_BLOCK, "chunk"),
+    "moments_rows": ("reduce.cu", ROW_BLOCK, "row"),
 }
+
+#: Elements per partial sum of sum_squares_chunks.
+SUM_SQUARES_CHUNK = 4096
 
 # The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
 # the code passed as `act` is the index (the Rust enum's order).

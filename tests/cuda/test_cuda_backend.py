@@ -252,7 +252,8 @@ def _missing_kernels():
                    "activation_backward", "softmax_forward", "softmax_backward", "loss_forward", "loss_backward",
                    "dropout_forward", "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "binary",
                    "binary_scalar", "reduce", "unary", "compare", "where", "cast", "take",
-                   "scatter_add", "argmax", "sum_squares", "moments", "gaussian_noise_forward"}
+                   "scatter_add", "argmax", "sum_squares", "moments", "gaussian_noise_forward",
+                   "moments_backward", "one_hot"}
     return sorted(k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_") and k not in implemented)
 
 

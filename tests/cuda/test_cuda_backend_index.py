@@ -113,3 +113,17 @@ def test_bad_index_raises_the_contract_error(cuda, ref, kernel):  # noqa: F811
                 be.take(arr(x), arr(idx), -1)
             else:
                 be.scatter_add(arr(np.zeros((2, 2, 2), np.float32)), arr(idx), 1, 3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(0, 5), min_size=0, max_size=3), classes=st.integers(1, 9), seed=st.integers(0, 2**31),
+       idt=st.sampled_from([np.int32, np.int64]), dtype=st.sampled_from([None, "float32", "float64"]))
+def test_one_hot_matches_numpy(cuda, ref, shape, classes, seed, idt, dtype):  # noqa: F811
+    idx = np.random.default_rng(seed).integers(-2, classes + 2, shape).astype(idt)
+    fakecupy.reset_counters()
+    got = cuda.one_hot(cuda.asarray(idx), classes, dtype)
+    assert fakecupy.transfers == 0
+    got = _host(cuda, got)
+    want = ref.one_hot(idx, classes, dtype)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)

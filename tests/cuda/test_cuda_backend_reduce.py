@@ -75,3 +75,22 @@ def test_gaussian_noise_matches_numpy(cuda, ref, shape, dtype, seed, stddev):  #
     want = ref.gaussian_noise_forward(x, stddev, seed)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_allclose(got, want, *tol(dtype))
+
+
+@settings(max_examples=50, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=0, max_size=4), data=st.data(), dtype=DTYPES, seed=st.integers(0, 2**31),
+       keepdims=st.booleans())
+def test_moments_backward_matches_numpy(cuda, ref, shape, data, dtype, seed, keepdims):  # noqa: F811
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    nd = len(shape)
+    if data.draw(st.booleans()) or not nd:
+        axes = None
+    else:
+        axes = tuple(data.draw(st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd, unique_by=lambda a: a % nd)))
+    mean, _ = ref.moments(x, axes, keepdims)
+    gm, gv = (rng.standard_normal(mean.shape).astype(dtype) for _ in range(2))
+    fakecupy.reset_counters()
+    got = cuda.moments_backward(*(cuda.asarray(a) for a in (x, mean, gm, gv)), axes)
+    assert fakecupy.transfers == 0
+    _close(cuda, got, ref.moments_backward(x, mean, gm, gv, axes), dtype)

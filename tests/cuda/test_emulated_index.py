@@ -104,3 +104,13 @@ def test_take_and_scatter_add_match_numpy(emu, ref, shape, data, dtype, seed, k_
     mod.launch("scatter_add_forward", dtype, outer * inner, Guarded(upd), ig, s_, outer, n, inner, k, max_grid=max_grid)
     np.testing.assert_array_equal(s_.check("out"), ref.scatter_add(upd, idx, axis, n))  # same order of additions: bit-equal
     assert np.array_equal(ig.check("idx"), idx)
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.one_of(st.sampled_from([0, 1, 255, 256, 257]), st.integers(0, 400)), classes=st.integers(1, 12), dtype=DTYPES,
+       seed=st.integers(0, 2**31), max_grid=MAX_GRID)
+def test_one_hot_matches_numpy(emu, ref, k, classes, dtype, seed, max_grid):
+    idx = np.random.default_rng(seed).integers(-2, classes + 2, k).astype(np.int64)  # out-of-range ones give zero rows
+    out_ = Guarded(np.full((k, classes), 5.0, dtype))
+    emu["index.cu"].launch("one_hot_forward", dtype, k * classes, Guarded(idx), out_, k * classes, classes, max_grid=max_grid)
+    np.testing.assert_array_equal(out_.check("out"), ref.one_hot(idx, classes, dtype))

@@ -64,3 +64,15 @@ def test_gaussian_noise_matches_numpy(emu, ref, n, dtype, seed, stddev, max_grid
     emu["dropout.cu"].launch("gaussian_noise_forward", dtype, n, Guarded(x), y_, n, cuda_launch.dropout_seed(seed), stddev,
                              max_grid=max_grid)
     np.testing.assert_allclose(y_.check("y"), ref.gaussian_noise_forward(x, stddev, seed), *tol(dtype))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=ROWS, cols=st.integers(1, 40), dtype=DTYPES, seed=st.integers(0, 2**31), max_grid=MAX_GRID)
+def test_moments_backward_rows_match_numpy(emu, ref, rows, cols, dtype, seed, max_grid):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, cols)).astype(dtype)
+    mean, gm, gv = (rng.standard_normal(rows).astype(dtype) for _ in range(3))
+    g_ = Guarded(np.zeros((rows, cols), dtype))
+    emu["reduce.cu"].launch("moments_backward_rows", dtype, rows * cols, Guarded(x), Guarded(mean), Guarded(gm), Guarded(gv), g_,
+                            rows, cols, max_grid=max_grid)
+    np.testing.assert_array_equal(g_.check("gx"), ref.moments_backward(x, mean, gm, gv, axes=(1,)))  # same operations: bit-equal

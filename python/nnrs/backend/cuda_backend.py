@@ -13,7 +13,7 @@ forward and backward (the ten elementwise ones and softmax / log_softmax over th
 ``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
 binary_crossentropy_logits (elementwise.cu), ``unary`` (elementwise.cu), ``compare``, ``where``,
 ``cast``, ``take``, ``scatter_add`` (index.cu), ``argmax``, ``sum_squares``, ``moments``
-(reduce.cu), ``gaussian_noise_forward`` and ``dropout_forward`` (dropout.cu) and
+``moments_backward`` (reduce.cu), ``one_hot`` (index.cu), ``gaussian_noise_forward`` and ``dropout_forward`` (dropout.cu) and
 the four optimizer updates (one fused in-place kernel each). Every other kernel of the
 contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
@@ -226,11 +226,14 @@ class CudaBackend(Backend):
             return cupy.zeros((), dtype=np.float64)
         return cupy.asarray(cupy.concatenate(parts).sum(), dtype=np.float64).reshape(())
 
-    def moments(self, x, axes=None, keepdims=False):
+    @staticmethod
+    def _axes(x, axes):
         if axes is None:
-            ax = tuple(range(x.ndim))
-        else:
-            ax = tuple(sorted({a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)})) if x.ndim else ()
+            return tuple(range(x.ndim))
+        return tuple(sorted({a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)})) if x.ndim else ()
+
+    def moments(self, x, axes=None, keepdims=False):
+        ax = self._axes(x, axes)
         kept = tuple(i for i in range(x.ndim) if i not in ax)
         xt = _c(cupy.transpose(x, kept + ax)) if x.ndim else _c(x.reshape(1))
         rows = int(np.prod([x.shape[i] for i in kept], dtype=np.int64))
@@ -240,6 +243,28 @@ class CudaBackend(Backend):
         var = cupy.empty(shape, dtype=x.dtype)
         launch("moments_rows", x.dtype, rows, xt, mean, var, rows, cols)
         return mean, var
+
+    def moments_backward(self, x, mean, g_mean, g_var, axes=None):
+        ax = self._axes(x, axes)
+        kept = tuple(i for i in range(x.ndim) if i not in ax)
+        perm = kept + ax
+        xt = _c(cupy.transpose(x, perm)) if x.ndim else _c(x.reshape(1))
+        rows = int(np.prod([x.shape[i] for i in kept], dtype=np.int64))
+        cols = int(np.prod([x.shape[i] for i in ax], dtype=np.int64))
+        m, gm, gv = (_c(a.reshape(-1)) for a in (mean, g_mean, g_var))
+        gt = cupy.empty(xt.shape, dtype=x.dtype)
+        launch("moments_backward_rows", x.dtype, rows * cols, xt, m, gm, gv, gt, rows, cols)
+        if not x.ndim:
+            return gt.reshape(())
+        return _c(cupy.transpose(gt, tuple(np.argsort(perm))))
+
+    def one_hot(self, indices, num_classes, dtype="float32"):
+        d = np.dtype("float32" if dtype is None else dtype)
+        idx = _c(indices.astype(np.int64, copy=False))
+        out = cupy.empty(tuple(indices.shape) + (num_classes,), dtype=d)
+        n = idx.size * num_classes
+        launch("one_hot_forward", d, n, idx, out, n, num_classes)
+        return out
 
     def gaussian_noise_forward(self, x, stddev, seed):
         shape = x.shape

@@ -13,7 +13,9 @@
 // scatter_add_forward: the adjoint of take: out (outer, n, inner) starts at zero and gets
 //   upd[o, j, i] added at idx[j] for j = 0 .. k-1 in that order; one thread per output column
 //   (o, i), so repeated indices accumulate in index order whatever the grid (no atomics).
-// Launch: elements of the output (take_forward, compare, where, casts: block 256) or output
+// one_hot_forward: out[i, c] = (idx[i] == c) for c < classes (an index outside [0, classes) gives
+//   a row of zeros, as the contract).
+// Launch: elements of the output (one_hot_forward, take_forward, compare, where, casts: block 256) or output
 // columns outer * inner (scatter_add_forward: block 256); 1-D grid-stride loops.
 #include "nnrs_common.cuh"
 
@@ -99,6 +101,16 @@ __device__ void scatter_add_forward(const T* __restrict__ upd, const long long* 
     }
 }
 
+template <typename T> __device__ void one_hot_forward(const long long* __restrict__ idx, T* __restrict__ out, nn_index n, nn_index classes) {
+    for (nn_index e = nn_first(); e < n; e += nn_stride()) out[e] = idx[e / classes] == (long long)(e % classes) ? (T)1 : (T)0;
+}
+
+extern "C" __global__ void one_hot_forward_f32(const long long* idx, float* out, nn_index n, nn_index classes) {
+    one_hot_forward<float>(idx, out, n, classes);
+}
+extern "C" __global__ void one_hot_forward_f64(const long long* idx, double* out, nn_index n, nn_index classes) {
+    one_hot_forward<double>(idx, out, n, classes);
+}
 extern "C" __global__ void compare_forward_f32(int op, const float* a, const float* b, bool* out, nn_index n) {
     compare_forward<float>(op, a, b, out, n);
 }

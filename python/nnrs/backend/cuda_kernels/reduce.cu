@@ -8,6 +8,9 @@
 // moments_rows: mean[r] and var[r] (population variance) of row r, both accumulated in double
 //   in two passes (the mean, then the squared deviations from it), as numpy_backend.moments;
 //   an empty row gives NaN for both. The backend moves the reduced axes last.
+// moments_backward_rows: gx[r, j] = g_mean[r] / n + (g_var[r] + g_var[r]) / n * (x[r, j] - mean[r])
+//   in T, n = cols, with the oracle's operation order (numpy_backend.moments_backward); one
+//   element per thread (block 256), rows as in moments_rows.
 // Launch: one row (or chunk) per thread, block 128, grid-stride loop over rows; no shared
 // memory. (A row is summed by one thread, so a reduction over few long rows is slow: correct,
 // not tuned.)
@@ -68,6 +71,26 @@ __device__ void moments_rows(const T* __restrict__ x, T* __restrict__ mean, T* _
     }
 }
 
+template <typename T>
+__device__ void moments_backward_rows(const T* __restrict__ x, const T* __restrict__ mean, const T* __restrict__ g_mean,
+                                      const T* __restrict__ g_var, T* __restrict__ gx, nn_index rows, nn_index cols) {
+    const nn_index total = rows * cols;
+    const T n = (T)cols;
+    for (nn_index e = nn_first(); e < total; e += nn_stride()) {
+        const nn_index r = e / cols;
+        const T gv = g_var[r];
+        gx[e] = g_mean[r] / n + (gv + gv) / n * (x[e] - mean[r]);
+    }
+}
+
+extern "C" __global__ void moments_backward_rows_f32(const float* x, const float* mean, const float* g_mean, const float* g_var, float* gx,
+                                                     nn_index rows, nn_index cols) {
+    moments_backward_rows<float>(x, mean, g_mean, g_var, gx, rows, cols);
+}
+extern "C" __global__ void moments_backward_rows_f64(const double* x, const double* mean, const double* g_mean, const double* g_var,
+                                                     double* gx, nn_index rows, nn_index cols) {
+    moments_backward_rows<double>(x, mean, g_mean, g_var, gx, rows, cols);
+}
 extern "C" __global__ void argmax_rows_f32(const float* x, long long* out, nn_index rows, nn_index cols) {
     argmax_rows<float>(x, out, rows, cols);
 }

@@ -80,3 +80,16 @@ def test_dense_model_with_an_elementwise_loss_trains_on_cuda_like_numpy(cuda, lo
         np.testing.assert_allclose(m.train_on_batch(x, y), ref_m.train_on_batch(x, y), rtol=1e-5, atol=1e-6)
     for a, b in zip(m.get_weights(), ref_m.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(0, 9), min_size=0, max_size=3), dtype=DTYPES, seed=st.integers(0, 2**31),
+       lo=st.sampled_from([-1.0, 0.0, 0.1]), width=st.sampled_from([0.0, 1.0, 1e30]))
+def test_clip_matches_numpy(cuda, ref, shape, dtype, seed, lo, width):  # noqa: F811
+    x = (np.random.default_rng(seed).standard_normal(shape) * 2).astype(dtype)
+    fakecupy.reset_counters()
+    y = cuda.clip(cuda.asarray(x), lo, lo + width)
+    assert fakecupy.transfers == 0
+    got, want = _host(cuda, y), ref.clip(x, lo, lo + width)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)

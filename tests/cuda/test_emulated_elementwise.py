@@ -98,3 +98,14 @@ def test_elementwise_losses_match_numpy(emu, ref, name, rows, cols, dtype, seed,
     want = ref.loss_backward(name, pred, target, weight, grad, delta)
     np.testing.assert_allclose(g_.check("g"), want, *tol(dtype), err_msg=f"{name} backward")
     assert np.array_equal(pg.check("pred"), pred) and np.array_equal(tg.check("target"), target)
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=SIZES, dtype=DTYPES, seed=st.integers(0, 2**31), lo=st.sampled_from([-1.0, 0.0, 0.3, -np.inf, np.nan]),
+       width=st.sampled_from([0.0, 0.5, 2.0, np.inf]), max_grid=MAX_GRID)
+def test_clip_matches_numpy(emu, ref, n, dtype, seed, lo, width, max_grid):
+    x = _x(n, dtype, seed, 2.0)
+    hi = lo + width
+    y_ = Guarded(np.zeros(n, dtype))
+    emu["elementwise.cu"].launch("clip_forward", dtype, n, Guarded(x), y_, n, lo, hi, max_grid=max_grid)
+    np.testing.assert_array_equal(y_.check("y"), ref.clip(x, lo, hi))

@@ -11,7 +11,7 @@ Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forw
 forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
 ``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
-binary_crossentropy_logits (elementwise.cu), ``unary`` (elementwise.cu), ``compare``, ``where``,
+binary_crossentropy_logits (elementwise.cu), ``unary`` and ``clip`` (elementwise.cu), ``compare``, ``where``,
 ``cast``, ``take``, ``scatter_add`` (index.cu), ``argmax``, ``sum_squares``, ``moments``
 ``moments_backward`` (reduce.cu), ``one_hot`` (index.cu), ``gaussian_noise_forward`` and ``dropout_forward`` (dropout.cu) and
 the four optimizer updates (one fused in-place kernel each). Every other kernel of the
@@ -128,6 +128,13 @@ class CudaBackend(Backend):
         x = _c(x)
         y = cupy.empty(shape, dtype=x.dtype)
         launch("unary_forward", x.dtype, x.size, code, x, y, x.size)
+        return y
+
+    def clip(self, x, lo, hi):
+        shape = x.shape
+        x = _c(x)
+        y = cupy.empty(shape, dtype=x.dtype)
+        launch("clip_forward", x.dtype, x.size, x, y, x.size, lo, hi)  # lo, hi rounded to x's dtype, as the oracle
         return y
 
     # ---- comparison, selection, casts, gather / scatter (index.cu) ---------------------------

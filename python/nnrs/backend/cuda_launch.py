@@ -15,7 +15,7 @@ softmax_rows_forward / _backward row            128     min(ceil(rows / 128), 40
 dropout_forward / _backward      element        256     min(ceil(n / 256), 4096), at least 1
 sgd/adam/rmsprop/adagrad_update  element        256     min(ceil(n / 256), 4096), at least 1
 softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 4096), at least 1
-unary_forward                    element        256     min(ceil(n / 256), 4096), at least 1
+unary_forward, clip_forward      element        256     min(ceil(n / 256), 4096), at least 1
 loss_elementwise_forward         row            128     min(ceil(rows / 128), 4096), at least 1
 loss_elementwise_backward        element        256     min(ceil(n / 256), 4096), at least 1
 compare/where_forward, cast_to_*  element        256     min(ceil(n / 256), 4096), at least 1
@@ -72,6 +72,7 @@ KERNELS = {
     "softmax_xent_backward_sparse": ("loss.cu", ROW_BLOCK, "row"),
     "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
     "unary_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "clip_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
     "loss_elementwise_forward": ("elementwise.cu", ROW_BLOCK, "row"),
     "loss_elementwise_backward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
     "compare_forward": ("index.cu", ELEMENT_BLOCK, "element"),

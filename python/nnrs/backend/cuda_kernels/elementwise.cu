@@ -5,7 +5,8 @@
 // `op` is the unary op's code: its index in cuda_launch.UNARY_OPS (= base.UNARY_OPS).
 // sign(0) = 0 and sign(NaN) = NaN; round takes halves to the even neighbour (rint).
 // `loss` is the code of cuda_launch.ELEMENTWISE_LOSSES (mse, mae, huber, binary_crossentropy_logits).
-// Launch: unary_forward / loss_elementwise_backward over elements (block 256),
+// clip_forward: y = minimum(maximum(x, lo), hi) with numpy's NaN rule (a NaN operand gives NaN).
+// Launch: unary_forward / clip_forward / loss_elementwise_backward over elements (block 256),
 // loss_elementwise_forward over rows (block 128, one row of `cols` elements per thread);
 // 1-D grid-stride loops, any grid is correct.
 #include "nnrs_common.cuh"
@@ -71,6 +72,15 @@ template <typename T> __device__ void unary_forward(int op, const T* __restrict_
     for (nn_index i = nn_first(); i < n; i += nn_stride()) y[i] = unary_op(op, x[i]);
 }
 
+// numpy's maximum / minimum: NaN when either operand is NaN.
+template <typename T> __device__ __forceinline__ T nan_max(T a, T b) { return (a != a || b != b) ? nn_nan<T>() : (a > b ? a : b); }
+template <typename T> __device__ __forceinline__ T nan_min(T a, T b) { return (a != a || b != b) ? nn_nan<T>() : (a < b ? a : b); }
+
+// y[i] = minimum(maximum(x[i], lo), hi) for i < n.
+template <typename T> __device__ void clip_forward(const T* __restrict__ x, T* __restrict__ y, nn_index n, T lo, T hi) {
+    for (nn_index i = nn_first(); i < n; i += nn_stride()) y[i] = nan_min(nan_max(x[i], lo), hi);
+}
+
 // The per-element loss of pred z and target t (numpy_backend._per_sample before the row mean).
 template <typename T> __device__ __forceinline__ T loss_elem(int loss, T z, T t, T delta) {
     const T d = z - t;
@@ -121,6 +131,10 @@ __device__ void loss_elementwise_backward(int loss, const T* __restrict__ pred, 
 
 extern "C" __global__ void unary_forward_f32(int op, const float* x, float* y, nn_index n) { unary_forward<float>(op, x, y, n); }
 extern "C" __global__ void unary_forward_f64(int op, const double* x, double* y, nn_index n) { unary_forward<double>(op, x, y, n); }
+extern "C" __global__ void clip_forward_f32(const float* x, float* y, nn_index n, float lo, float hi) { clip_forward<float>(x, y, n, lo, hi); }
+extern "C" __global__ void clip_forward_f64(const double* x, double* y, nn_index n, double lo, double hi) {
+    clip_forward<double>(x, y, n, lo, hi);
+}
 extern "C" __global__ void loss_elementwise_forward_f32(int loss, const float* pred, const float* target, float* per, nn_index rows,
                                                         nn_index cols, float delta) {
     loss_elementwise_forward<float>(loss, pred, target, per, rows, cols, delta);

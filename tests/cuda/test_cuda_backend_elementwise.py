@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from nnrs import layers
 from nnrs.backend.base import LOSSES, UNARY_OPS
 
+from tests.conftest import tol
+
 from . import fakecupy
 from .test_cuda_backend import _close, _dev, _host, cuda  # noqa: F401  (cuda: the module-scoped fixture)
 
@@ -93,3 +95,28 @@ def test_clip_matches_numpy(cuda, ref, shape, dtype, seed, lo, width):  # noqa: 
     got, want = _host(cuda, y), ref.clip(x, lo, lo + width)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(op=st.sampled_from(["add", "sub", "mul", "div", "pow", "maximum", "minimum"]),
+       shape=st.lists(st.integers(1, 4), min_size=0, max_size=3), data=st.data(), dtype=DTYPES, seed=st.integers(0, 2**31))
+def test_binary_backward_matches_numpy(cuda, ref, op, shape, data, dtype, seed):  # noqa: F811
+    rng = np.random.default_rng(seed)
+    shape = tuple(shape)
+
+    def bshape():
+        s = [1 if data.draw(st.booleans()) else d for d in shape]
+        return tuple(s[data.draw(st.integers(0, len(s))):])
+
+    sa, sb = bshape(), bshape()
+    a = rng.uniform(0.5, 2.5, sa).astype(dtype)
+    b = rng.integers(-2, 3, sb).astype(dtype)
+    g = rng.standard_normal(np.broadcast_shapes(sa, sb)).astype(dtype)
+    fakecupy.reset_counters()
+    ga, gb = cuda.binary_backward(op, cuda.asarray(a), cuda.asarray(b), cuda.asarray(g))
+    assert fakecupy.transfers == 0
+    want_a, want_b = ref.binary_backward(op, a, b, g)
+    for got, want in ((ga, want_a), (gb, want_b)):
+        got = _host(cuda, got)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, *tol(dtype))

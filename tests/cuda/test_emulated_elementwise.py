@@ -109,3 +109,22 @@ def test_clip_matches_numpy(emu, ref, n, dtype, seed, lo, width, max_grid):
     y_ = Guarded(np.zeros(n, dtype))
     emu["elementwise.cu"].launch("clip_forward", dtype, n, Guarded(x), y_, n, lo, hi, max_grid=max_grid)
     np.testing.assert_array_equal(y_.check("y"), ref.clip(x, lo, hi))
+
+
+@settings(max_examples=80, deadline=None)
+@given(op=st.sampled_from(cuda_launch.BINARY_OPS), n=SIZES, dtype=DTYPES, seed=st.integers(0, 2**31), max_grid=MAX_GRID)
+def test_binary_backward_elems_match_numpy(emu, ref, op, n, dtype, seed, max_grid):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-3, 4, n).astype(np.float64)  # ties, zeros, negative bases and integer exponents
+    b = rng.integers(-3, 4, n).astype(np.float64)
+    if n > 4:
+        a[rng.integers(0, n, size=n // 2)] = rng.uniform(0, 3, n // 2)
+        a[rng.integers(0, n, size=1)] = np.nan
+    a, b = a.astype(dtype), b.astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    ga_, gb_ = Guarded(np.zeros(n, dtype)), Guarded(np.zeros(n, dtype))
+    emu["elementwise.cu"].launch("binary_backward_elems", dtype, n, cuda_launch.binary_code(op), Guarded(a), Guarded(b), Guarded(g),
+                                 ga_, gb_, n, max_grid=max_grid)
+    want_a, want_b = ref.binary_backward(op, a, b, g)
+    np.testing.assert_allclose(ga_.check("ga"), want_a, *tol(dtype), err_msg=f"{op} ga")
+    np.testing.assert_allclose(gb_.check("gb"), want_b, *tol(dtype), err_msg=f"{op} gb")

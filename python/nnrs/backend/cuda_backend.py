@@ -11,7 +11,7 @@ Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forw
 forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
 ``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
-binary_crossentropy_logits (elementwise.cu), ``unary`` and ``clip`` (elementwise.cu), ``compare``, ``where``,
+binary_crossentropy_logits (elementwise.cu), ``unary``, ``clip`` and ``binary_backward`` (elementwise.cu), ``compare``, ``where``,
 ``cast``, ``take``, ``scatter_add`` (index.cu), ``argmax``, ``sum_squares``, ``moments``
 ``moments_backward`` (reduce.cu), ``one_hot`` (index.cu), ``gaussian_noise_forward`` and ``dropout_forward`` (dropout.cu) and
 the four optimizer updates (one fused in-place kernel each). Every other kernel of the
@@ -68,7 +68,17 @@ def launch(kernel, dtype, items, *args):
 
 
 def _c(a):
-    return cupy.ascontiguousarray(a)
+    r = cupy.ascontiguousarray(a)
+    return r if r.shape == a.shape else r.reshape(a.shape)  # numpy's ascontiguousarray makes a 0-d array 1-d
+
+
+def _sum_to(g, shape):
+    """``g`` summed (CuPy's reduction) over the axes broadcasting added or stretched, as a C-contiguous ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if not axes:
+        return _c(g.reshape(shape))
+    return _c(cupy.asarray(g.sum(axis=axes), dtype=g.dtype).reshape(shape))
 
 
 def _inplace(kernel, **arrays):
@@ -129,6 +139,15 @@ class CudaBackend(Backend):
         y = cupy.empty(shape, dtype=x.dtype)
         launch("unary_forward", x.dtype, x.size, code, x, y, x.size)
         return y
+
+    def binary_backward(self, op, a, b, g):
+        code = cuda_launch.binary_code(op)
+        shape = tuple(g.shape)
+        ab, bb, gc = _c(cupy.broadcast_to(a, shape)), _c(cupy.broadcast_to(b, shape)), _c(g)
+        ga, gb = cupy.empty(shape, dtype=g.dtype), cupy.empty(shape, dtype=g.dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        launch("binary_backward_elems", g.dtype, n, code, ab, bb, gc, ga, gb, n)
+        return _sum_to(ga, tuple(a.shape)), _sum_to(gb, tuple(b.shape))
 
     def clip(self, x, lo, hi):
         shape = x.shape

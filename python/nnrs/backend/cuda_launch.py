@@ -15,7 +15,8 @@ softmax_rows_forward / _backward row            128     min(ceil(rows / 128), 40
 dropout_forward / _backward      element        256     min(ceil(n / 256), 4096), at least 1
 sgd/adam/rmsprop/adagrad_update  element        256     min(ceil(n / 256), 4096), at least 1
 softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 4096), at least 1
-unary_forward, clip_forward      element        256     min(ceil(n / 256), 4096), at least 1
+unary_forward, clip_forward,     element        256     min(ceil(n / 256), 4096), at least 1
+binary_backward_elems            element        256     min(ceil(n / 256), 4096), at least 1
 loss_elementwise_forward         row            128     min(ceil(rows / 128), 4096), at least 1
 loss_elementwise_backward        element        256     min(ceil(n / 256), 4096), at least 1
 compare/where_forward, cast_to_*  element        256     min(ceil(n / 256), 4096), at least 1
@@ -73,6 +74,7 @@ KERNELS = {
     "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
     "unary_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
     "clip_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "binary_backward_elems": ("elementwise.cu", ELEMENT_BLOCK, "element"),
     "loss_elementwise_forward": ("elementwise.cu", ROW_BLOCK, "row"),
     "loss_elementwise_backward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
     "compare_forward": ("index.cu", ELEMENT_BLOCK, "element"),
@@ -101,6 +103,9 @@ ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "e
 UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal",
              "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
              "log1p", "expm1", "log2", "log10", "floor", "ceil", "round", "trunc")
+
+# The ops of elementwise.cu's binary_backward_elems; the code passed as `op` is the index (base.BINARY_OPS' order).
+BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
 
 # The losses of elementwise.cu's loss_elementwise_forward / _backward; the code passed as `loss` is the index.
 ELEMENTWISE_LOSSES = ("mse", "mae", "huber", "binary_crossentropy_logits")
@@ -152,6 +157,14 @@ def unary_code(op: str) -> int:
         return UNARY_OPS.index(op)
     except ValueError:
         raise ValueError(f"unary: unknown op {op!r}; accepted: {', '.join(UNARY_OPS)}") from None
+
+
+def binary_code(op: str) -> int:
+    """The ``op`` argument of binary_backward_elems for binary op ``op``."""
+    try:
+        return BINARY_OPS.index(op)
+    except ValueError:
+        raise ValueError(f"binary_backward: unknown op {op!r}; accepted: {', '.join(BINARY_OPS)}") from None
 
 
 def compare_code(op: str) -> int:

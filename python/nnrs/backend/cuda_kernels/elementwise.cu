@@ -5,6 +5,10 @@
 // `op` is the unary op's code: its index in cuda_launch.UNARY_OPS (= base.UNARY_OPS).
 // sign(0) = 0 and sign(NaN) = NaN; round takes halves to the even neighbour (rint).
 // `loss` is the code of cuda_launch.ELEMENTWISE_LOSSES (mse, mae, huber, binary_crossentropy_logits).
+// binary_backward_elems: per element of the broadcast shape, the gradients of binary op `op`
+//   (its index in cuda_launch.BINARY_OPS: add, sub, mul, div, pow, maximum, minimum) wrt a and b
+//   given g, with the oracle's formulas (numpy_backend.binary_backward); the backend broadcasts
+//   a and b to g's shape before and sums the results back to the operands' shapes after.
 // clip_forward: y = minimum(maximum(x, lo), hi) with numpy's NaN rule (a NaN operand gives NaN).
 // Launch: unary_forward / clip_forward / loss_elementwise_backward over elements (block 256),
 // loss_elementwise_forward over rows (block 128, one row of `cols` elements per thread);
@@ -72,6 +76,39 @@ template <typename T> __device__ void unary_forward(int op, const T* __restrict_
     for (nn_index i = nn_first(); i < n; i += nn_stride()) y[i] = unary_op(op, x[i]);
 }
 
+__device__ __forceinline__ float nn_pow(float x, float y) { return powf(x, y); }
+__device__ __forceinline__ double nn_pow(double x, double y) { return pow(x, y); }
+
+template <typename T>
+__device__ void binary_backward_elems(int op, const T* __restrict__ a, const T* __restrict__ b, const T* __restrict__ g, T* __restrict__ ga,
+                                      T* __restrict__ gb, nn_index n) {
+    const T zero = (T)0, one = (T)1;
+    for (nn_index i = nn_first(); i < n; i += nn_stride()) {
+        const T x = a[i], y = b[i], gi = g[i];
+        T u, v;
+        switch (op) {
+            case 0: u = gi; v = gi; break;
+            case 1: u = gi; v = -gi; break;
+            case 2: u = gi * y; v = gi * x; break;
+            case 3: u = gi / y; v = -(u * (x / y)); break;
+            case 4:
+                u = y == zero ? zero : gi * y * nn_pow(x, y - one);
+                v = x <= zero ? zero : gi * nn_pow(x, y) * nn_log(x);
+                break;
+            case 5:
+            case 6: {
+                const bool to_a = (op == 5 ? x >= y : x <= y) || x != x;
+                u = to_a ? gi : zero;
+                v = to_a ? zero : gi;
+                break;
+            }
+            default: u = nn_nan<T>(); v = nn_nan<T>();
+        }
+        ga[i] = u;
+        gb[i] = v;
+    }
+}
+
 // numpy's maximum / minimum: NaN when either operand is NaN.
 template <typename T> __device__ __forceinline__ T nan_max(T a, T b) { return (a != a || b != b) ? nn_nan<T>() : (a > b ? a : b); }
 template <typename T> __device__ __forceinline__ T nan_min(T a, T b) { return (a != a || b != b) ? nn_nan<T>() : (a < b ? a : b); }
@@ -131,6 +168,14 @@ __device__ void loss_elementwise_backward(int loss, const T* __restrict__ pred, 
 
 extern "C" __global__ void unary_forward_f32(int op, const float* x, float* y, nn_index n) { unary_forward<float>(op, x, y, n); }
 extern "C" __global__ void unary_forward_f64(int op, const double* x, double* y, nn_index n) { unary_forward<double>(op, x, y, n); }
+extern "C" __global__ void binary_backward_elems_f32(int op, const float* a, const float* b, const float* g, float* ga, float* gb,
+                                                     nn_index n) {
+    binary_backward_elems<float>(op, a, b, g, ga, gb, n);
+}
+extern "C" __global__ void binary_backward_elems_f64(int op, const double* a, const double* b, const double* g, double* ga, double* gb,
+                                                     nn_index n) {
+    binary_backward_elems<double>(op, a, b, g, ga, gb, n);
+}
 extern "C" __global__ void clip_forward_f32(const float* x, float* y, nn_index n, float lo, float hi) { clip_forward<float>(x, y, n, lo, hi); }
 extern "C" __global__ void clip_forward_f64(const double* x, double* y, nn_index n, double lo, double hi) {
     clip_forward<double>(x, y, n, lo, hi);

@@ -127,3 +127,28 @@ def test_one_hot_matches_numpy(cuda, ref, shape, classes, seed, idt, dtype):  # 
     want = ref.one_hot(idx, classes, dtype)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+
+
+def _embedding_model():
+    import nnrs
+    from nnrs import layers
+
+    nnrs.random.seed(9)
+    m = nnrs.Sequential([layers.Input((6,), dtype="int64"), layers.Embedding(11, 4), layers.Flatten(), layers.Dense(3)])
+    m.compile(optimizer=nnrs.optimizers.Adam(0.02), loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return m
+
+
+def test_embedding_model_trains_on_cuda_like_numpy(cuda):  # noqa: F811
+    """take (forward) and scatter_add (the embedding's gradient) inside a model: a step on cuda
+    equals a step on numpy from the same weights."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 11, (16, 6)).astype(np.int64)
+    y = rng.integers(0, 3, 16).astype(np.int64)
+    ref_m, m = _embedding_model(), _embedding_model()
+    ref_m.to("numpy")
+    m.to("cuda")
+    for _ in range(3):
+        np.testing.assert_allclose(m.train_on_batch(x, y), ref_m.train_on_batch(x, y), rtol=1e-5, atol=1e-6)
+    for a, b in zip(m.get_weights(), ref_m.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

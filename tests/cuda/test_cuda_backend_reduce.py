@@ -94,3 +94,17 @@ def test_moments_backward_matches_numpy(cuda, ref, shape, data, dtype, seed, kee
     got = cuda.moments_backward(*(cuda.asarray(a) for a in (x, mean, gm, gv)), axes)
     assert fakecupy.transfers == 0
     _close(cuda, got, ref.moments_backward(x, mean, gm, gv, axes), dtype)
+
+
+@settings(max_examples=20, deadline=None)
+@given(c=st.integers(0, 40), dtype=DTYPES, seed=st.integers(0, 2**31), momentum=st.sampled_from([0.0, 0.9, 0.99]))
+def test_batch_norm_update_in_place_matches_numpy(cuda, ref, c, dtype, seed, momentum):  # noqa: F811
+    rng = np.random.default_rng(seed)
+    mm, mv, m, v = (rng.standard_normal(c).astype(dtype) for _ in range(4))
+    dmm, dmv = cuda.asarray(mm), cuda.asarray(mv)
+    fakecupy.reset_counters()
+    assert cuda.batch_norm_update(dmm, dmv, cuda.asarray(m), cuda.asarray(v), momentum) is None
+    assert fakecupy.transfers == 0
+    ref.batch_norm_update(mm, mv, m, v, momentum)
+    np.testing.assert_array_equal(_host(cuda, dmm), mm)
+    np.testing.assert_array_equal(_host(cuda, dmv), mv)

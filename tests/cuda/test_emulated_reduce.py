@@ -76,3 +76,17 @@ def test_moments_backward_rows_match_numpy(emu, ref, rows, cols, dtype, seed, ma
     emu["reduce.cu"].launch("moments_backward_rows", dtype, rows * cols, Guarded(x), Guarded(mean), Guarded(gm), Guarded(gv), g_,
                             rows, cols, max_grid=max_grid)
     np.testing.assert_array_equal(g_.check("gx"), ref.moments_backward(x, mean, gm, gv, axes=(1,)))  # same operations: bit-equal
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.one_of(st.sampled_from([0, 1, 255, 256, 257]), st.integers(0, 700)), dtype=DTYPES, seed=st.integers(0, 2**31),
+       momentum=st.sampled_from([0.0, 0.9, 0.99, 1.0, 0.37]), max_grid=MAX_GRID)
+def test_moving_average_update_matches_numpy_bitwise(emu, ref, n, dtype, seed, momentum, max_grid):
+    rng = np.random.default_rng(seed)
+    mm, mv, m, v = (rng.standard_normal(n).astype(dtype) for _ in range(4))
+    want_mm, want_mv = mm.copy(), mv.copy()
+    ref.batch_norm_update(want_mm, want_mv, m, v, momentum)
+    for moving, batch, want in ((mm, m, want_mm), (mv, v, want_mv)):
+        g = Guarded(moving)
+        emu["reduce.cu"].launch("moving_average_update", dtype, n, g, Guarded(batch), n, momentum, 1.0 - momentum, max_grid=max_grid)
+        np.testing.assert_array_equal(g.check("moving"), want)

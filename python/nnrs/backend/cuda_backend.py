@@ -10,15 +10,18 @@ Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forw
 ``linear_backward`` (cuBLAS + the bias by CuPy + the activation kernel), the activations
 forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
-``loss_backward`` for ``softmax_crossentropy`` (the fused kernels) and for mse, mae, huber and
-binary_crossentropy_logits (elementwise.cu), ``unary``, ``clip`` and ``binary_backward`` (elementwise.cu), ``compare``, ``where``,
-``cast``, ``take``, ``scatter_add`` (index.cu), ``argmax``, ``sum_squares``, ``moments``
-``moments_backward`` (reduce.cu), ``one_hot`` (index.cu), ``gaussian_noise_forward`` and ``dropout_forward`` (dropout.cu) and
-the four optimizer updates (one fused in-place kernel each). Every other kernel of the
-contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
+``loss_backward`` for ``softmax_crossentropy`` (the fused kernels of loss.cu) and for mse,
+mae, huber and binary_crossentropy_logits (elementwise.cu); ``unary``, ``clip`` and
+``binary_backward`` (elementwise.cu); ``compare``, ``where``, ``cast``, ``take``,
+``scatter_add`` and ``one_hot`` (index.cu); ``argmax``, ``sum_squares``, ``moments``,
+``moments_backward`` and ``batch_norm_update`` (reduce.cu); ``dropout_forward`` and
+``gaussian_noise_forward`` (dropout.cu); the four optimizer updates (one fused in-place kernel
+each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels. Every other kernel
+of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
 
-Nothing here copies data to the host: scalar results are 0-d device arrays.
+Nothing here copies data to the host (scalar results are 0-d device arrays) except ``take`` /
+``scatter_add``, which read back whether an index is out of range, so that it raises.
 """
 
 from __future__ import annotations
@@ -283,6 +286,12 @@ class CudaBackend(Backend):
         if not x.ndim:
             return gt.reshape(())
         return _c(cupy.transpose(gt, tuple(np.argsort(perm))))
+
+    def batch_norm_update(self, moving_mean, moving_var, mean, var, momentum):
+        _inplace("batch_norm_update", moving_mean=moving_mean, moving_var=moving_var)
+        rest = 1.0 - momentum  # rounded to the dtype by scalar_args, as the oracle's t(1.0 - momentum)
+        for mv, b in ((moving_mean, mean), (moving_var, var)):
+            launch("moving_average_update", mv.dtype, mv.size, mv, _c(b), mv.size, momentum, rest)
 
     def one_hot(self, indices, num_classes, dtype="float32"):
         d = np.dtype("float32" if dtype is None else dtype)

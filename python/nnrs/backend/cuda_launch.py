@@ -25,7 +25,8 @@ scatter_add_forward              out column     256     min(ceil(cols / 256), 40
 gaussian_noise_forward           element        256     min(ceil(n / 256), 4096), at least 1
 argmax_rows / moments_rows       row            128     min(ceil(rows / 128), 4096), at least 1
 sum_squares_chunks               4096-chunk     128     min(ceil(chunks / 128), 4096), at least 1
-moments_backward_rows, one_hot   element        256     min(ceil(n / 256), 4096), at least 1
+moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096), at least 1
+moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -89,6 +90,7 @@ KERNELS = {
     "sum_squares_chunks": ("reduce.cu", ROW_BLOCK, "chunk"),
     "moments_rows": ("reduce.cu", ROW_BLOCK, "row"),
     "moments_backward_rows": ("reduce.cu", ELEMENT_BLOCK, "element"),
+    "moving_average_update": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "one_hot_forward": ("index.cu", ELEMENT_BLOCK, "element"),
 }
 

@@ -11,6 +11,9 @@
 // moments_backward_rows: gx[r, j] = g_mean[r] / n + (g_var[r] + g_var[r]) / n * (x[r, j] - mean[r])
 //   in T, n = cols, with the oracle's operation order (numpy_backend.moments_backward); one
 //   element per thread (block 256), rows as in moments_rows.
+// moving_average_update: in place, moving[i] = moving[i] * momentum + batch[i] * rest
+//   (rest = 1 - momentum rounded to T by the host), batch norm's moving statistics; one
+//   element per thread (block 256).
 // Launch: one row (or chunk) per thread, block 128, grid-stride loop over rows; no shared
 // memory. (A row is summed by one thread, so a reduction over few long rows is slow: correct,
 // not tuned.)
@@ -90,6 +93,17 @@ extern "C" __global__ void moments_backward_rows_f32(const float* x, const float
 extern "C" __global__ void moments_backward_rows_f64(const double* x, const double* mean, const double* g_mean, const double* g_var,
                                                      double* gx, nn_index rows, nn_index cols) {
     moments_backward_rows<double>(x, mean, g_mean, g_var, gx, rows, cols);
+}
+template <typename T>
+__device__ void moving_average_update(T* __restrict__ moving, const T* __restrict__ batch, nn_index n, T momentum, T rest) {
+    for (nn_index i = nn_first(); i < n; i += nn_stride()) moving[i] = moving[i] * momentum + batch[i] * rest;
+}
+
+extern "C" __global__ void moving_average_update_f32(float* moving, const float* batch, nn_index n, float momentum, float rest) {
+    moving_average_update<float>(moving, batch, n, momentum, rest);
+}
+extern "C" __global__ void moving_average_update_f64(double* moving, const double* batch, nn_index n, double momentum, double rest) {
+    moving_average_update<double>(moving, batch, n, momentum, rest);
 }
 extern "C" __global__ void argmax_rows_f32(const float* x, long long* out, nn_index rows, nn_index cols) {
     argmax_rows<float>(x, out, rows, cols);

@@ -108,3 +108,35 @@ def test_batch_norm_update_in_place_matches_numpy(cuda, ref, c, dtype, seed, mom
     ref.batch_norm_update(mm, mv, m, v, momentum)
     np.testing.assert_array_equal(_host(cuda, dmm), mm)
     np.testing.assert_array_equal(_host(cuda, dmv), mv)
+
+
+def test_gaussian_noise_layer_and_global_clipnorm_train_on_cuda_like_numpy(cuda, monkeypatch):  # noqa: F811
+    """GaussianNoise (gaussian_noise_forward) and global-norm clipping (sum_squares) inside a
+    training step: the same losses and weights on cuda as on numpy for the same seeds."""
+    import nnrs
+    from nnrs import layers
+
+    def model():
+        nnrs.random.seed(4)
+        m = nnrs.Sequential([layers.Input((5,)), layers.GaussianNoise(0.3), layers.Dense(4, activation="relu"), layers.Dense(1)])
+        m.compile(optimizer=nnrs.optimizers.SGD(0.05, global_clipnorm=0.5), loss="mse")
+        return m
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((12, 5)).astype(np.float32)
+    y = rng.standard_normal((12, 1)).astype(np.float32)
+    ref_m, m = model(), model()
+    ref_m.to("numpy")
+    m.to("cuda")
+    calls = []
+    for k in ("gaussian_noise_forward", "sum_squares"):
+        orig = getattr(cuda, k)  # the instance's contract-checked method
+        monkeypatch.setattr(cuda, k, lambda *a, _o=orig, _k=k, **kw: calls.append(_k) or _o(*a, **kw))
+    for i in range(3):
+        nnrs.random.seed(50 + i)
+        want = ref_m.train_on_batch(x, y)
+        nnrs.random.seed(50 + i)
+        np.testing.assert_allclose(m.train_on_batch(x, y), want, rtol=1e-5, atol=1e-6)
+    for a, b in zip(m.get_weights(), ref_m.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert calls.count("gaussian_noise_forward") == 3 and calls.count("sum_squares") >= 3

@@ -314,7 +314,8 @@ del _name
 # ---- RawModule / RawKernel ----------------------------------------------------------------------
 _BUILD_DIR = None
 _SO_CACHE: dict = {}  # source hash -> EmulatedModule: g++ builds a given source once per process (as CuPy's disk cache)
-_POINTEES = {"float": numpy.float32, "double": numpy.float64, "long long": numpy.int64}
+_POINTEES = {"float": numpy.float32, "double": numpy.float64, "long long": numpy.int64, "int": numpy.int32,
+             "unsigned char": numpy.uint8, "bool": numpy.bool_}
 _SCALAR_NP = {"float": numpy.float32, "double": numpy.float64, "int": numpy.int32, "nn_index": numpy.int64,
               "long long": numpy.int64, "nn_u64": numpy.uint64}
 

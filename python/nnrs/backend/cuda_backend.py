@@ -10,12 +10,18 @@ Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forw
 ``linear_backward`` (cuBLAS + the bias by CuPy + the activation kernel), the activations
 forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
 ``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
-``loss_backward`` for ``softmax_crossentropy`` (the fused kernels), ``dropout_forward`` and
-the four optimizer updates (one fused in-place kernel each). Every other kernel of the
-contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
+``loss_backward`` for ``softmax_crossentropy`` (the fused kernels of loss.cu) and for mse,
+mae, huber and binary_crossentropy_logits (elementwise.cu); ``unary``, ``clip`` and
+``binary_backward`` (elementwise.cu); ``compare``, ``where``, ``cast``, ``take``,
+``scatter_add`` and ``one_hot`` (index.cu); ``argmax``, ``sum_squares``, ``moments``,
+``moments_backward`` and ``batch_norm_update`` (reduce.cu); ``dropout_forward`` and
+``gaussian_noise_forward`` (dropout.cu); the four optimizer updates (one fused in-place kernel
+each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels. Every other kernel
+of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
 
-Nothing here copies data to the host: scalar results are 0-d device arrays.
+Nothing here copies data to the host (scalar results are 0-d device arrays) except ``take`` /
+``scatter_add``, which read back whether an index is out of range, so that it raises.
 """
 
 from __future__ import annotations
@@ -65,7 +71,17 @@ def launch(kernel, dtype, items, *args):
 
 
 def _c(a):
-    return cupy.ascontiguousarray(a)
+    r = cupy.ascontiguousarray(a)
+    return r if r.shape == a.shape else r.reshape(a.shape)  # numpy's ascontiguousarray makes a 0-d array 1-d
+
+
+def _sum_to(g, shape):
+    """``g`` summed (CuPy's reduction) over the axes broadcasting added or stretched, as a C-contiguous ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if not axes:
+        return _c(g.reshape(shape))
+    return _c(cupy.asarray(g.sum(axis=axes), dtype=g.dtype).reshape(shape))
 
 
 def _inplace(kernel, **arrays):
@@ -118,6 +134,179 @@ class CudaBackend(Backend):
             ax = tuple(sorted({a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)})) if x.ndim else ()
         r = getattr(cupy, {"sum": "sum", "mean": "mean", "max": "max", "min": "min"}[op])(x, axis=ax, keepdims=keepdims)
         return cupy.asarray(r, dtype=x.dtype)
+
+    def unary(self, op, x):
+        code = cuda_launch.unary_code(op)
+        shape = x.shape  # (ascontiguousarray makes a 0-d array 1-d)
+        x = _c(x)
+        y = cupy.empty(shape, dtype=x.dtype)
+        launch("unary_forward", x.dtype, x.size, code, x, y, x.size)
+        return y
+
+    def binary_backward(self, op, a, b, g):
+        code = cuda_launch.binary_code(op)
+        shape = tuple(g.shape)
+        ab, bb, gc = _c(cupy.broadcast_to(a, shape)), _c(cupy.broadcast_to(b, shape)), _c(g)
+        ga, gb = cupy.empty(shape, dtype=g.dtype), cupy.empty(shape, dtype=g.dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        launch("binary_backward_elems", g.dtype, n, code, ab, bb, gc, ga, gb, n)
+        return _sum_to(ga, tuple(a.shape)), _sum_to(gb, tuple(b.shape))
+
+    def clip(self, x, lo, hi):
+        shape = x.shape
+        x = _c(x)
+        y = cupy.empty(shape, dtype=x.dtype)
+        launch("clip_forward", x.dtype, x.size, x, y, x.size, lo, hi)  # lo, hi rounded to x's dtype, as the oracle
+        return y
+
+    # ---- comparison, selection, casts, gather / scatter (index.cu) ---------------------------
+    def compare(self, op, a, b):
+        code = cuda_launch.compare_code(op)
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = _c(cupy.broadcast_to(a, shape)), _c(cupy.broadcast_to(b, shape))
+        out = cupy.empty(shape, dtype=np.bool_)
+        n = int(np.prod(shape, dtype=np.int64))
+        launch("compare_forward", a.dtype, n, code, a, b, out, n)
+        return out
+
+    def where(self, cond, a, b):
+        shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        cond, a, b = (_c(cupy.broadcast_to(v, shape)) for v in (cond, a, b))
+        out = cupy.empty(shape, dtype=a.dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        launch("where_forward", a.dtype, n, cond, a, b, out, n)
+        return out
+
+    _SATURATING = {np.dtype(np.int32): "cast_to_int32", np.dtype(np.int64): "cast_to_int64", np.dtype(np.uint8): "cast_to_uint8"}
+
+    def cast(self, x, dtype):
+        d = np.dtype(dtype)
+        if x.dtype.kind == "f" and d in self._SATURATING:  # C's float -> int conversion is undefined out of range: a kernel saturates
+            shape = x.shape
+            x = _c(x)
+            out = cupy.empty(shape, dtype=d)
+            launch(self._SATURATING[d], x.dtype, x.size, x, out, x.size)
+            return out
+        # integer wrap, rounding to float, != 0 to bool and bool to 0 / 1: CuPy's astype has numpy's meaning
+        return x.astype(d, order="C", copy=True)
+
+    @staticmethod
+    def _indices(kernel, indices, size, axis):
+        """indices as a C-contiguous int64 device array, after checking them: the one place a
+        gather / scatter reads back from the device (one bool, and the first bad index when
+        there is one), because a bad index must raise."""
+        from .base import INDEX_ERROR
+
+        idx = _c(indices.astype(np.int64, copy=False))
+        if idx.size:
+            bad = (idx < -size) | (idx >= size)
+            if bool(bad.any()):
+                first = int(idx.reshape(-1)[int(bad.reshape(-1).argmax())])
+                raise ValueError(INDEX_ERROR.format(kernel=kernel, index=first, axis=axis, size=size))
+        return idx
+
+    def take(self, x, indices, axis):
+        ax = axis % x.ndim
+        n = x.shape[ax]
+        idx = self._indices("take", indices, n, ax)
+        x = _c(x)
+        outer = int(np.prod(x.shape[:ax], dtype=np.int64))
+        inner = int(np.prod(x.shape[ax + 1:], dtype=np.int64))
+        out = cupy.empty(x.shape[:ax] + tuple(indices.shape) + x.shape[ax + 1:], dtype=x.dtype)
+        total = outer * idx.size * inner
+        launch("take_forward", x.dtype, total, x, idx, out, outer, n, inner, idx.size)
+        return out
+
+    def scatter_add(self, updates, indices, axis, dim_size):
+        ni = indices.ndim
+        ax = axis % (updates.ndim - ni + 1)
+        idx = self._indices("scatter_add", indices, dim_size, ax)
+        upd = _c(updates)
+        lead, tail = updates.shape[:ax], updates.shape[ax + ni:]
+        outer = int(np.prod(lead, dtype=np.int64))
+        inner = int(np.prod(tail, dtype=np.int64))
+        out = cupy.empty(lead + (dim_size,) + tail, dtype=updates.dtype)
+        launch("scatter_add_forward", upd.dtype, outer * inner, upd, idx, out, outer, dim_size, inner, idx.size)
+        return out
+
+    # ---- reductions with the oracle's meaning (reduce.cu) -------------------------------------
+    def argmax(self, x, axis=-1):
+        if x.ndim == 0:
+            return cupy.zeros((), dtype=np.int64)
+        ax = axis % x.ndim
+        xt = _c(cupy.moveaxis(x, ax, -1))
+        cols = x.shape[ax]
+        out_shape = x.shape[:ax] + x.shape[ax + 1:]
+        rows = int(np.prod(out_shape, dtype=np.int64))
+        out = cupy.empty(out_shape, dtype=np.int64)
+        launch("argmax_rows", x.dtype, rows, xt, out, rows, cols)
+        return out
+
+    def sum_squares(self, arrays):
+        parts = []
+        for a in arrays:
+            a = _c(a)
+            chunks = -(-a.size // cuda_launch.SUM_SQUARES_CHUNK)
+            if chunks:
+                part = cupy.empty((chunks,), dtype=np.float64)
+                launch("sum_squares_chunks", a.dtype, chunks, a, part, a.size, cuda_launch.SUM_SQUARES_CHUNK, chunks)
+                parts.append(part)
+        if not parts:
+            return cupy.zeros((), dtype=np.float64)
+        return cupy.asarray(cupy.concatenate(parts).sum(), dtype=np.float64).reshape(())
+
+    @staticmethod
+    def _axes(x, axes):
+        if axes is None:
+            return tuple(range(x.ndim))
+        return tuple(sorted({a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)})) if x.ndim else ()
+
+    def moments(self, x, axes=None, keepdims=False):
+        ax = self._axes(x, axes)
+        kept = tuple(i for i in range(x.ndim) if i not in ax)
+        xt = _c(cupy.transpose(x, kept + ax)) if x.ndim else _c(x.reshape(1))
+        rows = int(np.prod([x.shape[i] for i in kept], dtype=np.int64))
+        cols = int(np.prod([x.shape[i] for i in ax], dtype=np.int64))
+        shape = tuple(1 if i in ax else x.shape[i] for i in range(x.ndim)) if keepdims else tuple(x.shape[i] for i in kept)
+        mean = cupy.empty(shape, dtype=x.dtype)
+        var = cupy.empty(shape, dtype=x.dtype)
+        launch("moments_rows", x.dtype, rows, xt, mean, var, rows, cols)
+        return mean, var
+
+    def moments_backward(self, x, mean, g_mean, g_var, axes=None):
+        ax = self._axes(x, axes)
+        kept = tuple(i for i in range(x.ndim) if i not in ax)
+        perm = kept + ax
+        xt = _c(cupy.transpose(x, perm)) if x.ndim else _c(x.reshape(1))
+        rows = int(np.prod([x.shape[i] for i in kept], dtype=np.int64))
+        cols = int(np.prod([x.shape[i] for i in ax], dtype=np.int64))
+        m, gm, gv = (_c(a.reshape(-1)) for a in (mean, g_mean, g_var))
+        gt = cupy.empty(xt.shape, dtype=x.dtype)
+        launch("moments_backward_rows", x.dtype, rows * cols, xt, m, gm, gv, gt, rows, cols)
+        if not x.ndim:
+            return gt.reshape(())
+        return _c(cupy.transpose(gt, tuple(np.argsort(perm))))
+
+    def batch_norm_update(self, moving_mean, moving_var, mean, var, momentum):
+        _inplace("batch_norm_update", moving_mean=moving_mean, moving_var=moving_var)
+        rest = 1.0 - momentum  # rounded to the dtype by scalar_args, as the oracle's t(1.0 - momentum)
+        for mv, b in ((moving_mean, mean), (moving_var, var)):
+            launch("moving_average_update", mv.dtype, mv.size, mv, _c(b), mv.size, momentum, rest)
+
+    def one_hot(self, indices, num_classes, dtype="float32"):
+        d = np.dtype("float32" if dtype is None else dtype)
+        idx = _c(indices.astype(np.int64, copy=False))
+        out = cupy.empty(tuple(indices.shape) + (num_classes,), dtype=d)
+        n = idx.size * num_classes
+        launch("one_hot_forward", d, n, idx, out, n, num_classes)
+        return out
+
+    def gaussian_noise_forward(self, x, stddev, seed):
+        shape = x.shape
+        x = _c(x)
+        y = cupy.empty(shape, dtype=x.dtype)
+        launch("gaussian_noise_forward", x.dtype, x.size, x, y, x.size, cuda_launch.dropout_seed(seed), float(stddev))
+        return y
 
     # ---- activations --------------------------------------------------------------------------
     def activation_forward(self, name, x, alpha=0.0):
@@ -172,7 +361,20 @@ class CudaBackend(Backend):
     # ---- losses (fused softmax cross-entropy) -------------------------------------------------
     def loss_forward(self, name, pred, target, weight=None, delta=1.0):
         if name != "softmax_crossentropy":
-            raise _missing("loss_forward", f"loss {name!r} (it has softmax_crossentropy)")
+            code = cuda_launch.loss_code(name)
+            pred = _c(pred)
+            rows = pred.shape[0]
+            cols = pred.size // rows if rows else int(np.prod(pred.shape[1:], dtype=np.int64))
+            per = cupy.empty((rows,), dtype=pred.dtype)
+            launch("loss_elementwise_forward", pred.dtype, rows, code, pred, _c(target), per, rows, cols, delta)
+        else:
+            per = self._softmax_xent_per_sample(pred, target)
+        if weight is not None:
+            per = per * weight
+        return (per.sum(dtype=np.float64) / max(pred.shape[0], 1)).astype(pred.dtype)
+
+    @staticmethod
+    def _softmax_xent_per_sample(pred, target):
         pred = _c(pred)
         rows, classes = pred.shape
         per = cupy.empty((rows,), dtype=pred.dtype)
@@ -180,13 +382,11 @@ class CudaBackend(Backend):
             launch("softmax_xent_forward_sparse", pred.dtype, rows, pred, _c(target), per, rows, classes)
         else:
             launch("softmax_xent_forward_onehot", pred.dtype, rows, pred, _c(target), per, rows, classes)
-        if weight is not None:
-            per = per * weight
-        return (per.sum(dtype=np.float64) / max(rows, 1)).astype(pred.dtype)
+        return per
 
     def loss_backward(self, name, pred, target, weight=None, grad=1.0, delta=1.0):
         if name != "softmax_crossentropy":
-            raise _missing("loss_backward", f"loss {name!r} (it has softmax_crossentropy)")
+            return self._loss_elementwise_backward(name, pred, target, weight, grad, delta)
         pred = _c(pred)
         rows, classes = pred.shape
         w = None if weight is None else _c(weight)
@@ -198,6 +398,23 @@ class CudaBackend(Backend):
             scale, upstream = cuda_launch.softmax_xent_scale(1.0, rows), grad
         kernel = "softmax_xent_backward_sparse" if target.ndim == 1 else "softmax_xent_backward_onehot"
         launch(kernel, pred.dtype, rows, pred, _c(target), w, g, rows, classes, scale)
+        if upstream is not None:
+            g *= upstream.astype(pred.dtype)
+        return g
+
+    @staticmethod
+    def _loss_elementwise_backward(name, pred, target, weight, grad, delta):
+        code = cuda_launch.loss_code(name)
+        pred = _c(pred)
+        rows = pred.shape[0]
+        cols = max(pred.size // rows if rows else int(np.prod(pred.shape[1:], dtype=np.int64)), 1)
+        g = cupy.empty(pred.shape, dtype=pred.dtype)
+        if isinstance(grad, (int, float, np.ndarray, np.generic)):  # a host value: no device round trip to read it
+            scale, upstream = cuda_launch.loss_elementwise_scale(float(grad), rows, cols), None
+        else:  # a 0-d device array: scale on the device instead of reading it back
+            scale, upstream = cuda_launch.loss_elementwise_scale(1.0, rows, cols), grad
+        launch("loss_elementwise_backward", pred.dtype, pred.size, code, pred, _c(target), None if weight is None else _c(weight), g,
+               pred.size, cols, scale, delta)
         if upstream is not None:
             g *= upstream.astype(pred.dtype)
         return g

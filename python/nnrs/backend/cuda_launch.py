@@ -15,6 +15,18 @@ softmax_rows_forward / _backward row            128     min(ceil(rows / 128), 40
 dropout_forward / _backward      element        256     min(ceil(n / 256), 4096), at least 1
 sgd/adam/rmsprop/adagrad_update  element        256     min(ceil(n / 256), 4096), at least 1
 softmax_xent_* (4 kernels)       row            128     min(ceil(rows / 128), 4096), at least 1
+unary_forward, clip_forward,     element        256     min(ceil(n / 256), 4096), at least 1
+binary_backward_elems            element        256     min(ceil(n / 256), 4096), at least 1
+loss_elementwise_forward         row            128     min(ceil(rows / 128), 4096), at least 1
+loss_elementwise_backward        element        256     min(ceil(n / 256), 4096), at least 1
+compare/where_forward, cast_to_*  element        256     min(ceil(n / 256), 4096), at least 1
+take_forward                     out element    256     min(ceil(n / 256), 4096), at least 1
+scatter_add_forward              out column     256     min(ceil(cols / 256), 4096), at least 1
+gaussian_noise_forward           element        256     min(ceil(n / 256), 4096), at least 1
+argmax_rows / moments_rows       row            128     min(ceil(rows / 128), 4096), at least 1
+sum_squares_chunks               4096-chunk     128     min(ceil(chunks / 128), 4096), at least 1
+moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096), at least 1
+moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -39,7 +51,7 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -61,11 +73,47 @@ KERNELS = {
     "softmax_xent_forward_onehot": ("loss.cu", ROW_BLOCK, "row"),
     "softmax_xent_backward_sparse": ("loss.cu", ROW_BLOCK, "row"),
     "softmax_xent_backward_onehot": ("loss.cu", ROW_BLOCK, "row"),
+    "unary_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "clip_forward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "binary_backward_elems": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "loss_elementwise_forward": ("elementwise.cu", ROW_BLOCK, "row"),
+    "loss_elementwise_backward": ("elementwise.cu", ELEMENT_BLOCK, "element"),
+    "compare_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "where_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "cast_to_int32": ("index.cu", ELEMENT_BLOCK, "element"),
+    "cast_to_int64": ("index.cu", ELEMENT_BLOCK, "element"),
+    "cast_to_uint8": ("index.cu", ELEMENT_BLOCK, "element"),
+    "take_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "scatter_add_forward": ("index.cu", ELEMENT_BLOCK, "column"),
+    "gaussian_noise_forward": ("dropout.cu", ELEMENT_BLOCK, "element"),
+    "argmax_rows": ("reduce.cu", ROW_BLOCK, "row"),
+    "sum_squares_chunks": ("reduce.cu", ROW_BLOCK, "chunk"),
+    "moments_rows": ("reduce.cu", ROW_BLOCK, "row"),
+    "moments_backward_rows": ("reduce.cu", ELEMENT_BLOCK, "element"),
+    "moving_average_update": ("reduce.cu", ELEMENT_BLOCK, "element"),
+    "one_hot_forward": ("index.cu", ELEMENT_BLOCK, "element"),
 }
+
+#: Elements per partial sum of sum_squares_chunks.
+SUM_SQUARES_CHUNK = 4096
 
 # The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
 # the code passed as `act` is the index (the Rust enum's order).
 ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus")
+
+# The ops of elementwise.cu's unary_forward; the code passed as `op` is the index (base.UNARY_OPS' order).
+UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal",
+             "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+             "log1p", "expm1", "log2", "log10", "floor", "ceil", "round", "trunc")
+
+# The ops of elementwise.cu's binary_backward_elems; the code passed as `op` is the index (base.BINARY_OPS' order).
+BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
+
+# The losses of elementwise.cu's loss_elementwise_forward / _backward; the code passed as `loss` is the index.
+ELEMENTWISE_LOSSES = ("mse", "mae", "huber", "binary_crossentropy_logits")
+
+# The ops of index.cu's compare_forward; the code passed as `op` is the index (base.COMPARE_OPS' order).
+COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
@@ -103,6 +151,43 @@ def activation_code(name: str) -> int:
         return ELEMENTWISE_ACTIVATIONS.index(name)
     except ValueError:
         raise ValueError(f"activation kernels: unknown activation {name!r}; accepted: {', '.join(ELEMENTWISE_ACTIVATIONS)}") from None
+
+
+def unary_code(op: str) -> int:
+    """The ``op`` argument of unary_forward for unary op ``op``."""
+    try:
+        return UNARY_OPS.index(op)
+    except ValueError:
+        raise ValueError(f"unary: unknown op {op!r}; accepted: {', '.join(UNARY_OPS)}") from None
+
+
+def binary_code(op: str) -> int:
+    """The ``op`` argument of binary_backward_elems for binary op ``op``."""
+    try:
+        return BINARY_OPS.index(op)
+    except ValueError:
+        raise ValueError(f"binary_backward: unknown op {op!r}; accepted: {', '.join(BINARY_OPS)}") from None
+
+
+def compare_code(op: str) -> int:
+    """The ``op`` argument of compare_forward for comparison ``op``."""
+    try:
+        return COMPARE_OPS.index(op)
+    except ValueError:
+        raise ValueError(f"compare: unknown op {op!r}; accepted: {', '.join(COMPARE_OPS)}") from None
+
+
+def loss_code(name: str) -> int:
+    """The ``loss`` argument of loss_elementwise_forward / _backward for loss ``name``."""
+    try:
+        return ELEMENTWISE_LOSSES.index(name)
+    except ValueError:
+        raise ValueError(f"elementwise loss kernels: unknown loss {name!r}; accepted: {', '.join(ELEMENTWISE_LOSSES)}") from None
+
+
+def loss_elementwise_scale(grad: float, rows: int, cols: int) -> float:
+    """loss_elementwise_backward's ``scale``: the upstream gradient over (batch size * elements per sample)."""
+    return float(grad) / (max(rows, 1) * cols)
 
 
 def dropout_seed(seed: int) -> int:

@@ -22,7 +22,8 @@ _SCALARS = {
     "float": ctypes.c_float, "double": ctypes.c_double, "int": ctypes.c_int, "nn_index": ctypes.c_longlong,
     "long long": ctypes.c_longlong, "nn_u64": ctypes.c_ulonglong,
 }
-_POINTEES = {"float": np.float32, "double": np.float64, "long long": np.int64}
+_POINTEES = {"float": np.float32, "double": np.float64, "long long": np.int64, "int": np.int32, "unsigned char": np.uint8,
+             "bool": np.bool_}
 GUARD = 64  # elements of poison written before and after every array passed to a kernel
 
 
@@ -114,8 +115,12 @@ class Guarded:
             head, tail = guard.copy(), guard.copy()
             head[-2:] = np.inf
             tail[:2] = np.inf
+        elif a.dtype.kind == "i":
+            head = tail = np.full(GUARD, max(-(2 ** 62), np.iinfo(a.dtype).min), dtype=a.dtype)
+        elif a.dtype.kind == "u":
+            head = tail = np.full(GUARD, np.iinfo(a.dtype).max, dtype=a.dtype)
         else:
-            head = tail = np.full(GUARD, -(2 ** 62), dtype=a.dtype)
+            head = tail = np.full(GUARD, True, dtype=a.dtype)
         self.head, self.tail = head, tail
         self.buf = np.concatenate([head, a.ravel(), tail])
         self.shape = a.shape

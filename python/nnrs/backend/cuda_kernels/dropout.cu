@@ -3,7 +3,9 @@
 //     splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15) >> 11  >=  threshold,
 // threshold = ceil(rate * 2^53) (cuda_launch.dropout_threshold), which is exactly
 // `uniform(seed, i) >= rate`. So every backend draws the same mask for the same seed.
-// Launch: cuda_launch.launch_config("dropout_*", n) — 1-D, grid-stride loop.
+// gaussian_noise_forward draws from the same hash: y[i] = x[i] + (T)(stddev * z_i),
+// z_i = sqrt(-2 ln(1 - u(2i))) cos(2 pi u(2i+1)) in double (numpy_backend.gaussian_noise_forward).
+// Launch: cuda_launch.launch_config("dropout_*" / "gaussian_noise_forward", n) — 1-D, grid-stride loop.
 #include "nnrs_common.cuh"
 
 #define NN_GOLDEN 0x9E3779B97F4A7C15ULL
@@ -44,4 +46,25 @@ extern "C" __global__ void dropout_backward_f32(const float* gy, const float* ma
 }
 extern "C" __global__ void dropout_backward_f64(const double* gy, const double* mask, double* gx, nn_index n) {
     dropout_backward<double>(gy, mask, gx, n);
+}
+
+#define NN_TWO_PI 6.283185307179586476925286766559
+
+// y[i] = x[i] + (T)(stddev * normal(seed, i)), the Box-Muller pair of uniforms 2i and 2i+1.
+template <typename T>
+__device__ void gaussian_noise_forward(const T* __restrict__ x, T* __restrict__ y, nn_index n, nn_u64 seed, double stddev) {
+    for (nn_index i = nn_first(); i < n; i += nn_stride()) {
+        const nn_u64 k = 2ULL * (nn_u64)i;
+        const double u0 = (double)(nn_mix64(seed + (k + 1ULL) * NN_GOLDEN) >> 11) * 1.1102230246251565404236316680908203125e-16;
+        const double u1 = (double)(nn_mix64(seed + (k + 2ULL) * NN_GOLDEN) >> 11) * 1.1102230246251565404236316680908203125e-16;
+        const double z = sqrt(-2.0 * log(1.0 - u0)) * cos(NN_TWO_PI * u1);
+        y[i] = x[i] + (T)(stddev * z);
+    }
+}
+
+extern "C" __global__ void gaussian_noise_forward_f32(const float* x, float* y, nn_index n, nn_u64 seed, double stddev) {
+    gaussian_noise_forward<float>(x, y, n, seed, stddev);
+}
+extern "C" __global__ void gaussian_noise_forward_f64(const double* x, double* y, nn_index n, nn_u64 seed, double stddev) {
+    gaussian_noise_forward<double>(x, y, n, seed, stddev);
 }

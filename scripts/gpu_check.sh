@@ -47,7 +47,7 @@ step() {  # step NAME SECONDS COMMAND...: run with a timeout, log to OUT/NAME.lo
 
 if [ "$DRY" = 1 ]; then
     PY=${PYTHON:-python3}
-    export PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
+    # nnrs as $PY has it (an editable or wheel install): the source tree alone lacks the built _core
     step env 30 "$PY" -c "import sys, numpy, nnrs; print(sys.version); print('nnrs', nnrs.__file__); print('backends', nnrs.backend.available())"
     step parity 120 "$PY" scripts/gpu_check.py parity --out "$OUT" --backends numpy cpu --quick
     step bench 60 "$PY" scripts/gpu_check.py bench --out "$OUT" --backend cpu --quick

@@ -256,16 +256,19 @@ def _module_of(layer):
         if cls.__dict__.get("nnrs_only"):  # nnrs' own layers (blocks, DynamicConv2D): Keras has no such class
             return "nnrs.layers", cls.__name__, f"nnrs>{cls.__name__}"
         return "keras.layers", cls.__name__, None
-    if cls is Sequential:
-        return "keras", "Sequential", None
-    if cls is Model:  # a functional model: Keras files name its class after Keras' own functional class
-        return FUNCTIONAL_MODULE, "Functional", "Functional"
+    model_record = _MODEL_RECORDS.get(cls.__name__) if cls in (Sequential, Model) else None
+    if model_record is not None:
+        return model_record
     return cls.__module__, cls.__name__, get_registered_name(cls)
 
 
-#: Where a Keras 3 ``config.json`` says a functional model's class lives (read from files
-#: Keras wrote, tests/fixtures/keras3); Keras finds the class by it, so nnrs writes it as is.
-FUNCTIONAL_MODULE = "keras.src.models.functional"
+# (module, class_name, registered_name) that Keras 3 files give nnrs' two model classes, as
+# read off config.json files Keras wrote (tests/fixtures/keras3): Keras looks the class up by
+# these strings, so they are written verbatim. A functional nnrs Model is Keras' Functional.
+_MODEL_RECORDS = {
+    "Sequential": ("keras", "Sequential", None),
+    "Model": ("keras.src.models.functional", "Functional", "Functional"),
+}
 
 
 def serialize_keras_object(layer):

@@ -194,36 +194,10 @@ def cuda():
     if _real_cuda():
         yield B.get("cuda")
         return
-    import sys
-
     from tests.cuda import fakecupy
-    from tests.cuda.emulation import loader
 
-    if not loader.have_cxx():
-        pytest.skip("g++ is not installed: the fake CuPy runs the CUDA kernels through the C++ emulation")
-    mod = "nnrs.backend.cuda_backend"
-    saved = {k: sys.modules.get(k) for k in ("cupy", mod)}
-    saved_attr = getattr(B, "cuda_backend", None)
-    saved_be = B._BACKENDS.pop("cuda", None)
-    sys.modules["cupy"] = fakecupy
-    sys.modules.pop(mod, None)
-    fakecupy.DEVICES = 1
-    try:
-        yield B.get("cuda")
-    finally:
-        B._BACKENDS.pop("cuda", None)
-        if saved_be is not None:
-            B._BACKENDS["cuda"] = saved_be
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
-        if saved_attr is None:
-            if hasattr(B, "cuda_backend"):
-                delattr(B, "cuda_backend")
-        else:
-            B.cuda_backend = saved_attr
+    with fakecupy.installed() as be:
+        yield be
 
 
 def test_cpu_vs_cuda_on_a_dense_model(cuda):

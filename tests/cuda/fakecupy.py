@@ -25,9 +25,11 @@ What it keeps of CuPy's meaning:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import ctypes
 import hashlib
 import os
+import sys
 import tempfile
 import threading
 import types
@@ -417,3 +419,40 @@ cuda.runtime.getDeviceCount = _device_count
 import sys as _sys  # noqa: E402
 
 _this = _sys.modules[__name__]
+
+
+@contextlib.contextmanager
+def installed():
+    """The nnrs ``cuda`` backend running on this fake, for the ``with`` block only: ``cupy`` and
+    the backend module are swapped in, and afterwards ``sys.modules``, ``nnrs.backend``'s
+    attribute and its registry are as they were (so other tests still see no GPU). Skips the
+    calling test when g++ (which runs the emulated kernels) is missing."""
+    import pytest
+    from nnrs import backend as B
+
+    if not loader.have_cxx():
+        pytest.skip("g++ is not installed: the fake CuPy runs the CUDA kernels through the C++ emulation")
+    mod = "nnrs.backend.cuda_backend"
+    saved = {k: sys.modules.get(k) for k in ("cupy", mod)}
+    saved_attr = getattr(B, "cuda_backend", None)
+    saved_be = B._BACKENDS.pop("cuda", None)
+    sys.modules["cupy"] = sys.modules[__name__]
+    sys.modules.pop(mod, None)
+    global DEVICES
+    DEVICES = 1
+    try:
+        yield B.get("cuda")
+    finally:
+        B._BACKENDS.pop("cuda", None)
+        if saved_be is not None:
+            B._BACKENDS["cuda"] = saved_be
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+        if saved_attr is None:
+            if hasattr(B, "cuda_backend"):
+                delattr(B, "cuda_backend")
+        else:
+            B.cuda_backend = saved_attr

@@ -22,7 +22,6 @@ from nnrs.backend.base import ACTIVATIONS, Backend
 from tests.conftest import tol
 
 from . import fakecupy
-from .emulation import loader
 
 MOD = "nnrs.backend.cuda_backend"
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -31,32 +30,9 @@ ALPHA = {"leaky_relu": 0.2, "elu": 1.3}
 
 @pytest.fixture(scope="module")
 def cuda():
-    """The cuda backend on the fake CuPy, for this module only: afterwards ``cupy``, the backend
-    module and the backend registry are as they were (so other tests still see no GPU)."""
-    if not loader.have_cxx():
-        pytest.skip("g++ is not installed: the fake CuPy runs the CUDA kernels through the C++ emulation")
-    saved = {k: sys.modules.get(k) for k in ("cupy", MOD)}
-    saved_attr = getattr(B, "cuda_backend", None)
-    saved_be = B._BACKENDS.pop("cuda", None)
-    sys.modules["cupy"] = fakecupy
-    sys.modules.pop(MOD, None)
-    fakecupy.DEVICES = 1
-    try:
-        yield B.get("cuda")
-    finally:
-        B._BACKENDS.pop("cuda", None)
-        if saved_be is not None:
-            B._BACKENDS["cuda"] = saved_be
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
-        if saved_attr is None:
-            if hasattr(B, "cuda_backend"):
-                delattr(B, "cuda_backend")
-        else:
-            B.cuda_backend = saved_attr
+    """The cuda backend on the fake CuPy, for this module only (see ``fakecupy.installed``)."""
+    with fakecupy.installed() as be:
+        yield be
 
 
 def _dev(cuda, a):

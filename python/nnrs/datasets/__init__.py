@@ -13,7 +13,11 @@ to ``~/.nnrs``).
 
 from __future__ import annotations
 
+import http.client
 import os
+import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 
@@ -25,7 +29,65 @@ def cache_dir(name: str) -> Path:
     return root / "datasets" / name
 
 
-# The submodules import cache_dir from this package, so they come after it.
+def fetch_verified(url: str, dest: Path, name: str, check, timeout: float, progress: bool = False) -> None:
+    """Download ``url`` to ``dest`` through a temporary file in the same folder, run
+    ``check(temporary_path)`` on it (which raises when the file is not the expected one), then
+    rename it into place; on any failure the temporary file is removed. ``progress`` shows a
+    tqdm bar; a response shorter than its Content-Length is an ``OSError``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            # A fresh opener per call, so proxy settings come from the environment of now.
+            opener = urllib.request.build_opener()
+            try:
+                resp = opener.open(url, timeout=timeout)
+            except urllib.error.HTTPError as e:
+                raise OSError(f"could not download {name} from {url}: HTTP {e.code} {e.reason}") from None
+            except urllib.error.URLError as e:
+                raise OSError(f"could not download {name} from {url}: {e.reason}") from None
+            except (OSError, http.client.HTTPException) as e:
+                raise OSError(f"could not download {name} from {url}: {e!r}") from None
+            with resp:
+                total = resp.headers.get("Content-Length")
+                bar = None
+                if progress:
+                    from tqdm.auto import tqdm
+
+                    bar = tqdm(
+                        total=int(total) if total else None, unit="B", unit_scale=True, desc=name, disable=None, leave=False
+                    )
+                received = 0
+                try:
+                    while True:
+                        try:
+                            chunk = resp.read(1 << 16)
+                        except (OSError, http.client.HTTPException) as e:
+                            raise OSError(f"download of {name} from {url} was interrupted: {e!r}") from None
+                        if not chunk:
+                            break
+                        received += len(chunk)
+                        out.write(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+                finally:
+                    if bar is not None:
+                        bar.close()
+                if total and total.isdigit() and received != int(total):
+                    raise OSError(
+                        f"download of {name} from {url} was interrupted: received {received} of {int(total)} bytes"
+                    )
+        check(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp made it private; a cache file is an ordinary file
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# The submodules import cache_dir and fetch_verified from this package, so they come after them.
 from . import adding, mnist, spirals  # noqa: E402
 
 __all__ = ["adding", "cache_dir", "mnist", "spirals"]

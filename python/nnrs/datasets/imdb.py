@@ -28,20 +28,15 @@ items are lists (or integer arrays) of integers; anything else is refused.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import json
-import os
 import pickle
-import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import cache_dir
+from . import cache_dir, fetch_verified
 
 #: Keras' public folder of dataset files.
 BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -144,32 +139,6 @@ def verify(name, filename):
         raise ValueError(f"checksum mismatch for {name}: {algorithm.upper()} {got}, expected {expected}")
 
 
-def _fetch(url, dest, name, timeout):
-    """Download ``url`` to ``dest`` through a verified temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.build_opener().open(url, timeout=timeout) as resp:
-                    while chunk := resp.read(1 << 16):
-                        out.write(chunk)
-            except urllib.error.HTTPError as e:
-                raise OSError(f"could not download {name} from {url}: HTTP {e.code} {e.reason}") from None
-            except urllib.error.URLError as e:
-                raise OSError(f"could not download {name} from {url}: {e.reason}") from None
-            except (OSError, http.client.HTTPException) as e:
-                raise OSError(f"could not download {name} from {url}: {e!r}") from None
-        verify(name, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _resolve(path, default, cache, base_url, timeout=120.0):
     """``path`` when it is an existing file, else the cache file of that name (downloaded
     from ``base_url`` + the file name ``default`` when missing)."""
@@ -182,7 +151,7 @@ def _resolve(path, default, cache, base_url, timeout=120.0):
         return dest
     folder.mkdir(parents=True, exist_ok=True)
     url = (base_url or BASE_URL).rstrip("/") + "/" + default
-    _fetch(url, dest, default, timeout)
+    fetch_verified(url, dest, default, lambda p: verify(default, p), timeout)
     return dest
 
 

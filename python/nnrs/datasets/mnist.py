@@ -32,17 +32,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import os
-import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from . import cache_dir
+from . import cache_dir, fetch_verified
 
 #: Default download location (the mirror of the original files that TensorFlow uses).
 BASE_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -248,62 +244,6 @@ def _resolve_base_url(base_url=None) -> str:
     return url.rstrip("/") + "/"
 
 
-def _fetch(url: str, dest: Path, name: str, timeout: float, progress: bool) -> None:
-    """Download ``url`` to ``dest`` through a temporary file in the same folder, verify it,
-    then rename it into place; on any failure the temporary file is removed."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            # A fresh opener per call, so proxy settings come from the environment of now.
-            opener = urllib.request.build_opener()
-            try:
-                resp = opener.open(url, timeout=timeout)
-            except urllib.error.HTTPError as e:
-                raise OSError(f"could not download {name} from {url}: HTTP {e.code} {e.reason}") from None
-            except urllib.error.URLError as e:
-                raise OSError(f"could not download {name} from {url}: {e.reason}") from None
-            except (OSError, http.client.HTTPException) as e:
-                raise OSError(f"could not download {name} from {url}: {e!r}") from None
-            with resp:
-                total = resp.headers.get("Content-Length")
-                bar = None
-                if progress:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(
-                        total=int(total) if total else None, unit="B", unit_scale=True, desc=name, disable=None, leave=False
-                    )
-                received = 0
-                try:
-                    while True:
-                        try:
-                            chunk = resp.read(1 << 16)
-                        except (OSError, http.client.HTTPException) as e:
-                            raise OSError(f"download of {name} from {url} was interrupted: {e!r}") from None
-                        if not chunk:
-                            break
-                        received += len(chunk)
-                        out.write(chunk)
-                        if bar is not None:
-                            bar.update(len(chunk))
-                finally:
-                    if bar is not None:
-                        bar.close()
-                if total and total.isdigit() and received != int(total):
-                    raise OSError(
-                        f"download of {name} from {url} was interrupted: received {received} of {int(total)} bytes"
-                    )
-        verify(name, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp made it private; a cache file is an ordinary file
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def download(files=FILES, cache=None, base_url=None, timeout=60.0, progress=True) -> Path:
     """Make sure ``files`` (names from ``FILES``) are in the cache folder, downloading the
     missing ones from ``base_url`` (default: ``$NNRS_MNIST_URL`` or ``BASE_URL``) with a
@@ -320,7 +260,7 @@ def download(files=FILES, cache=None, base_url=None, timeout=60.0, progress=True
     for name in files:
         dest = folder / name
         if _find(folder, name) is None:
-            _fetch(url + name, dest, name, timeout, progress)
+            fetch_verified(url + name, dest, name, lambda p, name=name: verify(name, p), timeout, progress)
     return folder
 
 

@@ -588,22 +588,13 @@ CASE_FUNCS.update(lenet=case_lenet)
 
 # ---- recurrent cases (rnn family) -----------------------------------------------------------
 
-RNN_GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
-
-
-def rnn_data(kind, batch, steps, features, units):
-    """Inputs of the recurrent benchmarks (float32): x, kernel, recurrent kernel, bias (Keras
-    layouts), the zero initial states and the gradient of the sequence output."""
+def rnn_data(batch, steps, features, units):
+    """Inputs of the recurrent benchmarks (float32): the sequence x and the gradient of the
+    sequence output (each side makes its own weights)."""
     import numpy as np
     rng = np.random.default_rng(5)
-    g = RNN_GATES[kind] * units
-    x = rng.standard_normal((batch, steps, features), dtype=np.float32)
-    k = (rng.standard_normal((features, g), dtype=np.float32) * 0.1).astype(np.float32)
-    r = (rng.standard_normal((units, g), dtype=np.float32) * 0.1).astype(np.float32)
-    b = (rng.standard_normal((2, g) if kind == "gru" else (g,), dtype=np.float32) * 0.1).astype(np.float32)
-    states = tuple(np.zeros((batch, units), np.float32) for _ in range(2 if kind == "lstm" else 1))
-    gy = rng.standard_normal((batch, steps, units), dtype=np.float32)
-    return x, k, r, b, states, gy
+    return (rng.standard_normal((batch, steps, features), dtype=np.float32),
+            rng.standard_normal((batch, steps, units), dtype=np.float32))
 
 
 def rnn_sides(ctx, kind, batch, steps, features, units, train):
@@ -613,7 +604,7 @@ def rnn_sides(ctx, kind, batch, steps, features, units, train):
     tanh), the same gradients (each side has its own weights: equal weights do not matter
     for timing). Inference runs under ``nnrs.no_grad()`` / ``torch.inference_mode()``."""
     torch = ctx["torch"]
-    x, k, r, b, states, gy = rnn_data(kind, batch, steps, features, units)
+    x, gy = rnn_data(batch, steps, features, units)
 
     def nnrs_side():
         nnrs = ctx["nnrs"]

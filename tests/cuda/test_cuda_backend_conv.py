@@ -170,3 +170,44 @@ def test_conv_layers_train_on_cuda_like_numpy(cuda, name):  # noqa: F811
     y = rng.standard_normal((4, 2)).astype(np.float32)
     r = nnrs.check_parity(m, x, y, backends=("numpy", "cuda"), steps=3)
     assert r.ok, str(r)
+
+
+def _gradcheck_cases():
+    from tests.functions.test_gradcheck_conv import CONV, TRANSPOSE
+
+    return [("conv2d",) + c for c in CONV] + [("transpose",) + c for c in TRANSPOSE[:3]] + [("dynamic", "same_g2", (2, 5, 4, 4), 3, 1, "same", 1, 2),
+                                                                                          ("dynamic", "valid_s", (1, 6, 7, 3), (3, 2), (2, 3), "valid", 1, 3)]
+
+
+@pytest.mark.parametrize("case", _gradcheck_cases(), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_conv_backward_gradcheck_on_cuda(cuda, case):  # noqa: F811
+    """Every convolution backward on the cuda backend against float64 finite differences
+    (the cases of tests/functions/test_gradcheck_conv.py plus two involutions)."""
+    import nnrs
+    from nnrs import backend as B
+    from nnrs import functions as F
+    from nnrs import ops
+
+    rng = np.random.default_rng(5)
+
+    def r(*shape):
+        return rng.uniform(-1.0, 1.0, shape)
+
+    kind, _, *a = case
+    fakecupy.reset_counters()
+    with B.use("cuda"):
+        if kind == "conv2d":
+            xs, ws, strides, pads, dil, groups, act = a
+            ok = nnrs.gradcheck(lambda x, w, b: F.Conv2D.apply(x, w, b, strides, pads, dil, groups, act), r(*xs), r(*ws), r(ws[3]))
+        elif kind == "transpose":
+            xs, ks, strides, padding, op, dil = a
+            ok = nnrs.gradcheck(lambda x, k: ops.conv_transpose(x, k, strides, padding, op, dilation_rate=dil), r(*xs), r(*ks))
+        else:
+            shape, ks, strides, padding, dil, groups = a
+            kk, st_ = ((ks, ks) if isinstance(ks, int) else ks), ((strides, strides) if isinstance(strides, int) else strides)
+            pad = nnrs.functions.dynamic.explicit_padding(padding, shape[1:3], kk, st_, (dil, dil))
+            oh = (shape[1] + pad[0] + pad[1] - (kk[0] - 1) * dil - 1) // st_[0] + 1
+            ow = (shape[2] + pad[2] + pad[3] - (kk[1] - 1) * dil - 1) // st_[1] + 1
+            k = r(shape[0], oh, ow, kk[0] * kk[1], groups)
+            ok = nnrs.gradcheck(lambda x, kern: ops.dynamic_conv2d(x, kern, ks, strides, padding, dil), r(*shape), k)
+    assert ok and fakecupy.launches > 0  # the conv.cu kernels ran

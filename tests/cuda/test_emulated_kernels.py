@@ -89,6 +89,17 @@ def test_activation_matches_numpy(emu, ref, name, n, dtype, seed, scale, max_gri
     assert np.array_equal(gx_.check("x"), x)  # the input is left alone
 
 
+@pytest.mark.parametrize("name", cuda_launch.ELEMENTWISE_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_forward_keeps_nan_and_infinities_as_numpy(emu, ref, name, dtype):
+    # a NaN input stays NaN (relu of NaN is NaN as numpy's maximum, not 0), and the infinities and signed zeros agree
+    x = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -1.5], dtype)
+    alpha = ALPHA.get(name, 0.0)
+    y_ = Guarded(np.zeros(x.size, dtype))
+    emu["activation.cu"].launch("activation_forward", dtype, x.size, cuda_launch.activation_code(name), Guarded(x), y_, x.size, alpha)
+    np.testing.assert_allclose(y_.check("y"), ref.activation_forward(name, x, alpha), *tol(dtype), err_msg=name)
+
+
 @settings(max_examples=40, deadline=None)
 @given(log=st.booleans(), rows=st.one_of(st.sampled_from([0, 1, 127, 128, 129]), st.integers(0, 300)),
        cols=st.one_of(st.sampled_from([1, 2]), st.integers(1, 37)), dtype=DTYPES, seed=st.integers(0, 2**31),

@@ -12,18 +12,22 @@
 #define NN_SQRT1_2 0.70710678118654752440084436210485
 #define NN_INV_SQRT_2PI 0.39894228040143267793994605993438
 
+// max(x, 0) and min(x, 0) that keep a NaN, as numpy's maximum / minimum (a NaN input gives NaN).
+template <typename T> __device__ __forceinline__ T nn_max0(T x) { return x <= (T)0 ? (T)0 : x; }
+template <typename T> __device__ __forceinline__ T nn_min0(T x) { return x >= (T)0 ? (T)0 : x; }
+
 template <typename T> __device__ __forceinline__ T act_forward(int act, T x, T alpha) {
     const T zero = (T)0;
     switch (act) {
         case 1: return nn_sigmoid(x);
         case 2: return nn_tanh(x);
-        case 3: return x > zero ? x : zero;
+        case 3: return nn_max0(x);
         case 4: return x > zero ? x : x * alpha;
-        case 5: return x > zero ? x : alpha * nn_expm1(x < zero ? x : zero);
-        case 6: return (T)NN_SELU_SCALE * (x > zero ? x : (T)NN_SELU_ALPHA * nn_expm1(x < zero ? x : zero));
+        case 5: return x > zero ? x : alpha * nn_expm1(nn_min0(x));
+        case 6: return (T)NN_SELU_SCALE * (x > zero ? x : (T)NN_SELU_ALPHA * nn_expm1(nn_min0(x)));
         case 7: return (T)0.5 * x * ((T)1 + nn_erf(x * (T)NN_SQRT1_2));
         case 8: return x * nn_sigmoid(x);
-        case 9: return (x > zero ? x : zero) + nn_log1p(nn_exp(-nn_abs(x)));
+        case 9: return nn_max0(x) + nn_log1p(nn_exp(-nn_abs(x)));
         default: return x;  // 0: linear
     }
 }

@@ -451,6 +451,44 @@ class CudaBackend(Backend):
         launch("adagrad_update", param.dtype, param.size, param, _c(grad), acc, param.size,
                *cuda_launch.adagrad_scalars(lr, eps, weight_decay))
 
+    # ---- pooling, batch norm, affine warps, argsort (pool.cu, norm.cu, warp.cu, sort.cu) ----
+    @staticmethod
+    def _pool_geom(shape, pool_size, strides, padding):
+        """The geometry arguments of pool.cu's kernels (n, h, w, c, oh, ow, ph, pw, sh, sw, pt, pl)."""
+        n, h, w, c = (int(s) for s in shape)
+        (ph, pw), (sh, sw) = (int(p) for p in pool_size), (int(s) for s in strides)
+        t, b, left, right = (int(p) for p in padding)
+        oh, ow = (h + t + b - ph) // sh + 1, (w + left + right - pw) // sw + 1
+        return (n, h, w, c, oh, ow, ph, pw, sh, sw, t, left)
+
+    def max_pool2d_forward(self, x, pool_size, strides, padding):
+        g = self._pool_geom(x.shape, pool_size, strides, padding)
+        x = _c(x)
+        y = cupy.empty((g[0], g[4], g[5], g[3]), dtype=x.dtype)
+        launch("max_pool2d_forward", x.dtype, y.size, x, y, *g)
+        return y
+
+    def max_pool2d_backward(self, x, gy, pool_size, strides, padding):
+        g = self._pool_geom(x.shape, pool_size, strides, padding)
+        x, gy = _c(x), _c(gy)
+        gx = cupy.empty(x.shape, dtype=x.dtype)
+        launch("max_pool2d_backward", x.dtype, gx.size, x, gy, gx, *g)
+        return gx
+
+    def avg_pool2d_forward(self, x, pool_size, strides, padding):
+        g = self._pool_geom(x.shape, pool_size, strides, padding)
+        x = _c(x)
+        y = cupy.empty((g[0], g[4], g[5], g[3]), dtype=x.dtype)
+        launch("avg_pool2d_forward", x.dtype, y.size, x, y, *g)
+        return y
+
+    def avg_pool2d_backward(self, gy, input_shape, pool_size, strides, padding):
+        g = self._pool_geom(input_shape, pool_size, strides, padding)
+        gy = _c(gy)
+        gx = cupy.empty(tuple(int(s) for s in input_shape), dtype=gy.dtype)
+        launch("avg_pool2d_backward", gy.dtype, gx.size, gy, gx, *g)
+        return gx
+
 
 def _missing(kernel, what=None):
     detail = f" for {what}" if what else ""

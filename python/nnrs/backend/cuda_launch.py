@@ -27,6 +27,8 @@ argmax_rows / moments_rows       row            128     min(ceil(rows / 128), 40
 sum_squares_chunks               4096-chunk     128     min(ceil(chunks / 128), 4096), at least 1
 moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096), at least 1
 moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
+max/avg_pool2d_forward           out element    256     min(ceil(n / 256), 4096), at least 1
+max/avg_pool2d_backward          in element     256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -51,7 +53,8 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu",
+                "pool.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -92,6 +95,10 @@ KERNELS = {
     "moments_backward_rows": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "moving_average_update": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "one_hot_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "max_pool2d_forward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "max_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "avg_pool2d_forward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "avg_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.

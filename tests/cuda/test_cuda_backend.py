@@ -231,7 +231,8 @@ def _missing_kernels():
                    "scatter_add", "argmax", "sum_squares", "moments", "gaussian_noise_forward",
                    "moments_backward", "one_hot", "clip", "binary_backward",
                    "batch_norm_update",
-                   "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward"}
+                   "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+                   "batch_norm_forward", "batch_norm_backward"}
     return sorted(k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_") and k not in implemented)
 
 

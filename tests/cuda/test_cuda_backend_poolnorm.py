@@ -50,3 +50,77 @@ def test_pooling_takes_non_contiguous_input(cuda, ref):  # noqa: F811
     _close(cuda, cuda.avg_pool2d_backward(_dev(cuda, y)[:, :, :], x.shape, *geo), ref.avg_pool2d_backward(y, x.shape, *geo), np.float64)
     gy = np.ones_like(y)
     _close(cuda, cuda.max_pool2d_backward(dx, _dev(cuda, gy), *geo), ref.max_pool2d_backward(x, gy, *geo), np.float64)
+
+
+# ---- batch norm ---------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), dtype=DTYPES, seed=st.integers(0, 2**31), training=st.booleans(),
+       affine=st.booleans(), eps=st.sampled_from([1e-3, 0.25]))
+def test_batch_norm_matches_numpy(cuda, ref, shape, dtype, seed, training, affine, eps):  # noqa: F811
+    rng = np.random.default_rng(seed)
+    c = shape[-1]
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    gamma, beta = (rng.standard_normal(c).astype(dtype) for _ in range(2)) if affine else (None, None)
+    mean, var = rng.standard_normal(c).astype(dtype), (rng.random(c) + 0.5).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    dev = [None if a is None else _dev(cuda, a) for a in (x, gamma, beta, mean, var, gy)]
+    fakecupy.reset_counters()
+    y, m, v = cuda.batch_norm_forward(*dev[:5], eps, training)
+    gx, gg, gb = cuda.batch_norm_backward(dev[5], dev[0], dev[1], m, v, eps, training)
+    assert fakecupy.transfers == 0
+    want = ref.batch_norm_forward(x, gamma, beta, mean, var, eps, training)
+    for got, w in zip((y, m, v), want):
+        _close(cuda, got, w, dtype)
+    for got, w in zip((gx, gg, gb), ref.batch_norm_backward(gy, x, gamma, want[1], want[2], eps, training)):
+        _close(cuda, got, w, dtype)
+
+
+def test_batch_norm_of_an_empty_batch_gives_nan_statistics(cuda, ref):  # noqa: F811
+    x = np.zeros((0, 3), np.float32)
+    y, m, v = cuda.batch_norm_forward(_dev(cuda, x))
+    assert _host(cuda, y).shape == (0, 3)
+    assert np.isnan(_host(cuda, m)).all() and np.isnan(_host(cuda, v)).all()
+
+
+# ---- models -------------------------------------------------------------------------------------
+
+def _pool_model():
+    import nnrs
+    from nnrs import layers
+
+    nnrs.random.seed(11)
+    m = nnrs.Sequential([layers.Input((48,)), layers.Reshape((6, 8, 1)), layers.Dense(3, activation="tanh"),
+                         layers.MaxPooling2D((2, 2), padding="same"), layers.AveragePooling2D((2, 3), strides=(1, 2), padding="same"),
+                         layers.MaxPooling2D(2, strides=1), layers.Flatten(), layers.Dense(3)])
+    m.compile(optimizer=nnrs.optimizers.Adam(0.01), loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return m
+
+
+def _bn_model():
+    import nnrs
+    from nnrs import layers
+
+    nnrs.random.seed(12)
+    m = nnrs.Sequential([layers.Input((7,)), layers.Dense(16), layers.BatchNormalization(), layers.Activation("relu"),
+                         layers.Dense(8), layers.BatchNormalization(center=False, scale=False), layers.Dense(3)])
+    m.compile(optimizer=nnrs.optimizers.SGD(0.05, momentum=0.9), loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return m
+
+
+def test_pooling_and_batch_norm_models_train_on_cuda_like_numpy(cuda):  # noqa: F811
+    """Dense + BatchNormalization and Reshape -> pooling -> Flatten -> Dense: three training steps
+    on the fake cuda backend from the same weights as on numpy agree layer by layer within 1e-4
+    relative (float32), and the forward of the trained model in inference mode (moving statistics)
+    too."""
+    import nnrs
+
+    rng = np.random.default_rng(5)
+    for make, shape in ((_pool_model, (16, 48)), (_bn_model, (16, 7))):
+        m = make()
+        x = rng.standard_normal(shape).astype(np.float32)
+        y = rng.integers(0, 3, 16).astype(np.int64)
+        for training in (True, False):
+            r = nnrs.check_parity(m, x, y, backends=("numpy", "cuda"), steps=3, training=training)
+            assert r.ok, str(r)
+            assert r.max_rel("output") < 1e-4, str(r)

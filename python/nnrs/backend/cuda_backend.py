@@ -489,6 +489,35 @@ class CudaBackend(Backend):
         launch("avg_pool2d_backward", gy.dtype, gx.size, gy, gx, *g)
         return gx
 
+    def batch_norm_forward(self, x, gamma=None, beta=None, mean=None, var=None, epsilon=1e-3, training=True):
+        c, d = int(x.shape[-1]), x.dtype
+        x = _c(x)
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        if training:
+            m64, v64 = cupy.empty((c,), dtype=np.float64), cupy.empty((c,), dtype=np.float64)
+            launch("batch_norm_stats", d, c, x, m64, v64, rows, c)
+        else:
+            m64, v64 = _c(mean.astype(np.float64)), _c(var.astype(np.float64))
+        a, shift, mean_out, var_out = (cupy.empty((c,), dtype=d) for _ in range(4))
+        launch("batch_norm_coeffs", d, c, m64, v64, None if gamma is None else _c(gamma), None if beta is None else _c(beta),
+               a, shift, mean_out, var_out, c, float(epsilon))
+        y = cupy.empty(x.shape, dtype=d)
+        launch("batch_norm_apply", d, x.size, x, a, shift, y, x.size, c)
+        return y, mean_out, var_out
+
+    def batch_norm_backward(self, gy, x, gamma, mean, var, epsilon=1e-3, training=True):
+        c, d = int(x.shape[-1]), x.dtype
+        gy, x, mean, var = _c(gy), _c(x), _c(mean), _c(var)
+        gamma = None if gamma is None else _c(gamma)
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        sums = cupy.empty((2 * c,), dtype=np.float64)  # g_beta then g_gamma, in float64 for the gx kernel
+        g_gamma, g_beta = cupy.empty((c,), dtype=d), cupy.empty((c,), dtype=d)
+        launch("batch_norm_backward_sums", d, c, gy, x, mean, var, sums, g_gamma, g_beta, rows, c, float(epsilon))
+        gx = cupy.empty(x.shape, dtype=d)
+        launch("batch_norm_backward_gx", d, x.size, gy, x, gamma, mean, var, sums, gx, rows, c, float(epsilon),
+               int(bool(training) and rows > 0))
+        return gx, g_gamma, g_beta
+
 
 def _missing(kernel, what=None):
     detail = f" for {what}" if what else ""

@@ -29,6 +29,9 @@ moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096)
 moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
 max/avg_pool2d_forward           out element    256     min(ceil(n / 256), 4096), at least 1
 max/avg_pool2d_backward          in element     256     min(ceil(n / 256), 4096), at least 1
+batch_norm_stats / _coeffs       channel        128     min(ceil(c / 128), 4096), at least 1
+batch_norm_backward_sums         channel        128     min(ceil(c / 128), 4096), at least 1
+batch_norm_apply / _backward_gx  element        256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -54,7 +57,7 @@ import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
 KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu",
-                "pool.cu")
+                "pool.cu", "norm.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -99,6 +102,11 @@ KERNELS = {
     "max_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
     "avg_pool2d_forward": ("pool.cu", ELEMENT_BLOCK, "element"),
     "avg_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "batch_norm_stats": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_coeffs": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_apply": ("norm.cu", ELEMENT_BLOCK, "element"),
+    "batch_norm_backward_sums": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_backward_gx": ("norm.cu", ELEMENT_BLOCK, "element"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.

@@ -124,3 +124,28 @@ def test_pooling_and_batch_norm_models_train_on_cuda_like_numpy(cuda):  # noqa: 
             r = nnrs.check_parity(m, x, y, backends=("numpy", "cuda"), steps=3, training=training)
             assert r.ok, str(r)
             assert r.max_rel("output") < 1e-4, str(r)
+
+
+# ---- argsort ------------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(0, 6), min_size=0, max_size=3), dtype=DTYPES, seed=st.integers(0, 2**31), nan=st.booleans())
+def test_argsort_matches_numpy(cuda, ref, shape, dtype, seed, nan):  # noqa: F811
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    if nan and x.size:
+        x[rng.random(x.shape) < 0.3] = np.nan
+    dx = cuda.asarray(x)  # (0-d stays 0-d)
+    fakecupy.reset_counters()
+    got = cuda.argsort(dx)
+    assert fakecupy.transfers == 0
+    got = _host(cuda, got)
+    want = ref.argsort(x)
+    assert got.dtype == np.int64 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_argsort_takes_non_contiguous_input(cuda, ref):  # noqa: F811
+    a = np.random.default_rng(1).integers(0, 4, (5, 8)).astype(np.float32)
+    np.testing.assert_array_equal(_host(cuda, cuda.argsort(cuda.asarray(a)[:, ::2])), ref.argsort(a[:, ::2]))
+    np.testing.assert_array_equal(_host(cuda, cuda.argsort(cuda.asarray(a).T)), ref.argsort(a.T))

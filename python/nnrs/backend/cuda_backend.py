@@ -518,6 +518,17 @@ class CudaBackend(Backend):
                int(bool(training) and rows > 0))
         return gx, g_gamma, g_beta
 
+    def argsort(self, x):
+        if x.ndim == 0:
+            return cupy.zeros((), dtype=np.int64)
+        x = _c(x)
+        cols = int(x.shape[-1])
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        out = cupy.empty(x.shape, dtype=np.int64)
+        scratch = cupy.empty(x.shape, dtype=np.int64)
+        launch("argsort_rows", x.dtype, rows, x, out, scratch, rows, cols)
+        return out
+
 
 def _missing(kernel, what=None):
     detail = f" for {what}" if what else ""

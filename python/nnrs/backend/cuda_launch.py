@@ -32,6 +32,7 @@ max/avg_pool2d_backward          in element     256     min(ceil(n / 256), 4096)
 batch_norm_stats / _coeffs       channel        128     min(ceil(c / 128), 4096), at least 1
 batch_norm_backward_sums         channel        128     min(ceil(c / 128), 4096), at least 1
 batch_norm_apply / _backward_gx  element        256     min(ceil(n / 256), 4096), at least 1
+argsort_rows                     row            128     min(ceil(rows / 128), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -57,7 +58,7 @@ import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
 KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu",
-                "pool.cu", "norm.cu")
+                "pool.cu", "norm.cu", "sort.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -107,6 +108,7 @@ KERNELS = {
     "batch_norm_apply": ("norm.cu", ELEMENT_BLOCK, "element"),
     "batch_norm_backward_sums": ("norm.cu", ROW_BLOCK, "channel"),
     "batch_norm_backward_gx": ("norm.cu", ELEMENT_BLOCK, "element"),
+    "argsort_rows": ("sort.cu", ROW_BLOCK, "row"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.

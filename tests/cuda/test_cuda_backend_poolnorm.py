@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.test_augmentation import _transforms
 from tests.test_pool_kernels import geometries
 
 from . import fakecupy
@@ -149,3 +150,37 @@ def test_argsort_takes_non_contiguous_input(cuda, ref):  # noqa: F811
     a = np.random.default_rng(1).integers(0, 4, (5, 8)).astype(np.float32)
     np.testing.assert_array_equal(_host(cuda, cuda.argsort(cuda.asarray(a)[:, ::2])), ref.argsort(a[:, ::2]))
     np.testing.assert_array_equal(_host(cuda, cuda.argsort(cuda.asarray(a).T)), ref.argsort(a.T))
+
+
+# ---- affine warps -------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3), h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 3), dtype=DTYPES,
+       mode=st.sampled_from(("constant", "nearest", "wrap", "mirror", "reflect")), interp=st.sampled_from(["nearest", "bilinear"]),
+       projective=st.booleans(), seed=st.integers(0, 2**31))
+def test_affine_transform_matches_numpy(cuda, ref, n, h, w, c, dtype, mode, interp, projective, seed):  # noqa: F811
+    rng = np.random.default_rng(seed)
+    img = rng.standard_normal((n, h, w, c)).astype(dtype)
+    t = _transforms(rng, n, projective).astype(dtype)
+    gy = rng.standard_normal(img.shape).astype(dtype)
+    dimg, dt, dgy = (_dev(cuda, a) for a in (img, t, gy))
+    fakecupy.reset_counters()
+    y = cuda.affine_transform(dimg, dt, interp, mode, 0.25)
+    gx = cuda.affine_transform_backward(dgy, dt, interp, mode)
+    assert fakecupy.transfers == 0
+    _close(cuda, y, ref.affine_transform(img, t, interp, mode, 0.25), dtype)
+    _close(cuda, gx, ref.affine_transform_backward(gy, t, interp, mode), dtype)
+
+
+def test_affine_transform_simple_cases(cuda):  # noqa: F811
+    img = np.arange(2 * 3 * 4 * 1, dtype=np.float64).reshape(2, 3, 4, 1)
+    ident = np.tile([1.0, 0, 0, 0, 1, 0, 0, 0], (2, 1))
+    np.testing.assert_array_equal(_host(cuda, cuda.affine_transform(_dev(cuda, img), _dev(cuda, ident))), img)
+    shift = np.tile([1.0, 0, -1, 0, 1, 0, 0, 0], (2, 1))  # output x reads input x - 1: a roll right under wrap
+    got = cuda.affine_transform(_dev(cuda, img), _dev(cuda, shift), "nearest", "wrap")
+    np.testing.assert_array_equal(_host(cuda, got), np.roll(img, 1, axis=2))
+    # the backward of a roll is the opposite roll
+    g = cuda.affine_transform_backward(_dev(cuda, img), _dev(cuda, shift), "nearest", "wrap")
+    np.testing.assert_array_equal(_host(cuda, g), np.roll(img, -1, axis=2))
+    nan_t = np.tile([np.nan, 0, 0, 0, 1, 0, 0, 0], (2, 1))
+    np.testing.assert_array_equal(_host(cuda, cuda.affine_transform(_dev(cuda, img), _dev(cuda, nan_t), "bilinear", "reflect", 7.0)), 7.0)

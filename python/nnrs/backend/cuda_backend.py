@@ -529,6 +529,28 @@ class CudaBackend(Backend):
         launch("argsort_rows", x.dtype, rows, x, out, scratch, rows, cols)
         return out
 
+    @staticmethod
+    def _warp_codes(interpolation, fill_mode):
+        """warp.cu's ``interp`` and ``mode`` arguments (indices in base.INTERPOLATIONS / FILL_MODES)."""
+        from .base import FILL_MODES, INTERPOLATIONS
+
+        return INTERPOLATIONS.index(interpolation), FILL_MODES.index(fill_mode)
+
+    def affine_transform(self, images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+        n, h, w, c = (int(s) for s in images.shape)
+        images, transforms = _c(images), _c(transforms)
+        y = cupy.empty(images.shape, dtype=images.dtype)
+        launch("affine_transform_forward", images.dtype, y.size, images, transforms, y, n, h, w, c,
+               *self._warp_codes(interpolation, fill_mode), float(fill_value))
+        return y
+
+    def affine_transform_backward(self, gy, transforms, interpolation="bilinear", fill_mode="constant"):
+        n, h, w, c = (int(s) for s in gy.shape)
+        gy, transforms = _c(gy), _c(transforms)
+        gx = cupy.zeros(gy.shape, dtype=np.float64)  # float64 atomics (not bit-deterministic), then rounded to gy's dtype
+        launch("affine_transform_backward", gy.dtype, gy.size, gy, transforms, gx, n, h, w, c, *self._warp_codes(interpolation, fill_mode))
+        return gx if gy.dtype == np.float64 else gx.astype(gy.dtype)
+
 
 def _missing(kernel, what=None):
     detail = f" for {what}" if what else ""

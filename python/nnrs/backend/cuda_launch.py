@@ -33,6 +33,8 @@ batch_norm_stats / _coeffs       channel        128     min(ceil(c / 128), 4096)
 batch_norm_backward_sums         channel        128     min(ceil(c / 128), 4096), at least 1
 batch_norm_apply / _backward_gx  element        256     min(ceil(n / 256), 4096), at least 1
 argsort_rows                     row            128     min(ceil(rows / 128), 4096), at least 1
+affine_transform_forward         out element    256     min(ceil(n / 256), 4096), at least 1
+affine_transform_backward        gy element     256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -58,7 +60,7 @@ import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
 KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu",
-                "pool.cu", "norm.cu", "sort.cu")
+                "pool.cu", "norm.cu", "sort.cu", "warp.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -109,6 +111,8 @@ KERNELS = {
     "batch_norm_backward_sums": ("norm.cu", ROW_BLOCK, "channel"),
     "batch_norm_backward_gx": ("norm.cu", ELEMENT_BLOCK, "element"),
     "argsort_rows": ("sort.cu", ROW_BLOCK, "row"),
+    "affine_transform_forward": ("warp.cu", ELEMENT_BLOCK, "element"),
+    "affine_transform_backward": ("warp.cu", ELEMENT_BLOCK, "element"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.

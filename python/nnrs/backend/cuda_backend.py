@@ -16,7 +16,11 @@ mae, huber and binary_crossentropy_logits (elementwise.cu); ``unary``, ``clip`` 
 ``scatter_add`` and ``one_hot`` (index.cu); ``argmax``, ``sum_squares``, ``moments``,
 ``moments_backward`` and ``batch_norm_update`` (reduce.cu); ``dropout_forward`` and
 ``gaussian_noise_forward`` (dropout.cu); the four optimizer updates (one fused in-place kernel
-each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels. Every other kernel
+each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels; max / average
+pooling forward and backward (pool.cu, the backward a gather), ``batch_norm_forward`` /
+``batch_norm_backward`` (norm.cu, float64 per-channel sums), ``argsort`` (sort.cu, a stable
+per-row merge sort) and ``affine_transform`` / ``affine_transform_backward`` (warp.cu, the
+backward by float64 atomics, not bit-deterministic). Every other kernel
 of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
 

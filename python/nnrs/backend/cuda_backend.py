@@ -18,7 +18,7 @@ mae, huber and binary_crossentropy_logits (elementwise.cu); ``unary``, ``clip`` 
 ``gaussian_noise_forward`` (dropout.cu); the four optimizer updates (one fused in-place kernel
 each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels; max / average
 pooling forward and backward (pool.cu, the backward a gather), ``batch_norm_forward`` /
-``batch_norm_backward`` (norm.cu, float64 per-channel sums), ``argsort`` (sort.cu, a stable
+``batch_norm_backward`` (norm.cu, float64 per-channel sums over row chunks), ``argsort`` (sort.cu, a stable
 per-row merge sort) and ``affine_transform`` / ``affine_transform_backward`` (warp.cu, the
 backward by float64 atomics, not bit-deterministic). Every other kernel
 of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
@@ -498,8 +498,13 @@ class CudaBackend(Backend):
         x = _c(x)
         rows = int(np.prod(x.shape[:-1], dtype=np.int64))
         if training:
+            chunk = cuda_launch.BN_CHUNK_ROWS
+            chunks = -(-rows // chunk)
+            part = cupy.empty((chunks * c,), dtype=np.float64)
             m64, v64 = cupy.empty((c,), dtype=np.float64), cupy.empty((c,), dtype=np.float64)
-            launch("batch_norm_stats", d, c, x, m64, v64, rows, c)
+            for center, out in ((None, m64), (m64, v64)):  # the mean, then the mean squared deviation from it
+                launch("batch_norm_stats_partial", d, chunks * c, x, center, part, rows, c, chunk)
+                launch("batch_norm_combine", d, c, part, out, None, c, chunks, 1, float(rows))
         else:
             m64, v64 = _c(mean.astype(np.float64)), _c(var.astype(np.float64))
         a, shift, mean_out, var_out = (cupy.empty((c,), dtype=d) for _ in range(4))
@@ -514,9 +519,14 @@ class CudaBackend(Backend):
         gy, x, mean, var = _c(gy), _c(x), _c(mean), _c(var)
         gamma = None if gamma is None else _c(gamma)
         rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        chunk = cuda_launch.BN_CHUNK_ROWS
+        chunks = -(-rows // chunk)
+        part = cupy.empty((2 * chunks * c,), dtype=np.float64)
+        launch("batch_norm_backward_partial", d, chunks * c, gy, x, mean, var, part, rows, c, chunk, float(epsilon))
         sums = cupy.empty((2 * c,), dtype=np.float64)  # g_beta then g_gamma, in float64 for the gx kernel
-        g_gamma, g_beta = cupy.empty((c,), dtype=d), cupy.empty((c,), dtype=d)
-        launch("batch_norm_backward_sums", d, c, gy, x, mean, var, sums, g_gamma, g_beta, rows, c, float(epsilon))
+        sums_t = cupy.empty((2 * c,), dtype=d)
+        launch("batch_norm_combine", d, 2 * c, part, sums, sums_t, c, chunks, 2, 1.0)
+        g_beta, g_gamma = sums_t[:c], sums_t[c:]
         gx = cupy.empty(x.shape, dtype=d)
         launch("batch_norm_backward_gx", d, x.size, gy, x, gamma, mean, var, sums, gx, rows, c, float(epsilon),
                int(bool(training) and rows > 0))

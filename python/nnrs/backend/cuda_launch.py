@@ -29,8 +29,9 @@ moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096)
 moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
 max/avg_pool2d_forward           out element    256     min(ceil(n / 256), 4096), at least 1
 max/avg_pool2d_backward          in element     256     min(ceil(n / 256), 4096), at least 1
-batch_norm_stats / _coeffs       channel        128     min(ceil(c / 128), 4096), at least 1
-batch_norm_backward_sums         channel        128     min(ceil(c / 128), 4096), at least 1
+batch_norm_stats_partial,        (chunk, chan)  256     min(ceil(chunks * c / 256), 4096), at least 1
+batch_norm_backward_partial      (chunk, chan)  256     min(ceil(chunks * c / 256), 4096), at least 1
+batch_norm_combine / _coeffs     channel out    128     min(ceil(outs / 128), 4096), at least 1
 batch_norm_apply / _backward_gx  element        256     min(ceil(n / 256), 4096), at least 1
 argsort_rows                     row            128     min(ceil(rows / 128), 4096), at least 1
 affine_transform_forward         out element    256     min(ceil(n / 256), 4096), at least 1
@@ -105,10 +106,11 @@ KERNELS = {
     "max_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
     "avg_pool2d_forward": ("pool.cu", ELEMENT_BLOCK, "element"),
     "avg_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
-    "batch_norm_stats": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_stats_partial": ("norm.cu", ELEMENT_BLOCK, "chunk-channel"),
+    "batch_norm_combine": ("norm.cu", ROW_BLOCK, "channel"),
     "batch_norm_coeffs": ("norm.cu", ROW_BLOCK, "channel"),
     "batch_norm_apply": ("norm.cu", ELEMENT_BLOCK, "element"),
-    "batch_norm_backward_sums": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_backward_partial": ("norm.cu", ELEMENT_BLOCK, "chunk-channel"),
     "batch_norm_backward_gx": ("norm.cu", ELEMENT_BLOCK, "element"),
     "argsort_rows": ("sort.cu", ROW_BLOCK, "row"),
     "affine_transform_forward": ("warp.cu", ELEMENT_BLOCK, "element"),
@@ -117,6 +119,10 @@ KERNELS = {
 
 #: Elements per partial sum of sum_squares_chunks.
 SUM_SQUARES_CHUNK = 4096
+
+#: Rows per partial sum of norm.cu's batch-norm statistics and gradient sums (a fixed size, so
+#: the order of the float64 additions does not depend on the grid).
+BN_CHUNK_ROWS = 64
 
 # The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
 # the code passed as `act` is the index (the Rust enum's order).

@@ -109,15 +109,29 @@ def _bn_model():
     return m
 
 
+def _augment_model():
+    import nnrs
+    from nnrs import layers
+
+    nnrs.random.seed(13)
+    m = nnrs.Sequential([layers.Input((36,)), layers.Reshape((6, 6, 1)), layers.Dense(2, activation="tanh"),
+                         layers.RandomRotation(0.2, fill_mode="reflect", seed=3),
+                         layers.RandomTranslation(0.2, 0.3, fill_mode="constant", interpolation="nearest", seed=4),
+                         layers.Flatten(), layers.Dense(3)])
+    m.compile(optimizer=nnrs.optimizers.Adam(0.01), loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return m
+
+
 def test_pooling_and_batch_norm_models_train_on_cuda_like_numpy(cuda):  # noqa: F811
-    """Dense + BatchNormalization and Reshape -> pooling -> Flatten -> Dense: three training steps
+    """Dense + BatchNormalization, Reshape -> pooling -> Flatten -> Dense and a model with random
+    rotations and translations (affine warps, forward and backward): three training steps
     on the fake cuda backend from the same weights as on numpy agree layer by layer within 1e-4
     relative (float32), and the forward of the trained model in inference mode (moving statistics)
     too."""
     import nnrs
 
     rng = np.random.default_rng(5)
-    for make, shape in ((_pool_model, (16, 48)), (_bn_model, (16, 7))):
+    for make, shape in ((_pool_model, (16, 48)), (_bn_model, (16, 7)), (_augment_model, (16, 36))):
         m = make()
         x = rng.standard_normal(shape).astype(np.float32)
         y = rng.integers(0, 3, 16).astype(np.int64)

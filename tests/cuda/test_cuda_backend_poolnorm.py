@@ -198,3 +198,25 @@ def test_affine_transform_simple_cases(cuda):  # noqa: F811
     np.testing.assert_array_equal(_host(cuda, g), np.roll(img, -1, axis=2))
     nan_t = np.tile([np.nan, 0, 0, 0, 1, 0, 0, 0], (2, 1))
     np.testing.assert_array_equal(_host(cuda, cuda.affine_transform(_dev(cuda, img), _dev(cuda, nan_t), "bilinear", "reflect", 7.0)), 7.0)
+
+
+def test_pooling_batch_norm_and_augmentation_steps_make_no_host_copy(cuda):  # noqa: F811
+    """A training step (forward, loss, backward, update, the moving statistics) of each model moves
+    nothing to the host."""
+    import nnrs
+
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 3, 16).astype(np.int64)
+    for make, shape in ((_pool_model, (16, 48)), (_bn_model, (16, 7)), (_augment_model, (16, 36))):
+        m = make()
+        m.to("cuda")
+        xd = nnrs.Tensor(rng.standard_normal(shape).astype(np.float32), backend=cuda)
+        m.optimizer.build(m.trainable_variables)
+        for _ in range(2):  # the first step also creates the optimizer state
+            fakecupy.reset_counters()
+            loss = m.loss(y, m(xd, training=True))
+            loss.backward()
+            m.optimizer.apply_gradients([(v.grad, v) for v in m.trainable_variables])
+            assert fakecupy.transfers == 0, f"{make.__name__}: {fakecupy.transfers} device-to-host copies in one training step"
+            for v in m.trainable_variables:
+                v.grad = None

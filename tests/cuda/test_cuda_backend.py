@@ -232,7 +232,10 @@ def _missing_kernels():
                    "moments_backward", "one_hot", "clip", "binary_backward",
                    "batch_norm_update",
                    "im2col", "col2im", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-                   "dynamic_conv2d_forward", "dynamic_conv2d_backward"}
+                   "dynamic_conv2d_forward", "dynamic_conv2d_backward",
+                   "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+                   "batch_norm_forward", "batch_norm_backward", "argsort",
+                   "affine_transform", "affine_transform_backward"}
     return sorted(k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_") and k not in implemented)
 
 

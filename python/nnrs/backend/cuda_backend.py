@@ -21,7 +21,12 @@ family (conv.cu): ``im2col`` / ``col2im`` (gathers, no atomics), ``conv2d_forwar
 one cuBLAS product per call, grouped as a batched product, bias + activation fused in one
 kernel; a 1x1 stride-1 unpadded conv skips im2col), ``conv2d_backward_input`` /
 ``conv2d_backward_weight`` and the involution ``dynamic_conv2d_forward`` / ``_backward``
-(one thread per output element; gx gathered, deterministic). Every other kernel
+(one thread per output element; gx gathered, deterministic);
+max / average
+pooling forward and backward (pool.cu, the backward a gather), ``batch_norm_forward`` /
+``batch_norm_backward`` (norm.cu, float64 per-channel sums over row chunks), ``argsort`` (sort.cu, a stable
+per-row merge sort) and ``affine_transform`` / ``affine_transform_backward`` (warp.cu, the
+backward by float64 atomics, not bit-deterministic). Every other kernel
 of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
 
@@ -455,6 +460,116 @@ class CudaBackend(Backend):
         _inplace("adagrad_update", param=param, acc=acc)
         launch("adagrad_update", param.dtype, param.size, param, _c(grad), acc, param.size,
                *cuda_launch.adagrad_scalars(lr, eps, weight_decay))
+
+    # ---- pooling, batch norm, affine warps, argsort (pool.cu, norm.cu, warp.cu, sort.cu) ----
+    @staticmethod
+    def _pool_geom(shape, pool_size, strides, padding):
+        """The geometry arguments of pool.cu's kernels (n, h, w, c, oh, ow, ph, pw, sh, sw, pt, pl)."""
+        n, h, w, c = (int(s) for s in shape)
+        (ph, pw), (sh, sw) = (int(p) for p in pool_size), (int(s) for s in strides)
+        t, b, left, right = (int(p) for p in padding)
+        oh, ow = (h + t + b - ph) // sh + 1, (w + left + right - pw) // sw + 1
+        return (n, h, w, c, oh, ow, ph, pw, sh, sw, t, left)
+
+    def max_pool2d_forward(self, x, pool_size, strides, padding):
+        g = self._pool_geom(x.shape, pool_size, strides, padding)
+        x = _c(x)
+        y = cupy.empty((g[0], g[4], g[5], g[3]), dtype=x.dtype)
+        launch("max_pool2d_forward", x.dtype, y.size, x, y, *g)
+        return y
+
+    def max_pool2d_backward(self, x, gy, pool_size, strides, padding):
+        g = self._pool_geom(x.shape, pool_size, strides, padding)
+        x, gy = _c(x), _c(gy)
+        gx = cupy.empty(x.shape, dtype=x.dtype)
+        launch("max_pool2d_backward", x.dtype, gx.size, x, gy, gx, *g)
+        return gx
+
+    def avg_pool2d_forward(self, x, pool_size, strides, padding):
+        g = self._pool_geom(x.shape, pool_size, strides, padding)
+        x = _c(x)
+        y = cupy.empty((g[0], g[4], g[5], g[3]), dtype=x.dtype)
+        launch("avg_pool2d_forward", x.dtype, y.size, x, y, *g)
+        return y
+
+    def avg_pool2d_backward(self, gy, input_shape, pool_size, strides, padding):
+        g = self._pool_geom(input_shape, pool_size, strides, padding)
+        gy = _c(gy)
+        gx = cupy.empty(tuple(int(s) for s in input_shape), dtype=gy.dtype)
+        launch("avg_pool2d_backward", gy.dtype, gx.size, gy, gx, *g)
+        return gx
+
+    def batch_norm_forward(self, x, gamma=None, beta=None, mean=None, var=None, epsilon=1e-3, training=True):
+        c, d = int(x.shape[-1]), x.dtype
+        x = _c(x)
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        if training:
+            chunk = cuda_launch.BN_CHUNK_ROWS
+            chunks = -(-rows // chunk)
+            part = cupy.empty((chunks * c,), dtype=np.float64)
+            m64, v64 = cupy.empty((c,), dtype=np.float64), cupy.empty((c,), dtype=np.float64)
+            for center, out in ((None, m64), (m64, v64)):  # the mean, then the mean squared deviation from it
+                launch("batch_norm_stats_partial", d, chunks * c, x, center, part, rows, c, chunk)
+                launch("batch_norm_combine", d, c, part, out, None, c, chunks, 1, float(rows))
+        else:
+            m64, v64 = _c(mean.astype(np.float64)), _c(var.astype(np.float64))
+        a, shift, mean_out, var_out = (cupy.empty((c,), dtype=d) for _ in range(4))
+        launch("batch_norm_coeffs", d, c, m64, v64, None if gamma is None else _c(gamma), None if beta is None else _c(beta),
+               a, shift, mean_out, var_out, c, float(epsilon))
+        y = cupy.empty(x.shape, dtype=d)
+        launch("batch_norm_apply", d, x.size, x, a, shift, y, x.size, c)
+        return y, mean_out, var_out
+
+    def batch_norm_backward(self, gy, x, gamma, mean, var, epsilon=1e-3, training=True):
+        c, d = int(x.shape[-1]), x.dtype
+        gy, x, mean, var = _c(gy), _c(x), _c(mean), _c(var)
+        gamma = None if gamma is None else _c(gamma)
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        chunk = cuda_launch.BN_CHUNK_ROWS
+        chunks = -(-rows // chunk)
+        part = cupy.empty((2 * chunks * c,), dtype=np.float64)
+        launch("batch_norm_backward_partial", d, chunks * c, gy, x, mean, var, part, rows, c, chunk, float(epsilon))
+        sums = cupy.empty((2 * c,), dtype=np.float64)  # g_beta then g_gamma, in float64 for the gx kernel
+        sums_t = cupy.empty((2 * c,), dtype=d)
+        launch("batch_norm_combine", d, 2 * c, part, sums, sums_t, c, chunks, 2, 1.0)
+        g_beta, g_gamma = sums_t[:c], sums_t[c:]
+        gx = cupy.empty(x.shape, dtype=d)
+        launch("batch_norm_backward_gx", d, x.size, gy, x, gamma, mean, var, sums, gx, rows, c, float(epsilon),
+               int(bool(training) and rows > 0))
+        return gx, g_gamma, g_beta
+
+    def argsort(self, x):
+        if x.ndim == 0:
+            return cupy.zeros((), dtype=np.int64)
+        x = _c(x)
+        cols = int(x.shape[-1])
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        out = cupy.empty(x.shape, dtype=np.int64)
+        scratch = cupy.empty(x.shape, dtype=np.int64)
+        launch("argsort_rows", x.dtype, rows, x, out, scratch, rows, cols)
+        return out
+
+    @staticmethod
+    def _warp_codes(interpolation, fill_mode):
+        """warp.cu's ``interp`` and ``mode`` arguments (indices in base.INTERPOLATIONS / FILL_MODES)."""
+        from .base import FILL_MODES, INTERPOLATIONS
+
+        return INTERPOLATIONS.index(interpolation), FILL_MODES.index(fill_mode)
+
+    def affine_transform(self, images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+        n, h, w, c = (int(s) for s in images.shape)
+        images, transforms = _c(images), _c(transforms)
+        y = cupy.empty(images.shape, dtype=images.dtype)
+        launch("affine_transform_forward", images.dtype, y.size, images, transforms, y, n, h, w, c,
+               *self._warp_codes(interpolation, fill_mode), float(fill_value))
+        return y
+
+    def affine_transform_backward(self, gy, transforms, interpolation="bilinear", fill_mode="constant"):
+        n, h, w, c = (int(s) for s in gy.shape)
+        gy, transforms = _c(gy), _c(transforms)
+        gx = cupy.zeros(gy.shape, dtype=np.float64)  # float64 atomics (not bit-deterministic), then rounded to gy's dtype
+        launch("affine_transform_backward", gy.dtype, gy.size, gy, transforms, gx, n, h, w, c, *self._warp_codes(interpolation, fill_mode))
+        return gx if gy.dtype == np.float64 else gx.astype(gy.dtype)
 
 
     # ---- convolution (conv.cu: im2col / col2im and the involution as gathers; products by cuBLAS) ----

@@ -33,6 +33,15 @@ conv_bias_act_forward            y element      256     min(ceil(n / 256), 4096)
 dynamic_conv2d_forward           y element      256     min(ceil(n / 256), 4096), at least 1
 dynamic_conv2d_backward_kernel   gk element     256     min(ceil(n / 256), 4096), at least 1
 dynamic_conv2d_backward_input    gx element     256     min(ceil(n / 256), 4096), at least 1
+max/avg_pool2d_forward           out element    256     min(ceil(n / 256), 4096), at least 1
+max/avg_pool2d_backward          in element     256     min(ceil(n / 256), 4096), at least 1
+batch_norm_stats_partial,        (chunk, chan)  256     min(ceil(chunks * c / 256), 4096), at least 1
+batch_norm_backward_partial      (chunk, chan)  256     min(ceil(chunks * c / 256), 4096), at least 1
+batch_norm_combine / _coeffs     channel out    128     min(ceil(outs / 128), 4096), at least 1
+batch_norm_apply / _backward_gx  element        256     min(ceil(n / 256), 4096), at least 1
+argsort_rows                     row            128     min(ceil(rows / 128), 4096), at least 1
+affine_transform_forward         out element    256     min(ceil(n / 256), 4096), at least 1
+affine_transform_backward        gy element     256     min(ceil(n / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
@@ -57,7 +66,8 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu", "conv.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu", "conv.cu",
+                "pool.cu", "norm.cu", "sort.cu", "warp.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -104,10 +114,27 @@ KERNELS = {
     "dynamic_conv2d_forward": ("conv.cu", ELEMENT_BLOCK, "element"),
     "dynamic_conv2d_backward_kernel": ("conv.cu", ELEMENT_BLOCK, "element"),
     "dynamic_conv2d_backward_input": ("conv.cu", ELEMENT_BLOCK, "element"),
+    "max_pool2d_forward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "max_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "avg_pool2d_forward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "avg_pool2d_backward": ("pool.cu", ELEMENT_BLOCK, "element"),
+    "batch_norm_stats_partial": ("norm.cu", ELEMENT_BLOCK, "chunk-channel"),
+    "batch_norm_combine": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_coeffs": ("norm.cu", ROW_BLOCK, "channel"),
+    "batch_norm_apply": ("norm.cu", ELEMENT_BLOCK, "element"),
+    "batch_norm_backward_partial": ("norm.cu", ELEMENT_BLOCK, "chunk-channel"),
+    "batch_norm_backward_gx": ("norm.cu", ELEMENT_BLOCK, "element"),
+    "argsort_rows": ("sort.cu", ROW_BLOCK, "row"),
+    "affine_transform_forward": ("warp.cu", ELEMENT_BLOCK, "element"),
+    "affine_transform_backward": ("warp.cu", ELEMENT_BLOCK, "element"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.
 SUM_SQUARES_CHUNK = 4096
+
+#: Rows per partial sum of norm.cu's batch-norm statistics and gradient sums (a fixed size, so
+#: the order of the float64 additions does not depend on the grid).
+BN_CHUNK_ROWS = 64
 
 # The elementwise activations of activation.cu (softmax and log_softmax are the row kernels);
 # the code passed as `act` is the index (the Rust enum's order).

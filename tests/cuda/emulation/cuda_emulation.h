@@ -20,6 +20,18 @@
 #define __shared__ static_assert(false, "cuda_emulation.h: __shared__ is not emulated (threads run as a loop)");
 #define __syncthreads() static_assert(false, "cuda_emulation.h: __syncthreads is not emulated (threads run as a loop)")
 
+// atomicAdd: the threads run one after another, so a plain add (returning the old value, as CUDA's).
+static inline float atomicAdd(float* address, float val) {
+    const float old = *address;
+    *address = old + val;
+    return old;
+}
+static inline double atomicAdd(double* address, double val) {
+    const double old = *address;
+    *address = old + val;
+    return old;
+}
+
 struct emu_dim3 {
     unsigned x, y, z;
 };

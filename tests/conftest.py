@@ -87,6 +87,11 @@ class OnHost:
         return call
 
 
+def on_host(be):
+    """``be`` with numpy arrays in and out: ``be`` itself for numpy and cpu, ``OnHost(be)`` for a device backend."""
+    return be if be.xp is np else OnHost(be)
+
+
 @pytest.fixture(params=["numpy", "cpu", "cuda"])
 def backend(request):
     """Runs the test with each backend active (cuda: see ``cuda_backend``)."""

@@ -12,7 +12,7 @@ from nnrs import backend as _backend
 from nnrs.functions import AffineTransform, Flip, GaussianNoise
 from nnrs.layers.augmentation import rotation_transforms
 
-from tests.conftest import tol
+from tests.conftest import on_host, tol
 
 dtypes = st.sampled_from([np.float32, np.float64])
 MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
@@ -51,16 +51,17 @@ def test_affine_transform_large_parallel(kernels, ref):
 
 
 def test_affine_transform_simple_cases(backend):
+    b = on_host(backend)
     img = np.arange(2 * 3 * 4 * 1, dtype=np.float64).reshape(2, 3, 4, 1)
     ident = np.tile([1.0, 0, 0, 0, 1, 0, 0, 0], (2, 1))
-    np.testing.assert_array_equal(backend.affine_transform(img, ident), img)
+    np.testing.assert_array_equal(b.affine_transform(img, ident), img)
     shift = np.tile([1.0, 0, -1, 0, 1, 0, 0, 0], (2, 1))  # output x reads input x - 1: a roll right under wrap
-    np.testing.assert_array_equal(backend.affine_transform(img, shift, "nearest", "wrap"), np.roll(img, 1, axis=2))
-    out = backend.affine_transform(img, shift, "bilinear", "constant", fill_value=-5.0)
+    np.testing.assert_array_equal(b.affine_transform(img, shift, "nearest", "wrap"), np.roll(img, 1, axis=2))
+    out = b.affine_transform(img, shift, "bilinear", "constant", fill_value=-5.0)
     np.testing.assert_array_equal(out[:, :, 0, 0], -5.0)
     np.testing.assert_array_equal(out[:, :, 1:], img[:, :, :-1])
     nan_t = np.tile([1.0, 0, 0, 0, 1, 0, -1.0, 0], (2, 1))  # k = 1 - x: 0 at x = 1 (infinite coordinate)
-    assert np.all(backend.affine_transform(img, nan_t, "bilinear", "reflect", 7.0)[:, :, 1] == 7.0)
+    assert np.all(b.affine_transform(img, nan_t, "bilinear", "reflect", 7.0)[:, :, 1] == 7.0)
 
 
 @pytest.mark.parametrize("call, err, msg", [
@@ -178,11 +179,12 @@ def test_flip_modes(backend):
 
 
 def test_rotation_and_translation_geometry(backend):
+    b = on_host(backend)
     x = _imgs(n=2, h=5, w=5)
     half_turn = nnrs.layers.RandomRotation((0.5, 0.5), fill_mode="constant")(x).numpy()
     np.testing.assert_allclose(half_turn, x[:, ::-1, ::-1], atol=1e-5)
     quarter = rotation_transforms([90.0], 5, 5)
-    rot = backend.affine_transform(x[:1], quarter.astype("float32"), "nearest", "constant")
+    rot = b.affine_transform(x[:1], quarter.astype("float32"), "nearest", "constant")
     np.testing.assert_allclose(rot[0], np.rot90(x[0], k=1, axes=(0, 1)), atol=1e-6)
     np.testing.assert_allclose(rotation_transforms([450.0, -270.0, 720.0], 5, 5),
                                np.concatenate([quarter, quarter, rotation_transforms([0.0], 5, 5)]), atol=1e-12)

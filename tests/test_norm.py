@@ -112,7 +112,7 @@ def test_batch_norm_gradcheck(backend, training, shape):
     rng = np.random.default_rng(2)
     c = shape[-1]
     x, gamma, beta = rng.normal(size=shape) * 2 + 1, rng.normal(size=c), rng.normal(size=c)
-    mean, var = rng.normal(size=c), rng.uniform(0.5, 2.0, c)
+    mean, var = backend.asarray(rng.normal(size=c)), backend.asarray(rng.uniform(0.5, 2.0, c))  # the moving statistics live where x does
     assert nnrs.gradcheck(lambda a, g, b: BatchNorm.apply(a, g, b, mean, var, 1e-3, training), x, gamma, beta)
     assert nnrs.gradcheck(lambda a: BatchNorm.apply(a, None, None, mean, var, 1e-3, training), x)
 

@@ -27,7 +27,11 @@ argmax_rows / moments_rows       row            128     min(ceil(rows / 128), 40
 sum_squares_chunks               4096-chunk     128     min(ceil(chunks / 128), 4096), at least 1
 moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096), at least 1
 moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
+<kind>_step_forward, _backward   element        256     min(ceil(n*u / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
+
+The recurrent kernels of rnn.cu (<kind> = lstm, gru, simple_rnn) run once per time step, one
+(sample, unit) element per thread over the n * u elements of the batch's state.
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
 larger arrays are walked by the stride loop instead of by more blocks. No kernel uses shared
@@ -51,7 +55,8 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu")
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu",
+                "rnn.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -92,6 +97,12 @@ KERNELS = {
     "moments_backward_rows": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "moving_average_update": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "one_hot_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "lstm_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "lstm_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "gru_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "gru_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "simple_rnn_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "simple_rnn_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.

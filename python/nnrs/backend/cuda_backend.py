@@ -479,17 +479,16 @@ class CudaBackend(Backend):
             saved = cupy.empty((n * t * u * ((2 if lstm else 1) + self._RNN_SAVED[kind]),), dtype=dt)
             hprev, cprev, gates = _rnn_saved_views(kind, saved, n, t, u)
         hr = cupy.empty((n, cols), dtype=dt)
-        name = f"{kind}_step_forward"
+        if lstm:
+            args = (xp, b_in, hr, h, c, m, out, hprev, cprev, gates, n, t, u, 0, 0, int(zero_masked))
+        elif gru:
+            args = (xp, b_in, hr, b_rec, h, m, out, hprev, gates, n, t, u, 0, 0, int(zero_masked))
+        else:
+            args = (xp, b_in, hr, h, m, out, hprev, gates, n, t, u, 0, 0, int(zero_masked), _rnn_act(activation))
+        step = _step_launcher(f"{kind}_step_forward", dt, n * u, args)
         for k in range(t):
-            tt = t - 1 - k if reverse else k
             cupy.matmul(h, recurrent, out=hr)
-            if lstm:
-                args = (xp, b_in, hr, h, c, m, out, hprev, cprev, gates, n, t, u, k, tt, int(zero_masked))
-            elif gru:
-                args = (xp, b_in, hr, b_rec, h, m, out, hprev, gates, n, t, u, k, tt, int(zero_masked))
-            else:
-                args = (xp, b_in, hr, h, m, out, hprev, gates, n, t, u, k, tt, int(zero_masked), _rnn_act(activation))
-            launch(name, dt, n * u, *args)
+            step(k, t - 1 - k if reverse else k)
         out[:, t] = h
         if lstm:
             out[:, t + 1] = c
@@ -505,28 +504,26 @@ class CudaBackend(Backend):
         g = _c(g)
         hprev, cprev, gates = _rnn_saved_views(kind, _c(saved), n, t, u)
         m = _rnn_mask(mask)
-        rest = _c(g[:, t]).copy()  # dh = dh_mm + rest; at the first step there is no product yet
-        dc = _c(g[:, t + 1]).copy() if lstm else None
+        # the gradient wrt the states after a step is dh = dh_mm (the product) + rest; after the last, g[:, t]
+        dh_mm = cupy.zeros((n, u), dtype=dt)
+        rest = g[:, t].copy()
+        dc = g[:, t + 1].copy() if lstm else None
         carry = cupy.zeros((n, u), dtype=dt)
         dgx = cupy.empty((n, t, cols), dtype=dt)  # pre-activation gradients of every step, input side
         dgr = cupy.empty((n, t, cols), dtype=dt) if gru else dgx  # ... recurrent side (GRU's h column differs)
-        dstep = cupy.empty((n, cols), dtype=dt)
+        dstep = cupy.empty((n, cols), dtype=dt)  # this step's recurrent side, contiguous for the product
         rt = recurrent.T
-        dh_mm = None
-        name = f"{kind}_step_backward"
+        if lstm:
+            args = (g, dh_mm, rest, dc, carry, cprev, gates, m, dgx, dstep, n, t, u, 0, 0, int(zero_masked))
+        elif gru:
+            args = (g, dh_mm, rest, carry, hprev, gates, m, dgx, dgr, dstep, n, t, u, 0, 0, int(zero_masked))
+        else:
+            args = (g, dh_mm, rest, carry, gates, m, dgx, dstep, n, t, u, 0, 0, int(zero_masked), _rnn_act(activation))
+        step = _step_launcher(f"{kind}_step_backward", dt, n * u, args)
         for k in reversed(range(t)):
-            tt = t - 1 - k if reverse else k
-            if lstm:
-                args = (g, dh_mm, rest, dc, carry, cprev, gates, m, dgx, dstep, n, t, u, k, tt, int(zero_masked))
-            elif gru:
-                args = (g, dh_mm, rest, carry, hprev, gates, m, dgx, dgr, dstep, n, t, u, k, tt, int(zero_masked))
-            else:
-                args = (g, dh_mm, rest, carry, gates, m, dgx, dstep, n, t, u, k, tt, int(zero_masked), _rnn_act(activation))
-            launch(name, dt, n * u, *args)
-            if dh_mm is None:
-                dh_mm = cupy.empty((n, u), dtype=dt)
+            step(k, t - 1 - k if reverse else k)
             cupy.matmul(dstep, rt, out=dh_mm)
-        gh = rest if dh_mm is None else cupy.add(dh_mm, rest)
+        gh = cupy.add(dh_mm, rest)
         dgx2, dgr2 = dgx.reshape(n * t, cols), dgr.reshape(n * t, cols)
         gx = cupy.matmul(dgx2, kernel.T).reshape(n, t, d)
         gk = cupy.matmul(x.reshape(n * t, d).T, dgx2)
@@ -537,6 +534,25 @@ class CudaBackend(Backend):
             gb = cupy.asarray(gb, dtype=dt)
         gstates = (_c(gh), _c(dc)) if lstm else (_c(gh),)
         return _c(gx), _c(gk), _c(gr), gb, gstates
+
+
+def _step_launcher(kernel, dtype, items, args):
+    """``run(k, tt)``: launches ``kernel`` (a step kernel of rnn.cu) over ``items`` with ``args``
+    but the step k and the time index tt; the function, the grid and the typed arguments are
+    looked up once per sequence, so a time step costs Python one call."""
+    name = cuda_launch.kernel_name(kernel, dtype)
+    fn = _function(name, kernel)
+    grid, block = cuda_launch.launch_config(kernel, items)
+    typed = list(cuda_launch.scalar_args(name, args))
+    names = [a for _, a in cuda_launch.signatures()[name]]
+    ik, itt = names.index("k"), names.index("tt")
+    index = type(typed[ik])
+
+    def run(k, tt):
+        typed[ik], typed[itt] = index(k), index(tt)
+        fn((grid,), (block,), tuple(typed))
+
+    return run
 
 
 def _rnn_mask(mask):

@@ -29,24 +29,24 @@ def _transforms(rng, n, projective):
 @given(n=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7), c=st.integers(1, 3), dtype=dtypes,
        mode=st.sampled_from(MODES), interp=st.sampled_from(["nearest", "bilinear"]), projective=st.booleans(),
        seed=st.integers(0, 2**31))
-def test_affine_transform_matches_numpy(cpu, ref, n, h, w, c, dtype, mode, interp, projective, seed):
+def test_affine_transform_matches_numpy(kernels, ref, n, h, w, c, dtype, mode, interp, projective, seed):
     rng = np.random.default_rng(seed)
     img = rng.standard_normal((n, h, w, c)).astype(dtype)
     t = _transforms(rng, n, projective).astype(dtype)
-    y = cpu.affine_transform(img, t, interp, mode, 0.25)
+    y = kernels.affine_transform(img, t, interp, mode, 0.25)
     assert y.dtype == dtype and y.shape == img.shape
     np.testing.assert_allclose(y, ref.affine_transform(img, t, interp, mode, 0.25), *tol(dtype))
     gy = rng.standard_normal(img.shape).astype(dtype)
-    gx = cpu.affine_transform_backward(gy, t, interp, mode)
+    gx = kernels.affine_transform_backward(gy, t, interp, mode)
     assert gx.dtype == dtype and gx.shape == img.shape
     np.testing.assert_allclose(gx, ref.affine_transform_backward(gy, t, interp, mode), *tol(dtype))
 
 
-def test_affine_transform_large_parallel(cpu, ref):
+def test_affine_transform_large_parallel(kernels, ref):
     rng = np.random.default_rng(0)
     img = rng.standard_normal((16, 40, 50, 3)).astype(np.float32)
     t = _transforms(rng, 16, True).astype(np.float32)
-    np.testing.assert_allclose(cpu.affine_transform(img, t, "bilinear", "reflect"),
+    np.testing.assert_allclose(kernels.affine_transform(img, t, "bilinear", "reflect"),
                                ref.affine_transform(img, t, "bilinear", "reflect"), *tol(np.float32))
 
 
@@ -84,12 +84,12 @@ def test_errors_are_the_same_on_every_backend(call, err, msg):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gaussian_noise_matches_numpy(cpu, ref, dtype):
+def test_gaussian_noise_matches_numpy(kernels, ref, dtype):
     x = np.random.default_rng(1).standard_normal((7, 5, 3)).astype(dtype)
-    y = cpu.gaussian_noise_forward(x, 0.3, 12345)
+    y = kernels.gaussian_noise_forward(x, 0.3, 12345)
     assert y.dtype == dtype
     np.testing.assert_allclose(y, ref.gaussian_noise_forward(x, 0.3, 12345), *tol(dtype))
-    big = cpu.gaussian_noise_forward(np.zeros(200_000, dtype), 2.0, 9)
+    big = kernels.gaussian_noise_forward(np.zeros(200_000, dtype), 2.0, 9)
     assert abs(big.mean()) < 0.03 and abs(big.std() - 2.0) < 0.03
 
 

@@ -25,13 +25,13 @@ def _case(rng, n, h, w, groups, cg, ks, st_, pad, dil, dtype):
     return x, k, gy
 
 
-def _check(cpu, ref, x, k, gy, *geom):
+def _check(kernels, ref, x, k, gy, *geom):
     dtype = x.dtype
-    y = cpu.dynamic_conv2d_forward(x, k, *geom)
+    y = kernels.dynamic_conv2d_forward(x, k, *geom)
     want = ref.dynamic_conv2d_forward(x, k, *geom)
     assert y.dtype == dtype and y.shape == want.shape == gy.shape
     np.testing.assert_allclose(y, want, *tol(dtype))
-    gx, gk = cpu.dynamic_conv2d_backward(gy, x, k, *geom)
+    gx, gk = kernels.dynamic_conv2d_backward(gy, x, k, *geom)
     rgx, rgk = ref.dynamic_conv2d_backward(gy, x, k, *geom)
     assert gx.shape == x.shape and gk.shape == k.shape and gx.dtype == gk.dtype == dtype
     np.testing.assert_allclose(gx, rgx, *tol(dtype))
@@ -43,10 +43,10 @@ def _check(cpu, ref, x, k, gy, *geom):
        ks=st.tuples(st.integers(1, 4), st.integers(1, 4)), st_=st.tuples(st.integers(1, 3), st.integers(1, 3)),
        pad=st.tuples(*[st.integers(0, 2)] * 4), dil=st.tuples(st.integers(1, 2), st.integers(1, 2)),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**31))
-def test_matches_numpy_on_random_shapes(cpu, ref, n, h, w, groups, cg, ks, st_, pad, dil, dtype, seed):
+def test_matches_numpy_on_random_shapes(kernels, ref, n, h, w, groups, cg, ks, st_, pad, dil, dtype, seed):
     assume(h + pad[0] + pad[1] >= (ks[0] - 1) * dil[0] + 1 and w + pad[2] + pad[3] >= (ks[1] - 1) * dil[1] + 1)
     x, k, gy = _case(np.random.default_rng(seed), n, h, w, groups, cg, ks, st_, pad, dil, dtype)
-    _check(cpu, ref, x, k, gy, ks, st_, pad, dil)
+    _check(kernels, ref, x, k, gy, ks, st_, pad, dil)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -58,23 +58,23 @@ def test_matches_numpy_on_random_shapes(cpu, ref, n, h, w, groups, cg, ks, st_, 
     (3, 6, 9, 1, 5, (5, 3), (1, 2), (2, 2, 1, 1), (2, 1)),      # dilation, rectangular kernel
     (1, 4, 4, 8, 1, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),      # one channel per group (depthwise-like)
 ])
-def test_edge_shapes(cpu, ref, dtype, n, h, w, groups, cg, ks, st_, pad, dil):
+def test_edge_shapes(kernels, ref, dtype, n, h, w, groups, cg, ks, st_, pad, dil):
     x, k, gy = _case(np.random.default_rng(1), n, h, w, groups, cg, ks, st_, pad, dil, dtype)
-    _check(cpu, ref, x, k, gy, ks, st_, pad, dil)
+    _check(kernels, ref, x, k, gy, ks, st_, pad, dil)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_parallel_and_deterministic(cpu, ref, dtype):
+def test_large_parallel_and_deterministic(kernels, ref, dtype):
     rng = np.random.default_rng(2)
     geom = ((3, 3), (2, 2), (1, 1, 1, 1), (1, 1))
     x, k, gy = _case(rng, 4, 33, 31, 4, 8, *geom, dtype)
-    _check(cpu, ref, x, k, gy, *geom)
+    _check(kernels, ref, x, k, gy, *geom)
     before = nnrs.get_num_threads()
     try:
         runs = []
         for threads in (1, 3, 4):
             nnrs.set_num_threads(threads)
-            runs.append((cpu.dynamic_conv2d_forward(x, k, *geom), *cpu.dynamic_conv2d_backward(gy, x, k, *geom)))
+            runs.append((kernels.dynamic_conv2d_forward(x, k, *geom), *kernels.dynamic_conv2d_backward(gy, x, k, *geom)))
     finally:
         nnrs.set_num_threads(before)
     for other in runs[1:]:
@@ -82,18 +82,18 @@ def test_large_parallel_and_deterministic(cpu, ref, dtype):
             assert np.array_equal(a, b)
 
 
-def test_non_contiguous_inputs(cpu, ref):
+def test_non_contiguous_inputs(kernels, ref):
     rng = np.random.default_rng(3)
     geom = ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
     x = rng.standard_normal((2, 5, 12, 4))[:, :, ::2]          # strided
     k = np.asfortranarray(rng.standard_normal((2, 5, 6, 9, 2)))  # Fortran order
     gy = rng.standard_normal((2, 6, 5, 4)).transpose(0, 2, 1, 3)
-    _check(cpu, ref, x, k, gy, *geom)
+    _check(kernels, ref, x, k, gy, *geom)
 
 
-def test_empty_batch(cpu, ref):
+def test_empty_batch(kernels, ref):
     x, k = np.zeros((0, 4, 4, 2)), np.zeros((0, 4, 4, 9, 1))
-    for be in (cpu, ref):
+    for be in (kernels, ref):
         assert be.dynamic_conv2d_forward(x, k, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)).shape == (0, 4, 4, 2)
         gx, gk = be.dynamic_conv2d_backward(np.zeros((0, 4, 4, 2)), x, k, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
         assert gx.shape == x.shape and gk.shape == k.shape
@@ -119,9 +119,9 @@ BAD = [  # (args of dynamic_conv2d_forward, exception, message part) — one lin
 
 
 @pytest.mark.parametrize("args,exc,msg", BAD)
-def test_errors_are_the_same_on_every_backend(cpu, ref, core, args, exc, msg):
+def test_errors_are_the_same_on_every_backend(kernels, ref, core, args, exc, msg):
     texts = []
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         with pytest.raises(exc, match="^dynamic_conv2d_forward: ") as e:
             be.dynamic_conv2d_forward(*args)
         assert msg in str(e.value)
@@ -132,17 +132,17 @@ def test_errors_are_the_same_on_every_backend(cpu, ref, core, args, exc, msg):
         core.dynamic_conv2d_forward(*args)
 
 
-def test_binding_errors_match_the_contract_words(cpu, core):
+def test_binding_errors_match_the_contract_words(kernels, core):
     for args, exc, _ in BAD[:10]:
         with pytest.raises(exc) as want:
-            cpu.dynamic_conv2d_forward(*args)
+            kernels.dynamic_conv2d_forward(*args)
         with pytest.raises(exc) as got:
             core.dynamic_conv2d_forward(*args)
         assert str(got.value) == str(want.value)
 
 
-def test_backward_checks_gy(cpu, ref, core):
-    for be in (ref, cpu, core):
+def test_backward_checks_gy(kernels, ref, core):
+    for be in (ref, kernels, core):
         with pytest.raises(ValueError, match=r"dynamic_conv2d_backward: gy must have the output shape \(2, 5, 5, 6\)"):
             be.dynamic_conv2d_backward(np.zeros((2, 5, 4, 6)), X, K, *GEOM)
 

@@ -217,16 +217,24 @@ def test_cuda_missing_kernel_is_named(cuda):
     import importlib
 
     cb = importlib.import_module("nnrs.backend.cuda_backend")
-    if "conv2d_forward" in cb.IMPLEMENTED:
-        pytest.skip("the cuda backend has conv2d_forward now")
+    missing = _first_missing(cb, ("conv2d_forward", "max_pool2d_forward"))
     nnrs.random.seed(1)
-    m = nnrs.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(2)])
+    m = nnrs.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(2, 3), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
     m.compile(optimizer="sgd", loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.ones((2, 6, 6, 2), np.float32)
     y = np.array([0, 1])
-    with pytest.raises(NotImplementedError, match=r"check_parity: backend 'cuda' cannot run model .* \(in layer 'conv2d.*'\): "
-                                                  r"conv2d_forward"):
+    layer = {"conv2d_forward": "conv2d", "max_pool2d_forward": "max_pooling2d"}[missing]
+    with pytest.raises(NotImplementedError, match=rf"check_parity: backend 'cuda' cannot run model .* \(in layer '{layer}.*'\): "
+                                                  rf"{missing}"):
         nnrs.check_parity(m, x, y, backends=("cpu", "cuda"))
+
+
+def _first_missing(cb, kernels):
+    """The first of ``kernels`` (in the order a model calls them) the cuda backend lacks; skips when it has them all."""
+    for k in kernels:
+        if k not in cb.IMPLEMENTED:
+            return k
+    pytest.skip(f"the cuda backend has {', '.join(kernels)} now")
 
 
 # ---- scripts/gpu_check.sh and its driver, on the CPU -------------------------------------------
@@ -279,13 +287,12 @@ def test_gpu_check_driver_names_missing_cuda_kernels(tmp_path, cuda):
     import importlib
     import json
 
-    if "conv2d_forward" in importlib.import_module("nnrs.backend.cuda_backend").IMPLEMENTED:
-        pytest.skip("the cuda backend has conv2d_forward now")
+    missing = _first_missing(importlib.import_module("nnrs.backend.cuda_backend"), ("conv2d_forward", "max_pool2d_forward"))
     rc = _driver().main(["parity", "--out", str(tmp_path), "--backends", "cpu", "cuda", "--quick", "--only", "lenet"])
     rec = json.loads((tmp_path / "parity.json").read_text())["models"]["lenet"]
     assert rc == 0  # a model the backend cannot run yet is reported, not a failure
-    assert rec == {"status": "unsupported", "missing_kernel": "conv2d_forward", "error": rec["error"]}
-    assert "missing kernel conv2d_forward" in (tmp_path / "parity.txt").read_text()
+    assert rec == {"status": "unsupported", "missing_kernel": missing, "error": rec["error"]}
+    assert f"missing kernel {missing}" in (tmp_path / "parity.txt").read_text()
 
 
 def test_gpu_check_driver_bench_on_cpu(tmp_path):

@@ -35,19 +35,19 @@ def geometries(draw):
     return shape, pool, strides, tuple(pads)
 
 
-def _check(cpu, ref, x, gy_seed, pool, strides, padding):
+def _check(kernels, ref, x, gy_seed, pool, strides, padding):
     dtype = x.dtype
     for kind in ("max", "avg"):
         fwd = f"{kind}_pool2d_forward"
-        y = getattr(cpu, fwd)(x, pool, strides, padding)
+        y = getattr(kernels, fwd)(x, pool, strides, padding)
         want = getattr(ref, fwd)(x, pool, strides, padding)
         assert y.dtype == dtype and y.shape == want.shape
         np.testing.assert_allclose(y, want, *tol(dtype))
         gy = np.random.default_rng(gy_seed).standard_normal(y.shape).astype(dtype)
         if kind == "max":
-            gx, gwant = cpu.max_pool2d_backward(x, gy, pool, strides, padding), ref.max_pool2d_backward(x, gy, pool, strides, padding)
+            gx, gwant = kernels.max_pool2d_backward(x, gy, pool, strides, padding), ref.max_pool2d_backward(x, gy, pool, strides, padding)
         else:
-            gx = cpu.avg_pool2d_backward(gy, x.shape, pool, strides, padding)
+            gx = kernels.avg_pool2d_backward(gy, x.shape, pool, strides, padding)
             gwant = ref.avg_pool2d_backward(gy, x.shape, pool, strides, padding)
         assert gx.dtype == dtype and gx.shape == x.shape
         np.testing.assert_allclose(gx, gwant, *tol(dtype))
@@ -55,25 +55,25 @@ def _check(cpu, ref, x, gy_seed, pool, strides, padding):
 
 @settings(max_examples=120, deadline=None)
 @given(geom=geometries(), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_pooling_matches_numpy(cpu, ref, geom, dtype, seed):
+def test_pooling_matches_numpy(kernels, ref, geom, dtype, seed):
     shape, pool, strides, padding = geom
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-    _check(cpu, ref, x, seed + 1, pool, strides, padding)
+    _check(kernels, ref, x, seed + 1, pool, strides, padding)
 
 
 @settings(max_examples=40, deadline=None)
 @given(geom=geometries(), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_max_pool_ties_go_to_the_same_element(cpu, ref, geom, dtype, seed):
+def test_max_pool_ties_go_to_the_same_element(kernels, ref, geom, dtype, seed):
     # Few distinct values: many windows hold tied maxima; both take the first one.
     shape, pool, strides, padding = geom
     x = np.random.default_rng(seed).integers(0, 3, shape).astype(dtype)
-    _check(cpu, ref, x, seed + 1, pool, strides, padding)
+    _check(kernels, ref, x, seed + 1, pool, strides, padding)
 
 
 @settings(max_examples=60, deadline=None)
 @given(shape=st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(2, 9), st.integers(1, 20)), dtype=dtypes,
        seed=st.integers(0, 2**31), kind=st.sampled_from(["normal", "ties", "nan"]))
-def test_max_pool_2x2_stride_2(cpu, ref, shape, dtype, seed, kind):
+def test_max_pool_2x2_stride_2(kernels, ref, shape, dtype, seed, kind):
     # The 2x2 stride-2 unpadded path of its own: odd heights and widths (a last row or
     # column no window reads), many channels, ties and NaNs.
     rng = np.random.default_rng(seed)
@@ -81,21 +81,21 @@ def test_max_pool_2x2_stride_2(cpu, ref, shape, dtype, seed, kind):
     if kind == "nan":
         x[rng.random(shape) < 0.2] = np.nan
     geo = ((2, 2), (2, 2), (0, 0, 0, 0))
-    np.testing.assert_array_equal(cpu.max_pool2d_forward(x, *geo), ref.max_pool2d_forward(x, *geo))
+    np.testing.assert_array_equal(kernels.max_pool2d_forward(x, *geo), ref.max_pool2d_forward(x, *geo))
     gy = rng.standard_normal(ref.max_pool2d_forward(x, *geo).shape).astype(dtype)
-    np.testing.assert_array_equal(cpu.max_pool2d_backward(x, gy, *geo), ref.max_pool2d_backward(x, gy, *geo))
+    np.testing.assert_array_equal(kernels.max_pool2d_backward(x, gy, *geo), ref.max_pool2d_backward(x, gy, *geo))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_parallel(cpu, ref, dtype):
+def test_large_parallel(kernels, ref, dtype):
     x = np.random.default_rng(0).standard_normal((16, 33, 31, 24)).astype(dtype)
-    _check(cpu, ref, x, 1, (3, 3), (2, 2), (1, 1, 0, 1))
-    _check(cpu, ref, x, 2, (2, 2), (2, 2), (0, 0, 0, 0))
+    _check(kernels, ref, x, 1, (3, 3), (2, 2), (1, 1, 0, 1))
+    _check(kernels, ref, x, 2, (2, 2), (2, 2), (0, 0, 0, 0))
 
 
-def test_known_values_and_tie_rule(cpu, ref):
+def test_known_values_and_tie_rule(kernels, ref):
     x = np.arange(16, dtype=np.float64).reshape(1, 4, 4, 1)
-    for b in (cpu, ref):
+    for b in (kernels, ref):
         np.testing.assert_array_equal(b.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0, 0, 0)).ravel(), [5, 7, 13, 15])
         np.testing.assert_array_equal(b.avg_pool2d_forward(x, (2, 2), (2, 2), (0, 0, 0, 0)).ravel(), [2.5, 4.5, 10.5, 12.5])
         # "same" average over real elements only: a 3x3 image, pool 2, stride 2
@@ -106,28 +106,28 @@ def test_known_values_and_tie_rule(cpu, ref):
                                       [1, 0, 0, 0])
 
 
-def test_nan_propagates_and_takes_the_gradient(cpu, ref):
+def test_nan_propagates_and_takes_the_gradient(kernels, ref):
     x = np.array([1.0, np.nan, 3.0, np.nan]).reshape(1, 2, 2, 1)
-    for b in (cpu, ref):
+    for b in (kernels, ref):
         assert np.isnan(b.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0, 0, 0))).all()
         np.testing.assert_array_equal(b.max_pool2d_backward(x, np.ones((1, 1, 1, 1)), (2, 2), (2, 2), (0, 0, 0, 0)).ravel(),
                                       [0, 1, 0, 0])
 
 
-def test_all_minus_infinity_window_with_padding(cpu, ref):
+def test_all_minus_infinity_window_with_padding(kernels, ref):
     # The padded positions never win, even against -inf: each window's gradient goes to its
     # first real element, here the top-left pixel for all four windows.
     x = np.full((1, 2, 2, 1), -np.inf)
     gy = np.ones((1, 2, 2, 1))
-    for b in (cpu, ref):
+    for b in (kernels, ref):
         np.testing.assert_array_equal(b.max_pool2d_forward(x, (2, 2), (1, 1), (1, 0, 1, 0)).ravel(), [-np.inf] * 4)
         np.testing.assert_array_equal(b.max_pool2d_backward(x, gy, (2, 2), (1, 1), (1, 0, 1, 0)).ravel(), [4, 0, 0, 0])
 
 
 @pytest.mark.parametrize("shape", [(0, 3, 3, 2), (2, 3, 3, 0)])
-def test_empty_batch_or_channels(cpu, ref, shape):
+def test_empty_batch_or_channels(kernels, ref, shape):
     x = np.zeros(shape, np.float32)
-    for b in (cpu, ref):
+    for b in (kernels, ref):
         y = b.max_pool2d_forward(x, (2, 2), (1, 1), (0, 0, 0, 0))
         assert y.shape == (shape[0], 2, 2, shape[3])
         assert b.max_pool2d_backward(x, y, (2, 2), (1, 1), (0, 0, 0, 0)).shape == shape
@@ -135,10 +135,10 @@ def test_empty_batch_or_channels(cpu, ref, shape):
         assert b.avg_pool2d_backward(y, shape, (2, 2), (1, 1), (0, 0, 0, 0)).shape == shape
 
 
-def test_non_contiguous_inputs(cpu, ref):
+def test_non_contiguous_inputs(kernels, ref):
     a = np.random.default_rng(3).standard_normal((2, 6, 10, 3))
     for x in (a[:, :, ::2], np.asfortranarray(a), a.transpose(0, 2, 1, 3)):
-        _check(cpu, ref, x, 4, (2, 3), (2, 1), (1, 0, 0, 2))
+        _check(kernels, ref, x, 4, (2, 3), (2, 1), (1, 0, 0, 2))
 
 
 BAD = [

@@ -21,6 +21,6 @@ def to_host(x) -> np.ndarray:
         return x
     if hasattr(x, "numpy") and callable(x.numpy):
         return np.asarray(x.numpy())
-    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
+    if hasattr(x, "get") and hasattr(x, "shape") and hasattr(x, "dtype"):  # a device array (CuPy's .get copies to the host)
         return x.get()
     return np.asarray(x)

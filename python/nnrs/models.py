@@ -595,13 +595,14 @@ class Model(Layer):
                     arrays[0] = _to_backend(self._bk, xh)
                 xd = arrays[0]
                 order = _random.generator().permutation(n) if shuffle else None
+                order_d = None if order is None else self._bk.asarray(order)  # x's rows are gathered where x lives
                 for step in range(steps):
                     lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
                     if order is None:
                         yield xd[lo:hi], yh[lo:hi], None if sw is None else sw[lo:hi], hi - lo
                     else:
                         idx = order[lo:hi]
-                        yield xd[idx], yh[idx], None if sw is None else sw[idx], hi - lo
+                        yield xd[order_d[lo:hi]], yh[idx], None if sw is None else sw[idx], hi - lo
 
         self._prepare_training()
         verbose = 1 if verbose == "auto" else int(verbose)

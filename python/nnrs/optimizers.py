@@ -17,6 +17,7 @@ import math
 import re
 
 from . import backend as _backend
+from .tensor import Tensor
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
@@ -483,6 +484,9 @@ class Optimizer:
         if not len(grads):
             return
         b = getattr(variables[0], "backend", None) or _backend.current()
+        # a gradient given as a host array (or a Tensor) joins its variable's backend first; no copy when it is there
+        grads = [None if g is None else getattr(v, "backend", b).asarray(g.data if isinstance(g, Tensor) else g)
+                 for g, v in zip(grads, variables)]
         s = self._schedule
         if s is None:
             lr = self._lr

@@ -23,23 +23,23 @@ def _data(shape, dtype, seed, scale):
 @settings(max_examples=40, deadline=None)
 @given(name=st.sampled_from(ACTIVATIONS), shape=shapes, dtype=dtypes, seed=st.integers(0, 2**31),
        scale=st.sampled_from([0.1, 1.0, 6.0, 40.0]))
-def test_activation_matches_numpy(cpu, ref, name, shape, dtype, seed, scale):
+def test_activation_matches_numpy(kernels, ref, name, shape, dtype, seed, scale):
     if name in ("softmax", "log_softmax") and shape[-1] == 0:
         shape = shape[:-1] + (3,)
     x, gy = _data(shape, dtype, seed, scale)
     alpha = ALPHA.get(name, 0.0)
-    y = cpu.activation_forward(name, x, alpha)
+    y = kernels.activation_forward(name, x, alpha)
     want = ref.activation_forward(name, x, alpha)
     assert y.dtype == dtype and y.shape == x.shape
     np.testing.assert_allclose(y, want, *tol(dtype))
-    gx = cpu.activation_backward(name, gy, x, want, alpha)
+    gx = kernels.activation_backward(name, gy, x, want, alpha)
     assert gx.dtype == dtype and gx.shape == x.shape
     np.testing.assert_allclose(gx, ref.activation_backward(name, gy, x, want, alpha), *tol(dtype))
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_activation_large_parallel_and_extremes(cpu, ref, name, dtype):
+def test_activation_large_parallel_and_extremes(kernels, ref, name, dtype):
     # Above the parallel threshold, with extreme values mixed in.
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((600, 450)) * 5).astype(dtype)
@@ -47,43 +47,43 @@ def test_activation_large_parallel_and_extremes(cpu, ref, name, dtype):
     x[1, :2] = [500.0, -500.0] if name not in ("elu", "selu") else [30.0, -30.0]
     gy = rng.standard_normal(x.shape).astype(dtype)
     alpha = ALPHA.get(name, 0.0)
-    y = cpu.activation_forward(name, x, alpha)
+    y = kernels.activation_forward(name, x, alpha)
     want = ref.activation_forward(name, x, alpha)
     np.testing.assert_allclose(y, want, *tol(dtype))
-    np.testing.assert_allclose(cpu.activation_backward(name, gy, x, want, alpha),
+    np.testing.assert_allclose(kernels.activation_backward(name, gy, x, want, alpha),
                                ref.activation_backward(name, gy, x, want, alpha), *tol(dtype))
 
 
-def test_softmax_is_stable_for_huge_logits(cpu):
-    y = cpu.activation_forward("softmax", np.array([[1e4, 1e4, -1e4]], np.float32))
+def test_softmax_is_stable_for_huge_logits(kernels):
+    y = kernels.activation_forward("softmax", np.array([[1e4, 1e4, -1e4]], np.float32))
     np.testing.assert_allclose(y, [[0.5, 0.5, 0.0]])
-    ly = cpu.activation_forward("log_softmax", np.array([[1e4, 0.0]]))
+    ly = kernels.activation_forward("log_softmax", np.array([[1e4, 0.0]]))
     np.testing.assert_allclose(ly, [[0.0, -1e4]])
 
 
-def test_non_contiguous_and_fortran_inputs(cpu, ref):
+def test_non_contiguous_and_fortran_inputs(kernels, ref):
     a = np.arange(24, dtype=np.float64).reshape(4, 6) / 7 - 1.5
     for x in (a[:, ::2], a.T, np.asfortranarray(a)):
         for name in ("softmax", "tanh"):
-            np.testing.assert_allclose(cpu.activation_forward(name, x), ref.activation_forward(name, x), *tol(x.dtype))
+            np.testing.assert_allclose(kernels.activation_forward(name, x), ref.activation_forward(name, x), *tol(x.dtype))
             y = ref.activation_forward(name, x)
-            np.testing.assert_allclose(cpu.activation_backward(name, x, x, y), ref.activation_backward(name, x, x, y),
+            np.testing.assert_allclose(kernels.activation_backward(name, x, x, y), ref.activation_backward(name, x, x, y),
                                        *tol(x.dtype))
 
 
 @pytest.mark.parametrize("shape", [(3, 0), (0, 5), (0,)])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "gelu"])
-def test_empty_arrays(cpu, name, shape):
+def test_empty_arrays(kernels, name, shape):
     x = np.zeros(shape, np.float32)
-    assert cpu.activation_forward(name, x).shape == shape
-    assert cpu.activation_backward(name, x, x, x).shape == shape
+    assert kernels.activation_forward(name, x).shape == shape
+    assert kernels.activation_backward(name, x, x, x).shape == shape
 
 
-def test_inputs_are_not_modified(cpu):
+def test_inputs_are_not_modified(kernels):
     x = np.linspace(-3, 3, 12).reshape(3, 4)
     before = x.copy()
-    cpu.activation_forward("softmax", x)
-    cpu.activation_backward("log_softmax", x, x, x)
+    kernels.activation_forward("softmax", x)
+    kernels.activation_backward("log_softmax", x, x, x)
     np.testing.assert_array_equal(x, before)
 
 

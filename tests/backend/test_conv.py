@@ -35,7 +35,7 @@ def geometries(draw):
 @settings(max_examples=80, deadline=None)
 @given(g=geometries(), bias=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31),
        act=st.sampled_from(["linear", "relu", "tanh", "sigmoid", "leaky_relu", "gelu"]))
-def test_conv2d_matches_numpy(cpu, ref, g, bias, dtype, seed, act):
+def test_conv2d_matches_numpy(kernels, ref, g, bias, dtype, seed, act):
     xs, ks, oc, strides, pads, dil, groups = g
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(xs).astype(dtype)
@@ -43,13 +43,13 @@ def test_conv2d_matches_numpy(cpu, ref, g, bias, dtype, seed, act):
     b = rng.standard_normal(oc).astype(dtype) if bias else None
     geo = (strides, pads, dil, groups)
     want = ref.conv2d_forward(x, w, b, *geo, act, 0.1)
-    got = cpu.conv2d_forward(x, w, b, *geo, act, 0.1)
+    got = kernels.conv2d_forward(x, w, b, *geo, act, 0.1)
     assert got.dtype == dtype and got.shape == want.shape == contract.conv_geometry("t", xs, ks, oc, strides, pads, dil)
     np.testing.assert_allclose(got, want, *tol(dtype))
     gy = rng.standard_normal(want.shape).astype(dtype)
-    np.testing.assert_allclose(cpu.conv2d_backward_input(gy, w, xs, *geo), ref.conv2d_backward_input(gy, w, xs, *geo),
+    np.testing.assert_allclose(kernels.conv2d_backward_input(gy, w, xs, *geo), ref.conv2d_backward_input(gy, w, xs, *geo),
                                *tol(dtype))
-    gw, gb = cpu.conv2d_backward_weight(x, gy, ks, *geo, bias)
+    gw, gb = kernels.conv2d_backward_weight(x, gy, ks, *geo, bias)
     rw, rb = ref.conv2d_backward_weight(x, gy, ks, *geo, bias)
     np.testing.assert_allclose(gw, rw, *tol(dtype))
     assert (gb is None) == (rb is None) == (not bias)
@@ -59,28 +59,28 @@ def test_conv2d_matches_numpy(cpu, ref, g, bias, dtype, seed, act):
 
 @settings(max_examples=50, deadline=None)
 @given(g=geometries(), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_im2col_and_col2im_match_numpy(cpu, ref, g, dtype, seed):
+def test_im2col_and_col2im_match_numpy(kernels, ref, g, dtype, seed):
     xs, ks, _, strides, pads, dil, _ = g
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(xs).astype(dtype)
-    col = cpu.im2col(x, ks, strides, pads, dil)
+    col = kernels.im2col(x, ks, strides, pads, dil)
     np.testing.assert_array_equal(col, ref.im2col(x, ks, strides, pads, dil))
     c2 = rng.standard_normal(col.shape).astype(dtype)
-    np.testing.assert_allclose(cpu.col2im(c2, xs, ks, strides, pads, dil), ref.col2im(c2, xs, ks, strides, pads, dil),
+    np.testing.assert_allclose(kernels.col2im(c2, xs, ks, strides, pads, dil), ref.col2im(c2, xs, ks, strides, pads, dil),
                                *tol(dtype))
 
 
-def test_patch_order_makes_the_conv_a_product(cpu):
+def test_patch_order_makes_the_conv_a_product(kernels):
     # the patch matrix times the kernel reshaped to (kh*kw*c, oc) is the convolution
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 6, 5, 3)), rng.standard_normal((3, 2, 3, 4))
-    col = cpu.im2col(x, (3, 2), (2, 1), (1, 0, 1, 1), (1, 2))
-    y = cpu.conv2d_forward(x, w, None, (2, 1), (1, 0, 1, 1), (1, 2))
+    col = kernels.im2col(x, (3, 2), (2, 1), (1, 0, 1, 1), (1, 2))
+    y = kernels.conv2d_forward(x, w, None, (2, 1), (1, 0, 1, 1), (1, 2))
     np.testing.assert_allclose(col @ w.reshape(-1, 4), y, 1e-12, 1e-12)
 
 
 @pytest.mark.parametrize("groups", [1, 8])  # 8: depthwise (one input channel per group), multiplier 2
-def test_large_batch_is_chunked_and_thread_count_independent(cpu, ref, groups):
+def test_large_batch_is_chunked_and_thread_count_independent(kernels, ref, groups):
     # more patch rows than one workspace tile: several tiles and jobs, equal to the oracle
     # and (up to reassociation) equal on 1 and 2 threads
     rng = np.random.default_rng(3)
@@ -93,8 +93,8 @@ def test_large_batch_is_chunked_and_thread_count_independent(cpu, ref, groups):
         results = []
         for t in (1, 2):
             _core.set_num_threads(t)
-            results.append((cpu.conv2d_forward(x, w, None, *geo), cpu.conv2d_backward_input(gy, w, x.shape, *geo),
-                            cpu.conv2d_backward_weight(x, gy, (3, 3), *geo)[0]))
+            results.append((kernels.conv2d_forward(x, w, None, *geo), kernels.conv2d_backward_input(gy, w, x.shape, *geo),
+                            kernels.conv2d_backward_weight(x, gy, (3, 3), *geo)[0]))
     finally:
         _core.set_num_threads(before)
     for a, b in zip(*results):
@@ -125,7 +125,7 @@ def direct_geometries(draw):
 @settings(max_examples=80, deadline=None)
 @given(g=direct_geometries(), bias=st.booleans(), seed=st.integers(0, 2**31), threads=st.sampled_from([1, 2]),
        act=st.sampled_from(["linear", "relu"]))
-def test_direct_kernels_match_numpy(cpu, ref, g, bias, seed, threads, act):
+def test_direct_kernels_match_numpy(kernels, ref, g, bias, seed, threads, act):
     # float32 with at most 32 input channels takes the direct (patch-free) kernels
     xs, ks, oc, strides, pads, dil = g
     rng = np.random.default_rng(seed)
@@ -137,9 +137,9 @@ def test_direct_kernels_match_numpy(cpu, ref, g, bias, seed, threads, act):
     before = _core.get_num_threads()
     try:
         _core.set_num_threads(threads)
-        got = cpu.conv2d_forward(x, w, b, *geo, act)
-        gw, gb = cpu.conv2d_backward_weight(x, gy, ks, *geo, bias)
-        gx = cpu.conv2d_backward_input(gy, w, xs, *geo)
+        got = kernels.conv2d_forward(x, w, b, *geo, act)
+        gw, gb = kernels.conv2d_backward_weight(x, gy, ks, *geo, bias)
+        gx = kernels.conv2d_backward_input(gy, w, xs, *geo)
     finally:
         _core.set_num_threads(before)
     # each output sums kh * kw * c products (float32, summed in different orders)
@@ -157,7 +157,7 @@ def test_direct_kernels_match_numpy(cpu, ref, g, bias, seed, threads, act):
         assert gb is None
 
 
-def test_direct_batch_matches_numpy_on_any_thread_count(cpu, ref):
+def test_direct_batch_matches_numpy_on_any_thread_count(kernels, ref):
     # the bench's shape (3 -> 32 channels, 3x3 same) on a batch of several jobs
     rng = np.random.default_rng(5)
     x = rng.standard_normal((13, 32, 32, 3)).astype(np.float32)
@@ -171,21 +171,21 @@ def test_direct_batch_matches_numpy_on_any_thread_count(cpu, ref):
     try:
         for t in (1, 2, 3):
             _core.set_num_threads(t)
-            np.testing.assert_allclose(cpu.conv2d_forward(x, w, b, *geo), want, 1e-4, 1e-4)
-            gw, gb = cpu.conv2d_backward_weight(x, gy, (3, 3), *geo, True)
+            np.testing.assert_allclose(kernels.conv2d_forward(x, w, b, *geo), want, 1e-4, 1e-4)
+            gw, gb = kernels.conv2d_backward_weight(x, gy, (3, 3), *geo, True)
             np.testing.assert_allclose(gw, rw, 1e-4, 1e-2)  # float32 sums of ~13k terms
             np.testing.assert_allclose(gb, rb, 1e-4, 1e-2)
     finally:
         _core.set_num_threads(before)
 
 
-def test_pointwise_fast_path(cpu, ref):
+def test_pointwise_fast_path(kernels, ref):
     rng = np.random.default_rng(4)
     x, w, b = rng.standard_normal((3, 4, 5, 6)), rng.standard_normal((1, 1, 6, 7)), rng.standard_normal(7)
-    np.testing.assert_allclose(cpu.conv2d_forward(x, w, b, activation="relu"), ref.conv2d_forward(x, w, b, activation="relu"))
+    np.testing.assert_allclose(kernels.conv2d_forward(x, w, b, activation="relu"), ref.conv2d_forward(x, w, b, activation="relu"))
     gy = rng.standard_normal((3, 4, 5, 7))
-    np.testing.assert_allclose(cpu.conv2d_backward_input(gy, w, x.shape), ref.conv2d_backward_input(gy, w, x.shape))
-    np.testing.assert_allclose(cpu.conv2d_backward_weight(x, gy, (1, 1))[0], ref.conv2d_backward_weight(x, gy, (1, 1))[0])
+    np.testing.assert_allclose(kernels.conv2d_backward_input(gy, w, x.shape), ref.conv2d_backward_input(gy, w, x.shape))
+    np.testing.assert_allclose(kernels.conv2d_backward_weight(x, gy, (1, 1))[0], ref.conv2d_backward_weight(x, gy, (1, 1))[0])
 
 
 BAD = [
@@ -204,9 +204,9 @@ BAD = [
 
 
 @pytest.mark.parametrize("args, kwargs, exc, frag", BAD)
-def test_bad_arguments_same_error_on_every_backend(cpu, ref, args, kwargs, exc, frag):
+def test_bad_arguments_same_error_on_every_backend(kernels, ref, args, kwargs, exc, frag):
     msgs = []
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         with pytest.raises(exc, match="conv2d_forward") as e:
             be.conv2d_forward(*args, **kwargs)
         assert frag in str(e.value)
@@ -214,9 +214,9 @@ def test_bad_arguments_same_error_on_every_backend(cpu, ref, args, kwargs, exc, 
     assert msgs[0] == msgs[1]
 
 
-def test_backward_shape_errors(cpu, ref):
+def test_backward_shape_errors(kernels, ref):
     w = np.zeros((3, 3, 2, 4))
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         with pytest.raises(ValueError, match=r"conv2d_backward_input: gy must have shape \(1, 3, 3, 4\)"):
             be.conv2d_backward_input(np.zeros((1, 3, 4, 4)), w, (1, 5, 5, 2))
         with pytest.raises(ValueError, match=r"conv2d_backward_weight: gy must have shape \(1, 3, 3, 4\)"):

@@ -16,40 +16,40 @@ dtypes = st.sampled_from([np.float32, np.float64])
 
 @settings(max_examples=60, deadline=None)
 @given(m=dims, n=dims, k=dims, ta=st.booleans(), tb=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_matmul_matches_numpy(cpu, ref, m, n, k, ta, tb, dtype, seed):
+def test_matmul_matches_numpy(kernels, ref, m, n, k, ta, tb, dtype, seed):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
-    got, want = cpu.matmul(a, b, ta, tb), ref.matmul(a, b, ta, tb)
+    got, want = kernels.matmul(a, b, ta, tb), ref.matmul(a, b, ta, tb)
     assert got.dtype == dtype and got.shape == (m, n)
     np.testing.assert_allclose(got, want, *tol(dtype))
 
 
-def test_matmul_non_contiguous_input(cpu, ref):
+def test_matmul_non_contiguous_input(kernels, ref):
     a = np.arange(24, dtype=np.float64).reshape(4, 6)[:, ::2]
     b = np.ones((3, 2))
-    np.testing.assert_allclose(cpu.matmul(a, b), ref.matmul(a, b))
+    np.testing.assert_allclose(kernels.matmul(a, b), ref.matmul(a, b))
 
 
-def test_fortran_order_inputs_are_read_in_c_order(cpu, ref):
+def test_fortran_order_inputs_are_read_in_c_order(kernels, ref):
     a = np.arange(6, dtype=np.float64).reshape(2, 3)
     b = np.arange(4, dtype=np.float64).reshape(2, 2)
-    np.testing.assert_allclose(cpu.matmul(a.T, b), ref.matmul(a.T, b))  # a.T is Fortran-ordered
+    np.testing.assert_allclose(kernels.matmul(a.T, b), ref.matmul(a.T, b))  # a.T is Fortran-ordered
     w = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
     x = np.ones((2, 3), np.float32)
-    np.testing.assert_allclose(cpu.linear_forward(x, w), ref.linear_forward(x, w))
+    np.testing.assert_allclose(kernels.linear_forward(x, w), ref.linear_forward(x, w))
 
 
 @settings(max_examples=60, deadline=None)
 @given(n=dims, i=st.integers(1, 30), o=st.integers(1, 30), bias=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_linear_matches_numpy(cpu, ref, n, i, o, bias, dtype, seed):
+def test_linear_matches_numpy(kernels, ref, n, i, o, bias, dtype, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, i)).astype(dtype)
     w = rng.standard_normal((i, o)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype) if bias else None
-    np.testing.assert_allclose(cpu.linear_forward(x, w, b), ref.linear_forward(x, w, b), *tol(dtype))
+    np.testing.assert_allclose(kernels.linear_forward(x, w, b), ref.linear_forward(x, w, b), *tol(dtype))
     gy = rng.standard_normal((n, o)).astype(dtype)
-    for got, want in zip(cpu.linear_backward(x, w, gy, True, bias), ref.linear_backward(x, w, gy, True, bias)):
+    for got, want in zip(kernels.linear_backward(x, w, gy, True, bias), ref.linear_backward(x, w, gy, True, bias)):
         assert (got is None) == (want is None)
         if got is not None:
             np.testing.assert_allclose(got, want, *tol(dtype))
@@ -59,12 +59,12 @@ def test_linear_matches_numpy(cpu, ref, n, i, o, bias, dtype, seed):
 @given(n=st.integers(0, 20), i=st.integers(1, 20), o=st.integers(1, 20), bias=st.booleans(), dtype=dtypes,
        act=st.sampled_from(["linear", "relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softmax", "log_softmax"]),
        seed=st.integers(0, 2**31))
-def test_fused_linear_activation_matches_numpy(cpu, ref, n, i, o, bias, dtype, act, seed):
+def test_fused_linear_activation_matches_numpy(kernels, ref, n, i, o, bias, dtype, act, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, i)).astype(dtype)
     w = rng.standard_normal((i, o)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype) if bias else None
-    np.testing.assert_allclose(cpu.linear_forward(x, w, b, act, 0.3), ref.linear_forward(x, w, b, act, 0.3), *tol(dtype))
+    np.testing.assert_allclose(kernels.linear_forward(x, w, b, act, 0.3), ref.linear_forward(x, w, b, act, 0.3), *tol(dtype))
 
 
 @pytest.mark.parametrize("call, match", [
@@ -119,12 +119,12 @@ layouts = st.sampled_from(["c", "transposed", "step", "reversed_rows", "reversed
 @settings(max_examples=120, deadline=None)
 @given(batches=st.composite(lambda draw: _batch_shapes(draw))(), m=st.integers(0, 9), n=st.integers(0, 9), k=st.integers(0, 9),
        ta=st.booleans(), tb=st.booleans(), la=layouts, lb=layouts, dtype=dtypes, seed=st.integers(0, 2**31))
-def test_batched_matmul_matches_numpy(cpu, ref, batches, m, n, k, ta, tb, la, lb, dtype, seed):
+def test_batched_matmul_matches_numpy(kernels, ref, batches, m, n, k, ta, tb, la, lb, dtype, seed):
     rng = np.random.default_rng(seed)
     (ba, bb) = batches
     a = _laid_out(rng, (*ba, *((k, m) if ta else (m, k))), dtype, la)
     b = _laid_out(rng, (*bb, *((n, k) if tb else (k, n))), dtype, lb)
-    got, want = cpu.matmul(a, b, ta, tb), ref.matmul(a, b, ta, tb)
+    got, want = kernels.matmul(a, b, ta, tb), ref.matmul(a, b, ta, tb)
     assert got.dtype == dtype and got.shape == want.shape == (*np.broadcast_shapes(ba, bb), m, n)
     np.testing.assert_allclose(got, want, *tol(dtype))
 
@@ -138,11 +138,11 @@ def test_batched_matmul_matches_numpy(cpu, ref, batches, m, n, k, ta, tb, la, lb
     ((4, 128, 784), (784, 512)),        # MLP-sized, folded into one threaded product
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batched_matmul_work_splits_match_numpy(cpu, ref, sa, sb, dtype):
+def test_batched_matmul_work_splits_match_numpy(kernels, ref, sa, sb, dtype):
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
-    np.testing.assert_allclose(cpu.matmul(a, b), ref.matmul(a, b), *tol(dtype))
-    np.testing.assert_allclose(cpu.matmul(a, b.swapaxes(-1, -2).copy(), False, True), ref.matmul(a, b), *tol(dtype))
+    np.testing.assert_allclose(kernels.matmul(a, b), ref.matmul(a, b), *tol(dtype))
+    np.testing.assert_allclose(kernels.matmul(a, b.swapaxes(-1, -2).copy(), False, True), ref.matmul(a, b), *tol(dtype))
 
 
 @pytest.mark.parametrize("call, exc, match", [
@@ -158,9 +158,9 @@ def test_batched_matmul_work_splits_match_numpy(cpu, ref, sa, sb, dtype):
     (lambda c: c.matmul(np.ones((2, 2, 3), np.float32), np.ones((3, 2), np.int32)), TypeError, r"matmul: b must be a float32 or float64 array, got int32"),
 ])
 @pytest.mark.parametrize("which", ["cpu", "numpy"])
-def test_matmul_errors_are_the_same_on_cpu_and_numpy(cpu, ref, which, call, exc, match):
+def test_matmul_errors_are_the_same_on_cpu_and_numpy(kernels, ref, which, call, exc, match):
     with pytest.raises(exc, match=match):
-        call(cpu if which == "cpu" else ref)
+        call(kernels if which == "cpu" else ref)
 
 
 def test_reading_an_array_another_thread_updates_in_place_waits_for_it(cpu):

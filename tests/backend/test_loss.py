@@ -23,7 +23,7 @@ def _close(got, want, dtype):
 @given(name=st.sampled_from(ELEMENTWISE), n=st.integers(1, 12), rest=st.lists(st.integers(1, 6), max_size=2),
        weighted=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31),
        delta=st.sampled_from([0.3, 1.0, 2.5]), grad=st.sampled_from([1.0, -0.5, 3.0]))
-def test_elementwise_losses_match_numpy(cpu, ref, name, n, rest, weighted, dtype, seed, delta, grad):
+def test_elementwise_losses_match_numpy(kernels, ref, name, n, rest, weighted, dtype, seed, delta, grad):
     rng = np.random.default_rng(seed)
     shape = (n, *rest)
     pred = (rng.standard_normal(shape) * 2).astype(dtype)
@@ -32,8 +32,8 @@ def test_elementwise_losses_match_numpy(cpu, ref, name, n, rest, weighted, dtype
     else:
         target = rng.standard_normal(shape).astype(dtype)
     weight = rng.uniform(0, 2, n).astype(dtype) if weighted else None
-    _close(cpu.loss_forward(name, pred, target, weight, delta), ref.loss_forward(name, pred, target, weight, delta), dtype)
-    g = cpu.loss_backward(name, pred, target, weight, grad, delta)
+    _close(kernels.loss_forward(name, pred, target, weight, delta), ref.loss_forward(name, pred, target, weight, delta), dtype)
+    g = kernels.loss_backward(name, pred, target, weight, grad, delta)
     assert g.dtype == dtype and g.shape == pred.shape
     np.testing.assert_allclose(g, ref.loss_backward(name, pred, target, weight, grad, delta), *tol(dtype))
 
@@ -41,7 +41,7 @@ def test_elementwise_losses_match_numpy(cpu, ref, name, n, rest, weighted, dtype
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(0, 12), k=st.integers(1, 9), classes=st.booleans(), weighted=st.booleans(), dtype=dtypes,
        seed=st.integers(0, 2**31), scale=st.sampled_from([0.1, 1.0, 30.0]), grad=st.sampled_from([1.0, 0.25]))
-def test_softmax_crossentropy_matches_numpy(cpu, ref, n, k, classes, weighted, dtype, seed, scale, grad):
+def test_softmax_crossentropy_matches_numpy(kernels, ref, n, k, classes, weighted, dtype, seed, scale, grad):
     rng = np.random.default_rng(seed)
     pred = (rng.standard_normal((n, k)) * scale).astype(dtype)
     if classes:
@@ -50,15 +50,15 @@ def test_softmax_crossentropy_matches_numpy(cpu, ref, n, k, classes, weighted, d
         target = rng.dirichlet(np.ones(k), n).astype(dtype) if n else np.zeros((0, k), dtype)
     weight = rng.uniform(0, 2, n).astype(dtype) if weighted else None
     name = "softmax_crossentropy"
-    _close(cpu.loss_forward(name, pred, target, weight), ref.loss_forward(name, pred, target, weight), dtype)
-    g = cpu.loss_backward(name, pred, target, weight, grad)
+    _close(kernels.loss_forward(name, pred, target, weight), ref.loss_forward(name, pred, target, weight), dtype)
+    g = kernels.loss_backward(name, pred, target, weight, grad)
     assert g.dtype == dtype and g.shape == pred.shape
     np.testing.assert_allclose(g, ref.loss_backward(name, pred, target, weight, grad), *tol(dtype))
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE + ("softmax_crossentropy",))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_batches_match_numpy(cpu, ref, name, dtype):
+def test_large_batches_match_numpy(kernels, ref, name, dtype):
     # Above the parallel threshold; also checks that repeated calls give the same bits.
     rng = np.random.default_rng(1)
     pred = (rng.standard_normal((4000, 40)) * 3).astype(dtype)
@@ -67,53 +67,53 @@ def test_large_batches_match_numpy(cpu, ref, name, dtype):
     else:
         target = rng.uniform(0, 1, pred.shape).astype(dtype)
     weight = rng.uniform(0, 2, 4000).astype(dtype)
-    got = cpu.loss_forward(name, pred, target, weight, 0.5)
+    got = kernels.loss_forward(name, pred, target, weight, 0.5)
     _close(got, ref.loss_forward(name, pred, target, weight, 0.5), dtype)
-    assert got == cpu.loss_forward(name, pred, target, weight, 0.5)
-    np.testing.assert_allclose(cpu.loss_backward(name, pred, target, weight, 2.0, 0.5),
+    assert got == kernels.loss_forward(name, pred, target, weight, 0.5)
+    np.testing.assert_allclose(kernels.loss_backward(name, pred, target, weight, 2.0, 0.5),
                                ref.loss_backward(name, pred, target, weight, 2.0, 0.5), *tol(dtype))
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_empty_batch_is_zero(cpu, name):
+def test_empty_batch_is_zero(kernels, name):
     # (the oracle cannot reshape an empty batch; the contract's sum / max(n, 1) gives 0)
-    assert cpu.loss_forward(name, _p(0, 3), _p(0, 3)) == 0.0
-    assert cpu.loss_backward(name, _p(0, 3), _p(0, 3)).shape == (0, 3)
+    assert kernels.loss_forward(name, _p(0, 3), _p(0, 3)) == 0.0
+    assert kernels.loss_backward(name, _p(0, 3), _p(0, 3)).shape == (0, 3)
 
 
-def test_samples_without_elements(cpu):
+def test_samples_without_elements(kernels):
     pred = _p(40000, 0, dtype=np.float32)
-    assert cpu.loss_backward("softmax_crossentropy", pred, pred).shape == (40000, 0)
-    assert cpu.loss_forward("softmax_crossentropy", pred, pred) == 0.0
+    assert kernels.loss_backward("softmax_crossentropy", pred, pred).shape == (40000, 0)
+    assert kernels.loss_forward("softmax_crossentropy", pred, pred) == 0.0
 
 
-def test_one_hot_equals_class_indices(cpu):
+def test_one_hot_equals_class_indices(kernels):
     pred = np.random.default_rng(2).standard_normal((6, 4))
     idx = np.array([0, 3, 1, 1, 2, 0])
     onehot = np.eye(4)[idx]
-    assert cpu.loss_forward("softmax_crossentropy", pred, idx) == pytest.approx(
-        cpu.loss_forward("softmax_crossentropy", pred, onehot), rel=1e-14)
-    np.testing.assert_allclose(cpu.loss_backward("softmax_crossentropy", pred, idx),
-                               cpu.loss_backward("softmax_crossentropy", pred, onehot), atol=1e-15)
+    assert kernels.loss_forward("softmax_crossentropy", pred, idx) == pytest.approx(
+        kernels.loss_forward("softmax_crossentropy", pred, onehot), rel=1e-14)
+    np.testing.assert_allclose(kernels.loss_backward("softmax_crossentropy", pred, idx),
+                               kernels.loss_backward("softmax_crossentropy", pred, onehot), atol=1e-15)
 
 
-def test_mae_sign_of_zero_and_huge_logits(cpu):
+def test_mae_sign_of_zero_and_huge_logits(kernels):
     p = np.array([[1.0, 2.0]])
-    np.testing.assert_array_equal(cpu.loss_backward("mae", p, p), [[0.0, 0.0]])
+    np.testing.assert_array_equal(kernels.loss_backward("mae", p, p), [[0.0, 0.0]])
     big = np.array([[1e4, -1e4]], np.float32)
-    assert np.isfinite(cpu.loss_forward("softmax_crossentropy", big, np.array([1])))
-    assert np.isfinite(cpu.loss_forward("binary_crossentropy_logits", big, np.ones_like(big)))
+    assert np.isfinite(kernels.loss_forward("softmax_crossentropy", big, np.array([1])))
+    assert np.isfinite(kernels.loss_forward("binary_crossentropy_logits", big, np.ones_like(big)))
 
 
-def test_non_contiguous_inputs(cpu, ref):
+def test_non_contiguous_inputs(kernels, ref):
     rng = np.random.default_rng(3)
     pred = rng.standard_normal((5, 8))[:, ::2]
     target = rng.standard_normal((4, 5)).T
     w = rng.uniform(size=10)[::2]
     for name in ("mse", "softmax_crossentropy"):
         t = np.abs(target) if name == "mse" else np.abs(target) / np.abs(target).sum(1, keepdims=True)
-        _close(cpu.loss_forward(name, pred, t, w), ref.loss_forward(name, pred, t, w), np.float64)
-        np.testing.assert_allclose(cpu.loss_backward(name, pred, t, w), ref.loss_backward(name, pred, t, w),
+        _close(kernels.loss_forward(name, pred, t, w), ref.loss_forward(name, pred, t, w), np.float64)
+        np.testing.assert_allclose(kernels.loss_backward(name, pred, t, w), ref.loss_backward(name, pred, t, w),
                                    *tol(np.float64))
 
 

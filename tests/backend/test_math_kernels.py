@@ -46,13 +46,13 @@ def binary_inputs(rng, op, sa, sb, dtype, ties=False):
 @settings(max_examples=200, deadline=None)
 @given(op=st.sampled_from(BINARY_OPS), shapes=pairs, dtype=dtypes, seed=st.integers(0, 2**31),
        ties=st.booleans(), la=st.sampled_from(LAYOUTS), lb=st.sampled_from(LAYOUTS))
-def test_binary_backward_matches_numpy(cpu, ref, op, shapes, dtype, seed, ties, la, lb):
+def test_binary_backward_matches_numpy(kernels, ref, op, shapes, dtype, seed, ties, la, lb):
     rng = np.random.default_rng(seed)
     sa, sb = shapes.input_shapes
     a, b = binary_inputs(rng, op, sa, sb, dtype, ties)
     g = np.asarray(rng.standard_normal(shapes.result_shape)).astype(dtype)
     a, b, g = layout(a, la), layout(b, lb), layout(g, la)
-    got, want = cpu.binary_backward(op, a, b, g), ref.binary_backward(op, a, b, g)
+    got, want = kernels.binary_backward(op, a, b, g), ref.binary_backward(op, a, b, g)
     for x, gx, wx in zip((a, b), got, want):
         assert gx.dtype == dtype and gx.shape == wx.shape == x.shape and gx.flags.c_contiguous
         np.testing.assert_allclose(gx, wx, *tol(dtype))
@@ -66,19 +66,19 @@ def test_binary_backward_matches_numpy(cpu, ref, op, shapes, dtype, seed, ties, 
     ((), (700, 300)),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_binary_backward_large(cpu, ref, sa, sb, dtype):
+def test_binary_backward_large(kernels, ref, sa, sb, dtype):
     rng = np.random.default_rng(0)
     for op in BINARY_OPS:
         a, b = binary_inputs(rng, op, sa, sb, dtype)
         g = rng.standard_normal(np.broadcast_shapes(sa, sb)).astype(dtype)
         exact = ref.binary_backward(op, *(v.astype(np.float64) for v in (a, b, g)))
-        for gx, wx in zip(cpu.binary_backward(op, a, b, g), exact):
+        for gx, wx in zip(kernels.binary_backward(op, a, b, g), exact):
             # a broadcast operand's gradient sums many terms: atol grows with their number
             assert gx.dtype == dtype and gx.shape == wx.shape
             np.testing.assert_allclose(gx, wx, rtol=tol(dtype)[0], atol=tol(dtype)[1] * max(1, g.size // max(wx.size, 1)))
 
 
-def test_binary_backward_does_not_depend_on_thread_count(cpu):
+def test_binary_backward_does_not_depend_on_thread_count(kernels):
     from nnrs import _core
 
     rng = np.random.default_rng(1)
@@ -89,7 +89,7 @@ def test_binary_backward_does_not_depend_on_thread_count(cpu):
         runs = []
         for threads in (1, 2):
             _core.set_num_threads(threads)
-            runs.append([x for op in ("mul", "maximum", "pow") for x in cpu.binary_backward(op, np.abs(a), b, g)])
+            runs.append([x for op in ("mul", "maximum", "pow") for x in kernels.binary_backward(op, np.abs(a), b, g)])
     finally:
         _core.set_num_threads(before)
     for x, y in zip(*runs):
@@ -97,7 +97,7 @@ def test_binary_backward_does_not_depend_on_thread_count(cpu):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_pow_gradients_are_finite_at_zero_and_negative_bases(cpu, ref, dtype):
+def test_pow_gradients_are_finite_at_zero_and_negative_bases(kernels, ref, dtype):
     # (a, p, ga, gb): ga = p a**(p-1), gb = a**p ln a where a > 0 and 0 where a <= 0
     table = [
         (-2.0, 3.0, 12.0, 0.0),
@@ -113,7 +113,7 @@ def test_pow_gradients_are_finite_at_zero_and_negative_bases(cpu, ref, dtype):
     ]
     a, p, wa, wb = (np.array(c, dtype=dtype) for c in zip(*table))
     g = np.ones_like(a)
-    for be in (cpu, ref):
+    for be in (kernels, ref):
         ga, gb = be.binary_backward("pow", a, p, g)
         assert np.isfinite(ga).all() and np.isfinite(gb).all()
         np.testing.assert_allclose(ga, wa, *tol(dtype))
@@ -121,29 +121,29 @@ def test_pow_gradients_are_finite_at_zero_and_negative_bases(cpu, ref, dtype):
 
 
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
-def test_max_min_gradient_goes_to_the_selected_operand(cpu, ref, op):
+def test_max_min_gradient_goes_to_the_selected_operand(kernels, ref, op):
     a = np.array([1.0, 2.0, 3.0, np.nan, 0.0])
     b = np.array([1.0, 3.0, 2.0, 0.0, np.nan])
     to_a = np.array([1.0, op == "minimum", op == "maximum", 1.0, 0.0])
-    for be in (cpu, ref):
+    for be in (kernels, ref):
         ga, gb = be.binary_backward(op, a, b, np.full(5, 2.0))
         np.testing.assert_array_equal(ga, 2 * to_a)
         np.testing.assert_array_equal(gb, 2 * (1 - to_a))
 
 
-def test_binary_backward_empty_broadcast_gives_zeros(cpu, ref):
+def test_binary_backward_empty_broadcast_gives_zeros(kernels, ref):
     a, b, g = np.ones((1, 3)), np.ones((0, 3)), np.ones((0, 3))
-    for be in (cpu, ref):
+    for be in (kernels, ref):
         ga, gb = be.binary_backward("mul", a, b, g)
         np.testing.assert_array_equal(ga, np.zeros((1, 3)))
         assert gb.shape == (0, 3)
 
 
-def test_inputs_are_not_modified(cpu):
+def test_inputs_are_not_modified(kernels):
     rng = np.random.default_rng(2)
     a, b, g = rng.standard_normal((4, 5)), rng.standard_normal(5), rng.standard_normal((4, 5))
     keep = [x.copy() for x in (a, b, g)]
-    cpu.binary_backward("div", a, b, g)
+    kernels.binary_backward("div", a, b, g)
     for x, k in zip((a, b, g), keep):
         np.testing.assert_array_equal(x, k)
 
@@ -160,9 +160,9 @@ CONTRACT_ERRORS = [
 
 
 @pytest.mark.parametrize("call, err, match", CONTRACT_ERRORS)
-def test_contract_errors_are_the_same_on_both_backends(cpu, ref, call, err, match):
+def test_contract_errors_are_the_same_on_both_backends(kernels, ref, call, err, match):
     msgs = []
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         with pytest.raises(err, match=match) as e:
             call(be)
         msgs.append(str(e.value))
@@ -187,15 +187,15 @@ def shape_and_axis(draw):
 @settings(max_examples=200, deadline=None)
 @given(sa=shape_and_axis(), dtype=dtypes, log=st.booleans(), seed=st.integers(0, 2**31),
        scale=st.sampled_from([0.1, 1.0, 30.0]), lx=st.sampled_from(LAYOUTS), lg=st.sampled_from(LAYOUTS))
-def test_softmax_matches_numpy(cpu, ref, sa, dtype, log, seed, scale, lx, lg):
+def test_softmax_matches_numpy(kernels, ref, sa, dtype, log, seed, scale, lx, lg):
     shape, axis = sa
     rng = np.random.default_rng(seed)
     x = layout((rng.standard_normal(shape) * scale).astype(dtype), lx)
     gy = layout(rng.standard_normal(shape).astype(dtype), lg)
-    y, want = cpu.softmax_forward(x, axis, log), ref.softmax_forward(x, axis, log)
+    y, want = kernels.softmax_forward(x, axis, log), ref.softmax_forward(x, axis, log)
     assert y.dtype == dtype and y.shape == shape and y.flags.c_contiguous
     np.testing.assert_allclose(y, want, *tol(dtype))
-    gx, wgx = cpu.softmax_backward(gy, layout(want, lx), axis, log), ref.softmax_backward(gy, want, axis, log)
+    gx, wgx = kernels.softmax_backward(gy, layout(want, lx), axis, log), ref.softmax_backward(gy, want, axis, log)
     assert gx.dtype == dtype and gx.shape == shape and gx.flags.c_contiguous
     np.testing.assert_allclose(gx, wgx, *tol(dtype))
 
@@ -204,28 +204,28 @@ def test_softmax_matches_numpy(cpu, ref, sa, dtype, log, seed, scale, lx, lg):
     ((600, 500), 0), ((600, 500), -1), ((64, 30, 40), 1), ((8, 16, 16, 64), 1), ((3, 100_000), 0), ((100_000, 3), 0),
 ])
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax_large(cpu, ref, shape, axis, log):
+def test_softmax_large(kernels, ref, shape, axis, log):
     rng = np.random.default_rng(0)
     x, gy = (rng.standard_normal(shape) * 4).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
-    y = cpu.softmax_forward(x, axis, log)
+    y = kernels.softmax_forward(x, axis, log)
     np.testing.assert_allclose(y, ref.softmax_forward(x, axis, log), *tol(np.float32))
-    np.testing.assert_allclose(cpu.softmax_backward(gy, y, axis, log), ref.softmax_backward(gy, y, axis, log), *tol(np.float32))
+    np.testing.assert_allclose(kernels.softmax_backward(gy, y, axis, log), ref.softmax_backward(gy, y, axis, log), *tol(np.float32))
 
 
 @pytest.mark.parametrize("axis", [0, 1])
-def test_softmax_is_stable_for_huge_logits_on_any_axis(cpu, ref, axis):
+def test_softmax_is_stable_for_huge_logits_on_any_axis(kernels, ref, axis):
     x, want = np.array([[1e4, -1e4], [1e4, 2e4]], np.float32), np.array([[0.5, 0.0], [0.5, 1.0]])
     if axis == 1:
         x, want = x.T, want.T
-    for be in (cpu, ref):
+    for be in (kernels, ref):
         np.testing.assert_allclose(be.softmax_forward(x, axis), want)
         np.testing.assert_allclose(be.softmax_forward(x, axis, True).min(), -3e4)
 
 
-def test_last_axis_equals_the_fused_activation(cpu):
+def test_last_axis_equals_the_fused_activation(kernels):
     x = np.random.default_rng(3).standard_normal((5, 7))
     for name, log in (("softmax", False), ("log_softmax", True)):
-        np.testing.assert_array_equal(cpu.softmax_forward(x, -1, log), cpu.activation_forward(name, x))
+        np.testing.assert_array_equal(kernels.softmax_forward(x, -1, log), kernels.activation_forward(name, x))
 
 
 SOFTMAX_ERRORS = [
@@ -240,9 +240,9 @@ SOFTMAX_ERRORS = [
 
 
 @pytest.mark.parametrize("call, err, match", SOFTMAX_ERRORS)
-def test_softmax_errors_are_the_same_on_both_backends(cpu, ref, call, err, match):
+def test_softmax_errors_are_the_same_on_both_backends(kernels, ref, call, err, match):
     msgs = []
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         with pytest.raises(err, match=match) as e:
             call(be)
         msgs.append(str(e.value))
@@ -275,18 +275,18 @@ def shape_and_axes(draw):
 @settings(max_examples=250, deadline=None)
 @given(sa=shape_and_axes(), keepdims=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31),
        offset=st.sampled_from([0.0, 100.0]), lx=st.sampled_from(LAYOUTS), grad_keepdims=st.booleans())
-def test_moments_match_numpy(cpu, ref, sa, keepdims, dtype, seed, offset, lx, grad_keepdims):
+def test_moments_match_numpy(kernels, ref, sa, keepdims, dtype, seed, offset, lx, grad_keepdims):
     shape, axes = sa
     rng = np.random.default_rng(seed)
     x = layout(np.asarray(rng.standard_normal(shape) + offset).astype(dtype), lx)
-    got, want = cpu.moments(x, axes, keepdims), ref.moments(x, axes, keepdims)
+    got, want = kernels.moments(x, axes, keepdims), ref.moments(x, axes, keepdims)
     for g, w in zip(got, want):
         assert g.dtype == dtype and g.shape == w.shape and g.flags.c_contiguous
         np.testing.assert_allclose(g, w, *tol(dtype))
     # the gradient, with the statistics' shapes with or without keepdims
     mean = want[0] if keepdims == grad_keepdims else ref.moments(x, axes, grad_keepdims)[0]
     gm, gv = (np.asarray(rng.standard_normal(mean.shape)).astype(dtype) for _ in range(2))
-    gx, wgx = cpu.moments_backward(x, mean, gm, gv, axes), ref.moments_backward(x, mean, gm, gv, axes)
+    gx, wgx = kernels.moments_backward(x, mean, gm, gv, axes), ref.moments_backward(x, mean, gm, gv, axes)
     assert gx.dtype == dtype and gx.shape == x.shape and gx.flags.c_contiguous
     np.testing.assert_allclose(gx, wgx, *tol(dtype))
 
@@ -298,16 +298,16 @@ def test_moments_match_numpy(cpu, ref, sa, keepdims, dtype, seed, offset, lx, gr
     ((250, 40, 100), (0, 1)),        # batch norm over (N, H*W), channels last
     ((100, 40, 250), (0, 2)),        # channels first: R K R
 ])
-def test_moments_of_float32_with_a_large_offset_are_float64_accurate(cpu, ref, shape, axes):
+def test_moments_of_float32_with_a_large_offset_are_float64_accurate(kernels, ref, shape, axes):
     x = (1000.0 + np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
     x64 = x.astype(np.float64)
     ax = tuple(range(x.ndim)) if axes is None else axes
-    mean, var = cpu.moments(x, axes)
+    mean, var = kernels.moments(x, axes)
     np.testing.assert_allclose(mean, x64.mean(axis=ax), rtol=1e-7)
     np.testing.assert_allclose(var, x64.var(axis=ax), rtol=1e-6)
 
 
-def test_moments_do_not_depend_on_thread_count(cpu):
+def test_moments_do_not_depend_on_thread_count(kernels):
     from nnrs import _core
 
     x = (5.0 + np.random.default_rng(4).standard_normal((300, 700))).astype(np.float32)
@@ -316,18 +316,18 @@ def test_moments_do_not_depend_on_thread_count(cpu):
         runs = []
         for threads in (1, 2):
             _core.set_num_threads(threads)
-            out = [a for axes in (None, (0,), (1,)) for a in cpu.moments(x, axes)]
-            m, _ = cpu.moments(x, (0,))
-            runs.append(out + [cpu.moments_backward(x, m, m, m, (0,))])
+            out = [a for axes in (None, (0,), (1,)) for a in kernels.moments(x, axes)]
+            m, _ = kernels.moments(x, (0,))
+            runs.append(out + [kernels.moments_backward(x, m, m, m, (0,))])
     finally:
         _core.set_num_threads(before)
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 
 
-def test_moments_of_an_empty_reduction_are_nan(cpu, ref):
+def test_moments_of_an_empty_reduction_are_nan(kernels, ref):
     x = np.ones((0, 3), np.float32)
-    for be in (cpu, ref):
+    for be in (kernels, ref):
         mean, var = be.moments(x, 0)
         assert mean.shape == var.shape == (3,) and np.isnan(mean).all() and np.isnan(var).all()
         assert be.moments(x, 1)[0].shape == (0,)
@@ -347,9 +347,9 @@ MOMENTS_ERRORS = [
 
 
 @pytest.mark.parametrize("call, err, match", MOMENTS_ERRORS)
-def test_moments_errors_are_the_same_on_both_backends(cpu, ref, call, err, match):
+def test_moments_errors_are_the_same_on_both_backends(kernels, ref, call, err, match):
     msgs = []
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         with pytest.raises(err, match=match) as e:
             call(be)
         msgs.append(str(e.value))

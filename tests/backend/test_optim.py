@@ -30,8 +30,8 @@ def _run(backend, kernel, param, grads, states, **kw):
     return param, states
 
 
-def _compare(cpu, ref, kernel, param, grads, states, dtype, **kw):
-    got_p, got_s = _run(cpu, kernel, param, grads, states, **kw)
+def _compare(kernels, ref, kernel, param, grads, states, dtype, **kw):
+    got_p, got_s = _run(kernels, kernel, param, grads, states, **kw)
     want_p, want_s = _run(ref, kernel, param, grads, states, **kw)
     assert got_p.dtype == dtype
     np.testing.assert_allclose(got_p, want_p, *tol(dtype))
@@ -43,67 +43,67 @@ def _compare(cpu, ref, kernel, param, grads, states, dtype, **kw):
 @settings(max_examples=50, deadline=None)
 @given(shape=shapes, dtype=dtypes, seed=st.integers(0, 2**31), momentum=st.sampled_from([0.0, 0.9]),
        nesterov=st.booleans(), wd=st.sampled_from([0.0, 0.01]), lr=st.sampled_from([0.1, 0.003]))
-def test_sgd_matches_numpy(cpu, ref, shape, dtype, seed, momentum, nesterov, wd, lr):
+def test_sgd_matches_numpy(kernels, ref, shape, dtype, seed, momentum, nesterov, wd, lr):
     param, grads = _start(shape, dtype, seed)
     velocity = np.zeros(shape, dtype) if momentum else None
-    _compare(cpu, ref, "sgd_update", param, grads, {"velocity": velocity}, dtype,
+    _compare(kernels, ref, "sgd_update", param, grads, {"velocity": velocity}, dtype,
              lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=wd)
 
 
 @settings(max_examples=50, deadline=None)
 @given(shape=shapes, dtype=dtypes, seed=st.integers(0, 2**31), wd=st.sampled_from([0.0, 0.004]),
        betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9)]), eps=st.sampled_from([1e-7, 1e-3]))
-def test_adam_matches_numpy(cpu, ref, shape, dtype, seed, wd, betas, eps):
+def test_adam_matches_numpy(kernels, ref, shape, dtype, seed, wd, betas, eps):
     param, grads = _start(shape, dtype, seed)
     states = {"m": np.zeros(shape, dtype), "v": np.zeros(shape, dtype)}
-    _compare(cpu, ref, "adam_update", param, grads, states, dtype,
+    _compare(kernels, ref, "adam_update", param, grads, states, dtype,
              lr=0.01, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=wd)
 
 
 @settings(max_examples=50, deadline=None)
 @given(shape=shapes, dtype=dtypes, seed=st.integers(0, 2**31), momentum=st.sampled_from([0.0, 0.5]),
        wd=st.sampled_from([0.0, 0.02]), rho=st.sampled_from([0.9, 0.5]))
-def test_rmsprop_matches_numpy(cpu, ref, shape, dtype, seed, momentum, wd, rho):
+def test_rmsprop_matches_numpy(kernels, ref, shape, dtype, seed, momentum, wd, rho):
     param, grads = _start(shape, dtype, seed)
     states = {"ms": np.zeros(shape, dtype), "mom": np.zeros(shape, dtype) if momentum else None}
-    _compare(cpu, ref, "rmsprop_update", param, grads, states, dtype,
+    _compare(kernels, ref, "rmsprop_update", param, grads, states, dtype,
              lr=0.01, rho=rho, momentum=momentum, eps=1e-7, weight_decay=wd)
 
 
 @settings(max_examples=50, deadline=None)
 @given(shape=shapes, dtype=dtypes, seed=st.integers(0, 2**31), wd=st.sampled_from([0.0, 0.05]),
        init=st.sampled_from([0.0, 0.1]))
-def test_adagrad_matches_numpy(cpu, ref, shape, dtype, seed, wd, init):
+def test_adagrad_matches_numpy(kernels, ref, shape, dtype, seed, wd, init):
     param, grads = _start(shape, dtype, seed)
-    _compare(cpu, ref, "adagrad_update", param, grads, {"acc": np.full(shape, init, dtype)}, dtype,
+    _compare(kernels, ref, "adagrad_update", param, grads, {"acc": np.full(shape, init, dtype)}, dtype,
              lr=0.05, eps=1e-7, weight_decay=wd)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_params_parallel(cpu, ref, dtype):
+def test_large_params_parallel(kernels, ref, dtype):
     # Above the parallel threshold, every optimizer, several steps.
     shape = (600, 500)
     param, grads = _start(shape, dtype, 7)
     z = lambda: np.zeros(shape, dtype)  # noqa: E731
-    _compare(cpu, ref, "sgd_update", param, grads, {"velocity": z()}, dtype, lr=0.1, momentum=0.9, nesterov=True,
+    _compare(kernels, ref, "sgd_update", param, grads, {"velocity": z()}, dtype, lr=0.1, momentum=0.9, nesterov=True,
              weight_decay=0.01)
-    _compare(cpu, ref, "adam_update", param, grads, {"m": z(), "v": z()}, dtype, lr=0.01, beta1=0.9, beta2=0.999,
+    _compare(kernels, ref, "adam_update", param, grads, {"m": z(), "v": z()}, dtype, lr=0.01, beta1=0.9, beta2=0.999,
              eps=1e-7, weight_decay=0.01)
-    _compare(cpu, ref, "rmsprop_update", param, grads, {"ms": z(), "mom": z()}, dtype, lr=0.01, rho=0.9,
+    _compare(kernels, ref, "rmsprop_update", param, grads, {"ms": z(), "mom": z()}, dtype, lr=0.01, rho=0.9,
              momentum=0.5, eps=1e-7)
-    _compare(cpu, ref, "adagrad_update", param, grads, {"acc": z()}, dtype, lr=0.01, eps=1e-7)
+    _compare(kernels, ref, "adagrad_update", param, grads, {"acc": z()}, dtype, lr=0.01, eps=1e-7)
 
 
-def test_non_contiguous_grad_is_fine(cpu, ref):
+def test_non_contiguous_grad_is_fine(kernels, ref):
     p = np.linspace(-1, 1, 12).reshape(3, 4)
     g = np.arange(24, dtype=np.float64).reshape(4, 6)[:, ::2].T / 10  # (3, 4), non-contiguous
     a, b = p.copy(), p.copy()
-    cpu.sgd_update(a, g, None, 0.1)
+    kernels.sgd_update(a, g, None, 0.1)
     ref.sgd_update(b, g, None, 0.1)
     np.testing.assert_allclose(a, b)
     gf = np.asfortranarray(g)
     a, b = p.copy(), p.copy()
-    cpu.adagrad_update(a, gf, np.zeros_like(a), 0.1, 1e-7)
+    kernels.adagrad_update(a, gf, np.zeros_like(a), 0.1, 1e-7)
     ref.adagrad_update(b, gf, np.zeros_like(b), 0.1, 1e-7)
     np.testing.assert_allclose(a, b)
 

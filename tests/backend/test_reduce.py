@@ -41,10 +41,10 @@ def call(f, *args):
 
 @settings(max_examples=250, deadline=None)
 @given(op=st.sampled_from(REDUCE_OPS), sa=shape_and_axes(), keepdims=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_reduce_matches_numpy(cpu, ref, op, sa, keepdims, dtype, seed):
+def test_reduce_matches_numpy(kernels, ref, op, sa, keepdims, dtype, seed):
     shape, axes = sa
     x = np.asarray(np.random.default_rng(seed).standard_normal(shape)).astype(dtype)
-    got, want = call(cpu.reduce, op, x, axes, keepdims), call(ref.reduce, op, x, axes, keepdims)
+    got, want = call(kernels.reduce, op, x, axes, keepdims), call(ref.reduce, op, x, axes, keepdims)
     if isinstance(want, ValueError):  # max / min of an empty reduction
         assert isinstance(got, ValueError) and str(got) == str(want) and "empty axis" in str(got)
         return
@@ -70,11 +70,11 @@ def test_reduce_matches_numpy(cpu, ref, op, sa, keepdims, dtype, seed):
     ((5, 6, 7, 200), (1, 3)),     # K R K R
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_reduce_large_and_every_walk(cpu, ref, shape, axes, dtype):
+def test_reduce_large_and_every_walk(kernels, ref, shape, axes, dtype):
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
     for op in REDUCE_OPS:
         for keepdims in (False, True):
-            got, want = cpu.reduce(op, x, axes, keepdims), ref.reduce(op, x, axes, keepdims)
+            got, want = kernels.reduce(op, x, axes, keepdims), ref.reduce(op, x, axes, keepdims)
             assert got.dtype == dtype and got.shape == want.shape
             if op in ("max", "min"):
                 np.testing.assert_array_equal(got, want)
@@ -86,7 +86,7 @@ def test_reduce_large_and_every_walk(cpu, ref, shape, axes, dtype):
             np.testing.assert_allclose(got, exact, rtol=tol(dtype)[0], atol=tol(dtype)[1] + 2 * slack)
 
 
-def test_large_sums_do_not_depend_on_thread_count(cpu):
+def test_large_sums_do_not_depend_on_thread_count(kernels):
     from nnrs import _core
     x = np.random.default_rng(3).standard_normal((500, 700)).astype(np.float32)
     before = _core.get_num_threads()
@@ -94,37 +94,37 @@ def test_large_sums_do_not_depend_on_thread_count(cpu):
         runs = []
         for threads in (1, 2):
             _core.set_num_threads(threads)
-            runs.append([cpu.reduce("sum", x, axes) for axes in (None, (0,), (1,))] + [cpu.sum_squares([x])])
+            runs.append([kernels.reduce("sum", x, axes) for axes in (None, (0,), (1,))] + [kernels.sum_squares([x])])
     finally:
         _core.set_num_threads(before)
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 
 
-def test_reduce_non_contiguous_and_list_axes(cpu, ref):
+def test_reduce_non_contiguous_and_list_axes(kernels, ref):
     a = np.random.default_rng(1).standard_normal((6, 8, 5))
     for x in (a.T, a[:, ::2], a[::-1, :, 1:], np.asfortranarray(a)):
         for axes in ([0], [1, -1], None, 2):
-            np.testing.assert_allclose(cpu.reduce("sum", x, axes), ref.reduce("sum", x, axes), *tol(np.float64))
+            np.testing.assert_allclose(kernels.reduce("sum", x, axes), ref.reduce("sum", x, axes), *tol(np.float64))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nan_and_inf_like_numpy(cpu, ref, dtype):
+def test_nan_and_inf_like_numpy(kernels, ref, dtype):
     x = np.array([[1.0, np.nan, 3.0], [-np.inf, 2.0, np.inf], [0.0, -0.0, 5.0]], dtype=dtype)
     for op in REDUCE_OPS:
         for axes in (None, (0,), (1,)):
-            np.testing.assert_array_equal(call(cpu.reduce, op, x, axes), call(ref.reduce, op, x, axes))
+            np.testing.assert_array_equal(call(kernels.reduce, op, x, axes), call(ref.reduce, op, x, axes))
     for axis in (0, 1, -1):
-        np.testing.assert_array_equal(cpu.argmax(x, axis), ref.argmax(x, axis))
+        np.testing.assert_array_equal(kernels.argmax(x, axis), ref.argmax(x, axis))
 
 
 @settings(max_examples=150, deadline=None)
 @given(shape=shapes, dtype=dtypes, data=st.data(), ties=st.booleans(), seed=st.integers(0, 2**31))
-def test_argmax_matches_numpy(cpu, ref, shape, dtype, data, ties, seed):
+def test_argmax_matches_numpy(kernels, ref, shape, dtype, data, ties, seed):
     rng = np.random.default_rng(seed)
     x = np.asarray(rng.integers(0, 3, shape) if ties else rng.standard_normal(shape)).astype(dtype)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1)) if shape else -1
-    got, want = call(cpu.argmax, x, axis), call(ref.argmax, x, axis)
+    got, want = call(kernels.argmax, x, axis), call(ref.argmax, x, axis)
     if isinstance(want, ValueError):  # empty axis, or a 0-d array
         assert isinstance(got, ValueError)
         return
@@ -133,25 +133,25 @@ def test_argmax_matches_numpy(cpu, ref, shape, dtype, data, ties, seed):
 
 
 @pytest.mark.parametrize("shape, axis", [((100_000,), 0), ((3000, 100), 0), ((3000, 100), 1), ((200, 30, 50), 1), ((40, 30, 50), 1)])
-def test_argmax_large(cpu, ref, shape, axis):
+def test_argmax_large(kernels, ref, shape, axis):
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
-    np.testing.assert_array_equal(cpu.argmax(x, axis), ref.argmax(x, axis))
+    np.testing.assert_array_equal(kernels.argmax(x, axis), ref.argmax(x, axis))
 
 
 @settings(max_examples=80, deadline=None)
 @given(shapes_=st.lists(shapes, max_size=5), dtype=dtypes, seed=st.integers(0, 2**31))
-def test_sum_squares_matches_numpy(cpu, ref, shapes_, dtype, seed):
+def test_sum_squares_matches_numpy(kernels, ref, shapes_, dtype, seed):
     rng = np.random.default_rng(seed)
     arrays = [np.asarray(rng.standard_normal(s)).astype(dtype) for s in shapes_]
-    got = cpu.sum_squares(arrays)
+    got = kernels.sum_squares(arrays)
     assert isinstance(got, np.ndarray) and got.shape == () and got.dtype == np.float64
     np.testing.assert_allclose(got, ref.sum_squares(arrays), rtol=1e-12)
 
 
-def test_sum_squares_large_mixed_and_tuple(cpu, ref):
+def test_sum_squares_large_mixed_and_tuple(kernels, ref):
     rng = np.random.default_rng(5)
     arrays = (rng.standard_normal((300, 400)).astype(np.float32), rng.standard_normal(1000)[::3], np.zeros((0, 3)))
-    np.testing.assert_allclose(cpu.sum_squares(arrays), ref.sum_squares(arrays), rtol=1e-12)
+    np.testing.assert_allclose(kernels.sum_squares(arrays), ref.sum_squares(arrays), rtol=1e-12)
 
 
 @pytest.mark.parametrize("call_, err, match", [

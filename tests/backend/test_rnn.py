@@ -51,7 +51,7 @@ def masks(draw, n, t):
 @given(data=st.data(), kind=st.sampled_from(["simple_rnn", "gru", "lstm"]), n=st.integers(1, 5), t=st.integers(1, 7),
        d=st.integers(1, 6), u=st.integers(1, 9), dtype=st.sampled_from([np.float32, np.float64]), reverse=st.booleans(),
        zero_masked=st.booleans(), bias=st.booleans(), act=st.sampled_from(["tanh", "relu"]), seed=st.integers(0, 2**31))
-def test_rnn_matches_numpy(cpu, ref, data, kind, n, t, d, u, dtype, reverse, zero_masked, bias, act, seed):
+def test_rnn_matches_numpy(kernels, ref, data, kind, n, t, d, u, dtype, reverse, zero_masked, bias, act, seed):
     act = act if kind == "simple_rnn" else "tanh"
     rng = np.random.default_rng(seed)
     mask = data.draw(masks(n, t))
@@ -62,16 +62,16 @@ def test_rnn_matches_numpy(cpu, ref, data, kind, n, t, d, u, dtype, reverse, zer
     s = states(rng, kind, n, u, dtype)
     args = (kind, x, k, r, b, s, mask, reverse, act, zero_masked)
     want, saved_ref = ref.rnn_forward(*args)
-    got, saved = cpu.rnn_forward(*args)
+    got, saved = kernels.rnn_forward(*args)
     assert got.dtype == dtype and saved.dtype == dtype and got.shape == want.shape == (n, t + len(s), u)
     np.testing.assert_allclose(got, want, *tol(dtype))
     np.testing.assert_allclose(saved, saved_ref, *tol(dtype))
-    out_only, none = cpu.rnn_forward(*args, save=False)
+    out_only, none = kernels.rnn_forward(*args, save=False)
     assert none is None
     np.testing.assert_array_equal(out_only, got)
     g = rng.standard_normal(want.shape).astype(dtype)
     bargs = (kind, g, saved, x, k, r, mask, reverse, act, zero_masked, bias)
-    got_grads = cpu.rnn_backward(*bargs)
+    got_grads = kernels.rnn_backward(*bargs)
     want_grads = ref.rnn_backward(kind, g, saved_ref, *bargs[3:])
     rtol, atol = tol(dtype)
     for name, a, w in zip(("gx", "gkernel", "grecurrent", "gbias"), got_grads[:4], want_grads[:4]):
@@ -84,8 +84,8 @@ def test_rnn_matches_numpy(cpu, ref, data, kind, n, t, d, u, dtype, reverse, zer
         np.testing.assert_allclose(a, w, rtol * 10, atol * 10)
 
 
-def test_rnn_matches_numpy_on_larger_batches_split_across_threads(cpu, ref):
-    """Sizes where the cpu kernel cuts the batch into chunks that run on several threads."""
+def test_rnn_matches_numpy_on_larger_batches_split_across_threads(kernels, ref):
+    """Sizes where the kernels kernel cuts the batch into chunks that run on several threads."""
     import nnrs
 
     rng = np.random.default_rng(3)
@@ -98,10 +98,10 @@ def test_rnn_matches_numpy_on_larger_batches_split_across_threads(cpu, ref):
         mask = rng.random((n, t)) < 0.8
         args = (kind, x, k, r, b, s, mask, True, "tanh", False)
         want, sv_ref = ref.rnn_forward(*args)
-        got, sv = cpu.rnn_forward(*args)
+        got, sv = kernels.rnn_forward(*args)
         np.testing.assert_allclose(got, want, 1e-10, 1e-12)
         g = rng.standard_normal(want.shape)
-        for a, w in zip(cpu.rnn_backward(kind, g, sv, x, k, r, mask, True, "tanh", False, True)[:4],
+        for a, w in zip(kernels.rnn_backward(kind, g, sv, x, k, r, mask, True, "tanh", False, True)[:4],
                         ref.rnn_backward(kind, g, sv_ref, x, k, r, mask, True, "tanh", False, True)[:4]):
             np.testing.assert_allclose(a, w, 1e-9, 1e-11)
     if old is not None:
@@ -116,7 +116,7 @@ def _fixture_cases():
 
 
 @pytest.mark.parametrize("case", _fixture_cases())
-def test_oracle_and_cpu_match_keras3(ref, cpu, case):
+def test_oracle_and_cpu_match_keras3(ref, kernels, case):
     with np.load(FIXTURES) as z:
         a = {k.split("/")[1]: z[k] for k in z.files if k.startswith(case + "/")}
     kind = case.split("_rev")[0].replace("_tanh", "").replace("_relu", "")
@@ -125,7 +125,7 @@ def test_oracle_and_cpu_match_keras3(ref, cpu, case):
     s = (a["h0"], a["c0"]) if kind == "lstm" else (a["h0"],)
     mask = a["mask"].astype(bool) if masked else None
     t = a["x"].shape[1]
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         out, _ = be.rnn_forward(kind, a["x"], a["kernel"], a["recurrent"], a["bias"], s, mask, reverse, act, zero)
         np.testing.assert_allclose(out[:, :t], a["seq"], 1e-5, 1e-6, err_msg=f"{be.name} sequence")
         np.testing.assert_allclose(out[:, t], a["h"], 1e-5, 1e-6, err_msg=f"{be.name} final h")
@@ -137,7 +137,7 @@ def test_keras_fixtures_exist():
     assert len(_fixture_cases()) == 20, f"expected 20 Keras 3 cases in {FIXTURES}"
 
 
-def test_masked_steps_carry_states_and_outputs(cpu, ref):
+def test_masked_steps_carry_states_and_outputs(kernels, ref):
     """The Keras 3 rules, spelled out: a masked step keeps the states, its output is the previous
     output (zero before the first real step) or zero with zero_masked."""
     rng = np.random.default_rng(0)
@@ -145,7 +145,7 @@ def test_masked_steps_carry_states_and_outputs(cpu, ref):
     k, r, b = weights(rng, "lstm", 3, 2, np.float64)
     s = states(rng, "lstm", 2, 2, np.float64)
     mask = np.array([[False, True, False, True], [True, True, False, False]])
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         out, _ = be.rnn_forward("lstm", x, k, r, b, s, mask, False, "tanh", False)
         np.testing.assert_array_equal(out[0, 0], 0.0)           # before any real step
         np.testing.assert_array_equal(out[0, 2], out[0, 1])     # carried
@@ -159,24 +159,24 @@ def test_masked_steps_carry_states_and_outputs(cpu, ref):
         np.testing.assert_array_equal(full[:, 5], s[1])
 
 
-def test_reverse_is_the_forward_of_the_flipped_sequence(cpu):
+def test_reverse_is_the_forward_of_the_flipped_sequence(kernels):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 5, 2))
     k, r, b = weights(rng, "gru", 2, 3, np.float64)
     s = states(rng, "gru", 3, 3, np.float64)
     mask = rng.random((3, 5)) < 0.7
-    rev, _ = cpu.rnn_forward("gru", x, k, r, b, s, mask, True, "tanh", False)
-    fwd, _ = cpu.rnn_forward("gru", np.ascontiguousarray(x[:, ::-1]), k, r, b, s, np.ascontiguousarray(mask[:, ::-1]), False,
+    rev, _ = kernels.rnn_forward("gru", x, k, r, b, s, mask, True, "tanh", False)
+    fwd, _ = kernels.rnn_forward("gru", np.ascontiguousarray(x[:, ::-1]), k, r, b, s, np.ascontiguousarray(mask[:, ::-1]), False,
                              "tanh", False)
     np.testing.assert_allclose(rev, fwd, 1e-12, 1e-14)
 
 
-def test_empty_sequence_returns_the_initial_states(cpu, ref):
+def test_empty_sequence_returns_the_initial_states(kernels, ref):
     rng = np.random.default_rng(2)
     k, r, b = weights(rng, "lstm", 3, 4, np.float32)
     s = states(rng, "lstm", 2, 4, np.float32)
     x = np.zeros((2, 0, 3), np.float32)
-    for be in (ref, cpu):
+    for be in (ref, kernels):
         out, saved = be.rnn_forward("lstm", x, k, r, b, s)
         assert out.shape == (2, 2, 4) and saved.shape == (0,)
         np.testing.assert_array_equal(out[:, 0], s[0])
@@ -214,10 +214,10 @@ def test_bad_forward_arguments_are_clear_errors(backend, name, change, exc, word
 
 
 def test_bad_backward_arguments_are_clear_errors(backend):
-    x, k, r = np.zeros((2, 5, 3)), np.zeros((3, 12)), np.zeros((4, 12))
-    out, saved = backend.rnn_forward("gru", x, k, r, None, (np.zeros((2, 4)),))
+    x, k, r, h0, g = (backend.asarray(np.zeros(s)) for s in ((2, 5, 3), (3, 12), (4, 12), (2, 4), (2, 5, 4)))  # the backend's arrays
+    out, saved = backend.rnn_forward("gru", x, k, r, None, (h0,))
     with pytest.raises(ValueError, match="rnn_backward: g must have the packed output's shape"):
-        backend.rnn_backward("gru", np.zeros((2, 5, 4)), saved, x, k, r)
+        backend.rnn_backward("gru", g, saved, x, k, r)
     with pytest.raises(ValueError, match="rnn_backward: saved must have shape"):
         backend.rnn_backward("gru", out, saved[:-1], x, k, r)
 
@@ -245,17 +245,17 @@ def test_binding_rejects_bad_input_without_the_contract(core):
 
 @pytest.mark.parametrize("n, t, d, u", [(0, 3, 2, 2), (2, 3, 0, 2), (2, 3, 2, 0), (1, 1, 1, 1), (2, 0, 3, 2)])
 @pytest.mark.parametrize("kind", ["simple_rnn", "gru", "lstm"])
-def test_degenerate_sizes_agree(cpu, ref, kind, n, t, d, u):
+def test_degenerate_sizes_agree(kernels, ref, kind, n, t, d, u):
     """Empty batch, no features, no units, one of each, no steps: same shapes and values."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((n, t, d))
     k, r, b = weights(rng, kind, d, u, np.float64)
     s = states(rng, kind, n, u, np.float64)
-    (o1, s1), (o2, s2) = ref.rnn_forward(kind, x, k, r, b, s), cpu.rnn_forward(kind, x, k, r, b, s)
+    (o1, s1), (o2, s2) = ref.rnn_forward(kind, x, k, r, b, s), kernels.rnn_forward(kind, x, k, r, b, s)
     assert o1.shape == o2.shape == (n, t + len(s), u)
     np.testing.assert_allclose(o2, o1, 1e-12, 1e-12)
     g = rng.standard_normal(o1.shape)
-    want, got = ref.rnn_backward(kind, g, s1, x, k, r), cpu.rnn_backward(kind, g, s2, x, k, r)
+    want, got = ref.rnn_backward(kind, g, s1, x, k, r), kernels.rnn_backward(kind, g, s2, x, k, r)
     for a, w in zip(got[:4] + tuple(got[4]), want[:4] + tuple(want[4])):
         assert a.shape == w.shape
         np.testing.assert_allclose(a, w, 1e-12, 1e-12)

@@ -308,9 +308,17 @@ for _name in ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empt
               "argmax", "tanh", "sign", "clip", "square", "isfinite", "isnan", "array_equal", "split", "flip", "tile", "repeat",
               "take", "multiply", "add", "subtract", "divide", "power", "negative", "cumsum", "prod", "any", "all", "equal",
               "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
-              "ravel", "atleast_1d", "atleast_2d", "copy", "shares_memory"):
+              "ravel", "atleast_1d", "atleast_2d", "copy", "shares_memory", "tri", "triu", "tril"):
     globals()[_name] = _fn(_name)
 del _name
+
+
+def _add_at(a, indices, b=None):
+    """``cupy.add.at``: in place, repeated indices add up (numpy.add.at's meaning)."""
+    numpy.add.at(_unwrap(a), _unwrap(indices), _unwrap(b))
+
+
+add.at = _add_at  # noqa: F821  (add is made by the loop above)
 
 
 # ---- RawModule / RawKernel ----------------------------------------------------------------------

@@ -16,7 +16,12 @@ mae, huber and binary_crossentropy_logits (elementwise.cu); ``unary``, ``clip`` 
 ``scatter_add`` and ``one_hot`` (index.cu); ``argmax``, ``sum_squares``, ``moments``,
 ``moments_backward`` and ``batch_norm_update`` (reduce.cu); ``dropout_forward`` and
 ``gaussian_noise_forward`` (dropout.cu); the four optimizer updates (one fused in-place kernel
-each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels; ``rnn_forward`` /
+each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels; the convolution
+family (conv.cu): ``im2col`` / ``col2im`` (gathers, no atomics), ``conv2d_forward`` (im2col +
+one cuBLAS product per call, grouped as a batched product, bias + activation fused in one
+kernel; a 1x1 stride-1 unpadded conv skips im2col), ``conv2d_backward_input`` /
+``conv2d_backward_weight`` and the involution ``dynamic_conv2d_forward`` / ``_backward``
+(one thread per output element; gx gathered, deterministic); ``rnn_forward`` /
 ``rnn_backward`` (SimpleRNN, GRU, LSTM: the input projection of all steps and the weight
 gradients by one cuBLAS product each, per time step one recurrent product and one fused gate
 kernel of rnn.cu). Every other kernel
@@ -453,6 +458,113 @@ class CudaBackend(Backend):
         _inplace("adagrad_update", param=param, acc=acc)
         launch("adagrad_update", param.dtype, param.size, param, _c(grad), acc, param.size,
                *cuda_launch.adagrad_scalars(lr, eps, weight_decay))
+
+
+    # ---- convolution (conv.cu: im2col / col2im and the involution as gathers; products by cuBLAS) ----
+    # Group g's patches are one (n*oh*ow, kh*kw*c/groups) block of im2col_forward's group-major
+    # col (groups, n*oh*ow, kh*kw*c/groups), so a grouped convolution is one batched product
+    # with w as (groups, kh*kw*c/groups, oc/groups); with groups = 1, col is the contract's im2col.
+    @staticmethod
+    def _conv_geo(x_shape, kernel_size, strides, padding, dilation, out_hw=None):
+        """The host integers (n, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw) of conv.cu's kernels."""
+        n, h, w, c = (int(v) for v in x_shape)
+        (kh, kw), (sh, sw), (dh, dw) = ((int(a), int(b)) for a, b in (kernel_size, strides, dilation))
+        pt, pb, pl, pr = (int(v) for v in padding)
+        if out_hw is None:
+            out_hw = ((h + pt + pb - (kh - 1) * dh - 1) // sh + 1, (w + pl + pr - (kw - 1) * dw - 1) // sw + 1)
+        return (n, h, w, c, int(out_hw[0]), int(out_hw[1]), kh, kw, sh, sw, pt, pl, dh, dw)
+
+    @staticmethod
+    def _pointwise(geo, padding):
+        """A 1x1, stride-1, unpadded convolution: the patches are x itself."""
+        return geo[6:10] == (1, 1, 1, 1) and not any(padding)
+
+    @staticmethod
+    def _im2col_groups(x, geo, groups):
+        n, _, _, c, oh, ow, kh, kw = geo[:8]
+        x = _c(x)
+        col = cupy.empty((groups, n * oh * ow, kh * kw * (c // groups)), dtype=x.dtype)
+        launch("im2col_forward", x.dtype, col.size, x, col, *geo, groups, col.size)
+        return col
+
+    @staticmethod
+    def _col2im_groups(col, geo, groups):
+        x = cupy.empty(geo[:4], dtype=col.dtype)
+        launch("col2im_forward", col.dtype, x.size, _c(col), x, *geo, groups, x.size)
+        return x
+
+    def _patches(self, x, geo, padding, groups):
+        """im2col_forward's col (groups, n*oh*ow, kh*kw*c/groups) of x (x reshaped when pointwise and ungrouped)."""
+        if groups == 1 and self._pointwise(geo, padding):
+            return _c(x).reshape(1, geo[0] * geo[1] * geo[2], geo[3])
+        return self._im2col_groups(x, geo, groups)
+
+    def im2col(self, x, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        geo = self._conv_geo(x.shape, kernel_size, strides, padding, dilation)
+        n, _, _, c, oh, ow, kh, kw = geo[:8]
+        return self._im2col_groups(x, geo, 1).reshape(n, oh, ow, kh * kw * c)
+
+    def col2im(self, col, x_shape, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        return self._col2im_groups(col, self._conv_geo(x_shape, kernel_size, strides, padding, dilation), 1)
+
+    def conv2d_forward(self, x, w, b=None, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, activation="linear",
+                       alpha=0.0):
+        kh, kw, cg, oc = w.shape
+        geo = self._conv_geo(x.shape, (kh, kw), strides, padding, dilation)
+        n, oh, ow = geo[0], geo[4], geo[5]
+        m, ocg, k = n * oh * ow, oc // groups, kh * kw * cg
+        col = self._patches(x, geo, padding, groups)
+        if groups == 1:
+            z = cupy.matmul(col.reshape(m, k), _c(w).reshape(k, oc))
+            if b is None and activation == "linear":
+                return _c(z.reshape(n, oh, ow, oc))
+        else:
+            z = cupy.matmul(col, _c(w).reshape(k, groups, ocg).transpose(1, 0, 2))  # (groups, m, ocg)
+        y = cupy.empty((n, oh, ow, oc), dtype=x.dtype)
+        launch("conv_bias_act_forward", x.dtype, y.size, cuda_launch.activation_code(activation), _c(z), None if b is None else _c(b),
+               y, m, groups, ocg, alpha)
+        return y
+
+    def conv2d_backward_input(self, gy, w, x_shape, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        kh, kw, cg, oc = w.shape
+        geo = self._conv_geo(x_shape, (kh, kw), strides, padding, dilation)
+        m, ocg, k = geo[0] * geo[4] * geo[5], oc // groups, kh * kw * cg
+        gyg = _c(gy).reshape(m, groups, ocg).transpose(1, 0, 2)  # (groups, m, ocg)
+        gcol = cupy.matmul(gyg, _c(w).reshape(k, groups, ocg).transpose(1, 2, 0))  # (groups, m, k)
+        if groups == 1 and self._pointwise(geo, padding):
+            return _c(gcol.reshape(geo[:4]))
+        return self._col2im_groups(gcol, geo, groups)
+
+    def conv2d_backward_weight(self, x, gy, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                               need_gb=True):
+        geo = self._conv_geo(x.shape, kernel_size, strides, padding, dilation)
+        kh, kw = geo[6:8]
+        cg, oc = geo[3] // groups, gy.shape[3]
+        m, ocg = geo[0] * geo[4] * geo[5], oc // groups
+        col = self._patches(x, geo, padding, groups)
+        gy2 = _c(gy).reshape(m, oc)
+        gwg = cupy.matmul(col.transpose(0, 2, 1), gy2.reshape(m, groups, ocg).transpose(1, 0, 2))  # (groups, k, ocg)
+        gw = _c(gwg.transpose(1, 0, 2).reshape(kh, kw, cg, oc))
+        gb = _c(cupy.asarray(gy2.sum(axis=0), dtype=x.dtype)) if need_gb else None
+        return gw, gb
+
+    def _dynamic_geo(self, x, k, kernel_size, strides, padding, dilation):
+        return self._conv_geo(x.shape, kernel_size, strides, padding, dilation, out_hw=k.shape[1:3]) + (int(k.shape[4]),)
+
+    def dynamic_conv2d_forward(self, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        geo = self._dynamic_geo(x, k, kernel_size, strides, padding, dilation)
+        y = cupy.empty((geo[0], geo[4], geo[5], geo[3]), dtype=x.dtype)
+        launch("dynamic_conv2d_forward", x.dtype, y.size, _c(x), _c(k), y, *geo)
+        return y
+
+    def dynamic_conv2d_backward(self, gy, x, k, kernel_size, strides=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        geo = self._dynamic_geo(x, k, kernel_size, strides, padding, dilation)
+        gy = _c(gy)
+        gx = cupy.empty(x.shape, dtype=x.dtype)
+        gk = cupy.empty(k.shape, dtype=k.dtype)
+        launch("dynamic_conv2d_backward_input", x.dtype, gx.size, gy, _c(k), gx, *geo)
+        launch("dynamic_conv2d_backward_kernel", x.dtype, gk.size, gy, _c(x), gk, *geo)
+        return gx, gk
 
     # ---- recurrent family (cuBLAS products + one fused gate kernel per step, rnn.cu) ----
     _RNN_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}

@@ -27,6 +27,12 @@ argmax_rows / moments_rows       row            128     min(ceil(rows / 128), 40
 sum_squares_chunks               4096-chunk     128     min(ceil(chunks / 128), 4096), at least 1
 moments_backward_rows, one_hot,  element        256     min(ceil(n / 256), 4096), at least 1
 moving_average_update            element        256     min(ceil(n / 256), 4096), at least 1
+im2col_forward                   col element    256     min(ceil(n / 256), 4096), at least 1
+col2im_forward                   x element      256     min(ceil(n / 256), 4096), at least 1
+conv_bias_act_forward            y element      256     min(ceil(n / 256), 4096), at least 1
+dynamic_conv2d_forward           y element      256     min(ceil(n / 256), 4096), at least 1
+dynamic_conv2d_backward_kernel   gk element     256     min(ceil(n / 256), 4096), at least 1
+dynamic_conv2d_backward_input    gx element     256     min(ceil(n / 256), 4096), at least 1
 <kind>_step_forward, _backward   element        256     min(ceil(n*u / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
 
@@ -55,7 +61,7 @@ import re
 import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
-KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu",
+KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu", "conv.cu",
                 "rnn.cu")
 
 MAX_GRID = 4096
@@ -97,6 +103,12 @@ KERNELS = {
     "moments_backward_rows": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "moving_average_update": ("reduce.cu", ELEMENT_BLOCK, "element"),
     "one_hot_forward": ("index.cu", ELEMENT_BLOCK, "element"),
+    "im2col_forward": ("conv.cu", ELEMENT_BLOCK, "element"),
+    "col2im_forward": ("conv.cu", ELEMENT_BLOCK, "element"),
+    "conv_bias_act_forward": ("conv.cu", ELEMENT_BLOCK, "element"),
+    "dynamic_conv2d_forward": ("conv.cu", ELEMENT_BLOCK, "element"),
+    "dynamic_conv2d_backward_kernel": ("conv.cu", ELEMENT_BLOCK, "element"),
+    "dynamic_conv2d_backward_input": ("conv.cu", ELEMENT_BLOCK, "element"),
     "lstm_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
     "lstm_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
     "gru_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..function import Function
+from ..tensor import Tensor
 
 
 class Reshape(Function):
@@ -34,6 +35,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, idx):
+        idx = _index_on(ctx.b, idx)
         ctx.shape, ctx.dtype, ctx.idx = x.shape, x.dtype, idx
         return ctx.b.xp.asarray(x[idx], order="C")  # (ascontiguousarray would make a 0-d result 1-d)
 
@@ -43,6 +45,16 @@ class GetItem(Function):
         out = xp.zeros(ctx.shape, dtype=ctx.dtype)
         xp.add.at(out, ctx.idx, g) if _fancy(ctx.idx) else out.__setitem__(ctx.idx, g)
         return (out,)
+
+
+def _index_on(b, idx):
+    """``idx`` with its index arrays (numpy arrays, Tensors) on backend ``b``, where x lives."""
+    def one(i):
+        if isinstance(i, Tensor):
+            i = i.data
+        return b.asarray(i) if isinstance(i, np.ndarray) or (hasattr(i, "shape") and not isinstance(i, np.generic)) else i
+
+    return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
 
 
 def _fancy(idx):

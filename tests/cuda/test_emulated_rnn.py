@@ -210,3 +210,17 @@ def test_sequence_through_the_kernels_matches_numpy(emu, ref, data, kind, n, t, 
         np.testing.assert_allclose(a, w, rtol * 10, atol * 10, err_msg=name)
     for a, w in zip(got_g[4], want_g[4]):
         np.testing.assert_allclose(a, w, rtol * 10, atol * 10, err_msg="gstates")
+
+
+def test_relu_simple_rnn_keeps_a_nan_as_numpy(emu, ref):
+    """relu of a NaN pre-activation is NaN (numpy's maximum), not 0, and it reaches the later steps."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 3))
+    x[0, 1, 0] = np.nan
+    k, r, b = weights(rng, "simple_rnn", 3, 5, np.float64)
+    s = states(rng, "simple_rnn", 2, 5, np.float64)
+    args = ("simple_rnn", x, k, r, b, s, None, False, "relu", False)
+    want, _ = ref.rnn_forward(*args)
+    got, _ = _forward(emu, *args, True, cuda_launch.MAX_GRID)
+    assert np.isnan(want[0, 1:]).all() and not np.isnan(want[1]).any()
+    np.testing.assert_allclose(got, want, 1e-12, 1e-12)

@@ -251,7 +251,7 @@ __device__ void simple_rnn_step_forward(const T* __restrict__ xp, const T* __res
     for (nn_index e = nn_first(); e < n * u; e += nn_stride()) {
         const nn_index j = e / u, q = e - j * u, row = j * t + tt;
         const T pre = rnn_xw(xp, b_in, row, u, q) + hr[j * u + q];
-        const T hn = act == 0 ? nn_tanh(pre) : (pre > (T)0 ? pre : (T)0);
+        const T hn = act == 0 ? nn_tanh(pre) : (pre <= (T)0 ? (T)0 : pre);  // relu keeps a NaN, as numpy's maximum
         if (hprev) {
             hprev[row * u + q] = h[e];
             gates[row * u + q] = hn;

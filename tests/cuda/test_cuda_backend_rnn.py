@@ -114,3 +114,29 @@ def test_recurrent_models_train_on_cuda_like_numpy(cuda, kind):  # noqa: F811
     r = nnrs.check_parity(m, x, y, backends=("numpy", "cuda"), steps=3)
     assert r.ok, str(r)
     assert r.max_rel("output") < 1e-4
+
+
+def test_recurrent_training_step_makes_no_host_copy(cuda):  # noqa: F811
+    """Forward, loss, backward through time and the update of a masked Bidirectional LSTM + GRU +
+    SimpleRNN model move nothing to the host (the mask, too, stays on the device)."""
+    nnrs.random.seed(2)
+    m = nnrs.Sequential([layers.Input((7, 3)), layers.Masking(0.0), layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+                         layers.GRU(5, return_sequences=True), layers.SimpleRNN(3, activation="relu"), layers.Dense(3)])
+    m.compile(optimizer=nnrs.optimizers.Adam(0.01), loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.to("cuda")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 7, 3)).astype(np.float32)
+    x[1, 4:] = 0.0
+    y = rng.integers(0, 3, size=5).astype(np.int64)
+    loss_fn = nnrs.losses.SparseCategoricalCrossentropy(from_logits=True)
+    xd = nnrs.Tensor(x, backend=cuda)
+    m.optimizer.build(m.trainable_variables)
+    for _ in range(2):
+        fakecupy.reset_counters()
+        loss = loss_fn(y, m(xd, training=True))
+        loss.backward()
+        m.optimizer.apply_gradients([(v.grad, v) for v in m.trainable_variables])
+        assert fakecupy.transfers == 0, f"{fakecupy.transfers} device-to-host copies in one training step"
+        assert fakecupy.launches > 4 * 7  # the step kernels ran: 4 recurrent layers (2 directions) x 7 steps, forward alone
+        for v in m.trainable_variables:
+            v.grad = None

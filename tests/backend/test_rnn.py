@@ -214,10 +214,10 @@ def test_bad_forward_arguments_are_clear_errors(backend, name, change, exc, word
 
 
 def test_bad_backward_arguments_are_clear_errors(backend):
-    x, k, r = np.zeros((2, 5, 3)), np.zeros((3, 12)), np.zeros((4, 12))
-    out, saved = backend.rnn_forward("gru", x, k, r, None, (np.zeros((2, 4)),))
+    x, k, r, h0, g = (backend.asarray(np.zeros(s)) for s in ((2, 5, 3), (3, 12), (4, 12), (2, 4), (2, 5, 4)))  # the backend's arrays
+    out, saved = backend.rnn_forward("gru", x, k, r, None, (h0,))
     with pytest.raises(ValueError, match="rnn_backward: g must have the packed output's shape"):
-        backend.rnn_backward("gru", np.zeros((2, 5, 4)), saved, x, k, r)
+        backend.rnn_backward("gru", g, saved, x, k, r)
     with pytest.raises(ValueError, match="rnn_backward: saved must have shape"):
         backend.rnn_backward("gru", out, saved[:-1], x, k, r)
 

@@ -235,7 +235,8 @@ def _missing_kernels():
                    "dynamic_conv2d_forward", "dynamic_conv2d_backward",
                    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
                    "batch_norm_forward", "batch_norm_backward", "argsort",
-                   "affine_transform", "affine_transform_backward"}
+                   "affine_transform", "affine_transform_backward",
+                   "rnn_forward", "rnn_backward"}
     return sorted(k for k, v in vars(Backend).items() if callable(v) and not k.startswith("_") and k not in implemented)
 
 

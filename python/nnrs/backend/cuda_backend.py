@@ -26,7 +26,10 @@ max / average
 pooling forward and backward (pool.cu, the backward a gather), ``batch_norm_forward`` /
 ``batch_norm_backward`` (norm.cu, float64 per-channel sums over row chunks), ``argsort`` (sort.cu, a stable
 per-row merge sort) and ``affine_transform`` / ``affine_transform_backward`` (warp.cu, the
-backward by float64 atomics, not bit-deterministic). Every other kernel
+backward by float64 atomics, not bit-deterministic); ``rnn_forward`` /
+``rnn_backward`` (SimpleRNN, GRU, LSTM: the input projection of all steps and the weight
+gradients by one cuBLAS product each, per time step one recurrent product and one fused gate
+kernel of rnn.cu). Every other kernel
 of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
 mechanism for all), so a model that needs one fails at once and says which.
 
@@ -677,6 +680,125 @@ class CudaBackend(Backend):
         launch("dynamic_conv2d_backward_input", x.dtype, gx.size, gy, _c(k), gx, *geo)
         launch("dynamic_conv2d_backward_kernel", x.dtype, gk.size, gy, _c(x), gk, *geo)
         return gx, gk
+
+    # ---- recurrent family (cuBLAS products + one fused gate kernel per step, rnn.cu) ----
+    _RNN_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+    _RNN_SAVED = {"simple_rnn": 1, "gru": 4, "lstm": 5}
+
+    def rnn_forward(self, kind, x, kernel, recurrent, bias, states, mask=None, reverse=False, activation="tanh",
+                    zero_masked=False, save=True):
+        n, t, d = x.shape
+        u = recurrent.shape[0]
+        cols = self._RNN_GATES[kind] * u
+        dt = x.dtype
+        lstm, gru = kind == "lstm", kind == "gru"
+        # the input projection of every step: one product (the kernels add the input bias)
+        xp = cupy.matmul(x.reshape(n * t, d), kernel)
+        b_in = b_rec = None
+        if bias is not None:
+            b_in, b_rec = (_c(bias[0]), _c(bias[1])) if gru else (_c(bias), None)
+        h = states[0].astype(dt, order="C", copy=True)
+        c = states[1].astype(dt, order="C", copy=True) if lstm else None
+        m = _rnn_mask(mask)
+        out = cupy.empty((n, t + (2 if lstm else 1), u), dtype=dt)
+        saved = hprev = cprev = gates = None
+        if save:
+            saved = cupy.empty((n * t * u * ((2 if lstm else 1) + self._RNN_SAVED[kind]),), dtype=dt)
+            hprev, cprev, gates = _rnn_saved_views(kind, saved, n, t, u)
+        hr = cupy.empty((n, cols), dtype=dt)
+        if lstm:
+            args = (xp, b_in, hr, h, c, m, out, hprev, cprev, gates, n, t, u, 0, 0, int(zero_masked))
+        elif gru:
+            args = (xp, b_in, hr, b_rec, h, m, out, hprev, gates, n, t, u, 0, 0, int(zero_masked))
+        else:
+            args = (xp, b_in, hr, h, m, out, hprev, gates, n, t, u, 0, 0, int(zero_masked), _rnn_act(activation))
+        step = _step_launcher(f"{kind}_step_forward", dt, n * u, args)
+        for k in range(t):
+            cupy.matmul(h, recurrent, out=hr)
+            step(k, t - 1 - k if reverse else k)
+        out[:, t] = h
+        if lstm:
+            out[:, t + 1] = c
+        return out, saved
+
+    def rnn_backward(self, kind, g, saved, x, kernel, recurrent, mask=None, reverse=False, activation="tanh",
+                     zero_masked=False, has_bias=True):
+        n, t, d = x.shape
+        u = recurrent.shape[0]
+        cols = self._RNN_GATES[kind] * u
+        dt = x.dtype
+        lstm, gru = kind == "lstm", kind == "gru"
+        g = _c(g)
+        hprev, cprev, gates = _rnn_saved_views(kind, _c(saved), n, t, u)
+        m = _rnn_mask(mask)
+        # the gradient wrt the states after a step is dh = dh_mm (the product) + rest; after the last, g[:, t]
+        dh_mm = cupy.zeros((n, u), dtype=dt)
+        rest = g[:, t].copy()
+        dc = g[:, t + 1].copy() if lstm else None
+        carry = cupy.zeros((n, u), dtype=dt)
+        dgx = cupy.empty((n, t, cols), dtype=dt)  # pre-activation gradients of every step, input side
+        dgr = cupy.empty((n, t, cols), dtype=dt) if gru else dgx  # ... recurrent side (GRU's h column differs)
+        dstep = cupy.empty((n, cols), dtype=dt)  # this step's recurrent side, contiguous for the product
+        rt = recurrent.T
+        if lstm:
+            args = (g, dh_mm, rest, dc, carry, cprev, gates, m, dgx, dstep, n, t, u, 0, 0, int(zero_masked))
+        elif gru:
+            args = (g, dh_mm, rest, carry, hprev, gates, m, dgx, dgr, dstep, n, t, u, 0, 0, int(zero_masked))
+        else:
+            args = (g, dh_mm, rest, carry, gates, m, dgx, dstep, n, t, u, 0, 0, int(zero_masked), _rnn_act(activation))
+        step = _step_launcher(f"{kind}_step_backward", dt, n * u, args)
+        for k in reversed(range(t)):
+            step(k, t - 1 - k if reverse else k)
+            cupy.matmul(dstep, rt, out=dh_mm)
+        gh = cupy.add(dh_mm, rest)
+        dgx2, dgr2 = dgx.reshape(n * t, cols), dgr.reshape(n * t, cols)
+        gx = cupy.matmul(dgx2, kernel.T).reshape(n, t, d)
+        gk = cupy.matmul(x.reshape(n * t, d).T, dgx2)
+        gr = cupy.matmul(hprev.reshape(n * t, u).T, dgr2)
+        gb = None
+        if has_bias:
+            gb = _c(cupy.stack([dgx2.sum(axis=0), dgr2.sum(axis=0)])) if gru else _c(dgx2.sum(axis=0))
+            gb = cupy.asarray(gb, dtype=dt)
+        gstates = (_c(gh), _c(dc)) if lstm else (_c(gh),)
+        return _c(gx), _c(gk), _c(gr), gb, gstates
+
+
+def _step_launcher(kernel, dtype, items, args):
+    """``run(k, tt)``: launches ``kernel`` (a step kernel of rnn.cu) over ``items`` with ``args``
+    but the step k and the time index tt; the function, the grid and the typed arguments are
+    looked up once per sequence, so a time step costs Python one call."""
+    name = cuda_launch.kernel_name(kernel, dtype)
+    fn = _function(name, kernel)
+    grid, block = cuda_launch.launch_config(kernel, items)
+    typed = list(cuda_launch.scalar_args(name, args))
+    names = [a for _, a in cuda_launch.signatures()[name]]
+    ik, itt = names.index("k"), names.index("tt")
+    index = type(typed[ik])
+
+    def run(k, tt):
+        typed[ik], typed[itt] = index(k), index(tt)
+        fn((grid,), (block,), tuple(typed))
+
+    return run
+
+
+def _rnn_mask(mask):
+    """The (n, t) mask as a C-contiguous uint8 device array (nonzero = a real step), or None."""
+    return None if mask is None else _c(mask.astype(np.uint8, copy=False))
+
+
+def _rnn_act(activation):
+    """The ``act`` argument of simple_rnn_step_*: 0 tanh, 1 relu."""
+    return ("tanh", "relu").index(activation)
+
+
+def _rnn_saved_views(kind, saved, n, t, u):
+    """(hprev (n, t, u), cprev (n, t, u) or None, gates (n, t, S*u)): views of the flat saved buffer."""
+    s = n * t * u
+    hprev = saved[:s].reshape(n, t, u)
+    cprev = saved[s:2 * s].reshape(n, t, u) if kind == "lstm" else None
+    off = 2 * s if kind == "lstm" else s
+    return hprev, cprev, saved[off:].reshape(n, t, CudaBackend._RNN_SAVED[kind] * u)
 
 
 def _missing(kernel, what=None):

@@ -42,7 +42,11 @@ batch_norm_apply / _backward_gx  element        256     min(ceil(n / 256), 4096)
 argsort_rows                     row            128     min(ceil(rows / 128), 4096), at least 1
 affine_transform_forward         out element    256     min(ceil(n / 256), 4096), at least 1
 affine_transform_backward        gy element     256     min(ceil(n / 256), 4096), at least 1
+<kind>_step_forward, _backward   element        256     min(ceil(n*u / 256), 4096), at least 1
 ==============================  =============  ======  ======================================
+
+The recurrent kernels of rnn.cu (<kind> = lstm, gru, simple_rnn) run once per time step, one
+(sample, unit) element per thread over the n * u elements of the batch's state.
 
 4096 blocks of 256 threads are about eight times the resident threads of a 132-SM card, so
 larger arrays are walked by the stride loop instead of by more blocks. No kernel uses shared
@@ -67,7 +71,7 @@ import numpy as np
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
 KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu", "conv.cu",
-                "pool.cu", "norm.cu", "sort.cu", "warp.cu")
+                "pool.cu", "norm.cu", "sort.cu", "warp.cu", "rnn.cu")
 
 MAX_GRID = 4096
 ELEMENT_BLOCK = 256
@@ -127,6 +131,12 @@ KERNELS = {
     "argsort_rows": ("sort.cu", ROW_BLOCK, "row"),
     "affine_transform_forward": ("warp.cu", ELEMENT_BLOCK, "element"),
     "affine_transform_backward": ("warp.cu", ELEMENT_BLOCK, "element"),
+    "lstm_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "lstm_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "gru_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "gru_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "simple_rnn_step_forward": ("rnn.cu", ELEMENT_BLOCK, "element"),
+    "simple_rnn_step_backward": ("rnn.cu", ELEMENT_BLOCK, "element"),
 }
 
 #: Elements per partial sum of sum_squares_chunks.

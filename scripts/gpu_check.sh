@@ -62,13 +62,15 @@ else
     step env 20 bash -c "nvidia-smi; '$PY' -c 'import sys; print(sys.version); import cupy; print(\"cupy\", cupy.__version__, \"devices\", cupy.cuda.runtime.getDeviceCount())'; '$PY' -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.cuda.is_available())'"
     EXTRA=""
     [ -n "${WHEELHOUSE:-}" ] && EXTRA="'$VENV/bin/pip' install --no-index --find-links '$WHEELHOUSE' pytest hypothesis || true;"
-    step install 60 bash -c "'$PY' -m venv --system-site-packages '$VENV' && '$VENV/bin/pip' install --no-deps --no-index --force-reinstall '$WHL' && $EXTRA '$VENV/bin/python' -c 'import nnrs, pytest, hypothesis; print(nnrs.__file__, nnrs.backend.available())'"
+    step install 40 bash -c "'$PY' -m venv --system-site-packages '$VENV' && '$VENV/bin/pip' install --no-deps --no-index --force-reinstall '$WHL' && $EXTRA '$VENV/bin/python' -c 'import nnrs, pytest, hypothesis; print(nnrs.__file__, nnrs.backend.available())'"
     PY="$VENV/bin/python"
-    # the tests import nnrs from the installed wheel (the repo's python/ is not on the path); the
-    # cuda fixtures take the real CuPy where it is importable and a device exists
-    step tests 170 env NNRS_TEST_REAL_CUDA=1 "$PY" -m pytest -q --junitxml="$OUT/tests.xml" -p no:cacheprovider \
-        tests/cuda tests/test_placement.py tests/test_parity.py
-    step parity 100 "$PY" scripts/gpu_check.py parity --out "$OUT" --backends cpu cuda
+    # the tests import nnrs from the installed wheel (the repo's python/ is not on the path). Every
+    # case with a cuda parameter: the kernel parity tests (`kernels` fixture), the gradchecks and the
+    # layer / model tests (`backend` fixture), placement and parity, all on the real CuPy (with
+    # NNRS_TEST_REAL_CUDA=1 a missing device fails instead of skipping). tests/cuda is the fake CuPy's.
+    step tests 200 env NNRS_TEST_REAL_CUDA=1 "$PY" -m pytest -q --junitxml="$OUT/tests.xml" -p no:cacheprovider \
+        -k cuda --ignore=tests/cuda tests
+    step parity 90 "$PY" scripts/gpu_check.py parity --out "$OUT" --backends cpu cuda
     step bench 100 "$PY" scripts/gpu_check.py bench --out "$OUT" --backend cuda
 fi
 echo "total $(( $(date +%s) - T0 ))s" | tee -a "$OUT/summary.txt"

@@ -60,10 +60,9 @@ def test_keras_file_loads_and_predicts_as_keras(name):
     _close(S2S.predict(model, XS[name]), _preds(os.path.join(FIX, f"s2s_{name}_pred.npz")))
 
 
-@pytest.mark.parametrize("backend_name", ["cpu", "numpy"])
 @pytest.mark.parametrize("name", NAMES)
-def test_graph_built_in_nnrs_computes_keras_numbers(name, backend_name):
-    with nnrs.backend.use(backend_name):
+def test_graph_built_in_nnrs_computes_keras_numbers(name, backend):
+    with nnrs.backend.use(backend.name):
         model = _built(name)
         _close(S2S.predict(model, XS[name]), _preds(os.path.join(FIX, f"s2s_{name}_pred.npz")))
 

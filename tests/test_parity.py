@@ -213,28 +213,24 @@ def test_cpu_vs_cuda_on_a_dense_model(cuda):
     assert r.max_rel("output") < 1e-4
 
 
-def test_cuda_missing_kernel_is_named(cuda):
-    import importlib
+def _without(monkeypatch, cuda, kernel):
+    """The cuda backend as if it lacked ``kernel`` (the path a backend missing a kernel takes)."""
+    def missing(*args, **kwargs):
+        raise NotImplementedError(f"{kernel}: not on this backend")
 
-    cb = importlib.import_module("nnrs.backend.cuda_backend")
-    missing = _first_missing(cb, ("conv2d_forward", "max_pool2d_forward"))
+    monkeypatch.setattr(cuda, kernel, missing)  # the instance's (checked) kernel
+
+
+def test_cuda_missing_kernel_is_named(cuda, monkeypatch):
+    _without(monkeypatch, cuda, "max_pool2d_forward")
     nnrs.random.seed(1)
     m = nnrs.Sequential([layers.Input((6, 6, 2)), layers.Conv2D(2, 3), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
     m.compile(optimizer="sgd", loss=nnrs.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.ones((2, 6, 6, 2), np.float32)
     y = np.array([0, 1])
-    layer = {"conv2d_forward": "conv2d", "max_pool2d_forward": "max_pooling2d"}[missing]
-    with pytest.raises(NotImplementedError, match=rf"check_parity: backend 'cuda' cannot run model .* \(in layer '{layer}.*'\): "
-                                                  rf"{missing}"):
+    with pytest.raises(NotImplementedError, match=r"check_parity: backend 'cuda' cannot run model .* \(in layer 'max_pooling2d.*'\): "
+                                                  r"max_pool2d_forward"):
         nnrs.check_parity(m, x, y, backends=("cpu", "cuda"))
-
-
-def _first_missing(cb, kernels):
-    """The first of ``kernels`` (in the order a model calls them) the cuda backend lacks; skips when it has them all."""
-    for k in kernels:
-        if k not in cb.IMPLEMENTED:
-            return k
-    pytest.skip(f"the cuda backend has {', '.join(kernels)} now")
 
 
 # ---- scripts/gpu_check.sh and its driver, on the CPU -------------------------------------------
@@ -283,16 +279,25 @@ def test_gpu_check_driver_reports_a_divergence(tmp_path, monkeypatch):
     assert rec["float64"]["ok"] is False  # the float64 recheck sees the wrong kernel too
 
 
-def test_gpu_check_driver_names_missing_cuda_kernels(tmp_path, cuda):
-    import importlib
+def test_gpu_check_driver_names_missing_cuda_kernels(tmp_path, cuda, monkeypatch):
     import json
 
-    missing = _first_missing(importlib.import_module("nnrs.backend.cuda_backend"), ("conv2d_forward", "max_pool2d_forward"))
+    _without(monkeypatch, cuda, "conv2d_forward")
     rc = _driver().main(["parity", "--out", str(tmp_path), "--backends", "cpu", "cuda", "--quick", "--only", "lenet"])
     rec = json.loads((tmp_path / "parity.json").read_text())["models"]["lenet"]
-    assert rc == 0  # a model the backend cannot run yet is reported, not a failure
-    assert rec == {"status": "unsupported", "missing_kernel": missing, "error": rec["error"]}
-    assert f"missing kernel {missing}" in (tmp_path / "parity.txt").read_text()
+    assert rc == 0  # a model a backend cannot run is reported, not a failure
+    assert rec == {"status": "unsupported", "missing_kernel": "conv2d_forward", "error": rec["error"]}
+    assert "missing kernel conv2d_forward" in (tmp_path / "parity.txt").read_text()
+
+
+def test_gpu_check_driver_cpu_vs_cuda_on_the_example_models(tmp_path, cuda):
+    import json
+
+    rc = _driver().main(["parity", "--out", str(tmp_path), "--backends", "cpu", "cuda", "--quick",
+                         "--only", "mlp", "lenet", "lstm", "gru", "simple_rnn", "sentiment_textcnn"])
+    models = json.loads((tmp_path / "parity.json").read_text())["models"]
+    assert rc == 0 and {k: v["status"] for k, v in models.items()} == dict.fromkeys(models, "ok"), models
+    assert len(models) == 6
 
 
 def test_gpu_check_driver_bench_on_cpu(tmp_path):

@@ -33,10 +33,9 @@ def _run_case(name, backend_name="cpu"):
         return MRF.call_case(layer, name, x, None if mask is None else nnrs.Tensor(mask), states)
 
 
-@pytest.mark.parametrize("backend_name", ["cpu", "numpy"])
 @pytest.mark.parametrize("name", list(MRF.CASES))
-def test_matches_keras(name, backend_name):
-    ys = _run_case(name, backend_name)
+def test_matches_keras(name, backend):
+    ys = _run_case(name, backend.name)
     want = [_NPZ[k] for k in sorted((k for k in _NPZ.files if k.startswith(f"{name}/y")), key=lambda k: int(k.split("/y")[1]))]
     assert len(ys) == len(want)
     for y, w in zip(ys, want):

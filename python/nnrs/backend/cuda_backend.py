@@ -799,28 +799,3 @@ def _rnn_saved_views(kind, saved, n, t, u):
     cprev = saved[s:2 * s].reshape(n, t, u) if kind == "lstm" else None
     off = 2 * s if kind == "lstm" else s
     return hprev, cprev, saved[off:].reshape(n, t, CudaBackend._RNN_SAVED[kind] * u)
-
-
-def _missing(kernel, what=None):
-    detail = f" for {what}" if what else ""
-    return NotImplementedError(f"{kernel}: the cuda backend has no kernel{detail} yet; run this model on the 'cpu' or "
-                               f"'numpy' backend (model.to('cpu'))")
-
-
-def _not_yet(kernel):
-    def run(self, *args, **kwargs):
-        raise _missing(kernel)
-
-    run.__name__ = kernel
-    run.__doc__ = f"Not implemented on the cuda backend yet (raises NotImplementedError naming {kernel!r})."
-    run.not_implemented = True
-    return run
-
-
-#: The contract's kernels this backend implements; every other one raises NotImplementedError.
-IMPLEMENTED = tuple(sorted(k for k in vars(CudaBackend) if not k.startswith("_") and callable(vars(CudaBackend)[k])))
-
-for _k, _v in vars(Backend).items():
-    if not _k.startswith("_") and callable(_v) and _k not in vars(CudaBackend):
-        setattr(CudaBackend, _k, _not_yet(_k))
-del _k, _v

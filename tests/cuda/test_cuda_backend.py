@@ -91,6 +91,10 @@ def test_each_kernel_file_is_compiled_once(cuda):
     assert set(be._MODULES) <= set(cuda_launch.KERNEL_FILES) and "activation.cu" in be._MODULES
     mod = be._MODULES["activation.cu"]
     assert mod.options == tuple(cuda_launch.nvrtc_options())
+    assert not any("arch" in o for o in mod.options)  # CuPy adds the device's own architecture
+    # the headers are pasted in (no include path needed, and CuPy's cache key covers them), each once
+    assert mod.code == cuda_launch.kernel_source("activation.cu") and '#include "' not in mod.code
+    assert mod.code.count("nn_sigmoid(T x)") == 1 and "act_forward(int act" in mod.code
 
 
 # ---- parity with the numpy oracle --------------------------------------------------------------

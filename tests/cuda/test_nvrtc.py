@@ -35,8 +35,11 @@ def nvrtc_ready():
 
 def compile_cu(path, arch):
     """(ok, log, ptx size) of compiling ``path`` for ``arch`` with the backend's options."""
-    with open(path, "rb") as f:
-        src = f.read()
+    if os.path.dirname(os.path.abspath(path)) == cuda_launch.KERNEL_DIR:
+        src = cuda_launch.kernel_source(os.path.basename(path)).encode()  # what the backend compiles
+    else:
+        with open(path, "rb") as f:
+            src = f.read()
     prog = _check(nvrtc.nvrtcCreateProgram(src, os.path.basename(path).encode(), 0, [], []), "nvrtcCreateProgram")
     try:
         opts = [o.encode() for o in cuda_launch.nvrtc_options(arch)]

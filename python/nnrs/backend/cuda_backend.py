@@ -59,10 +59,7 @@ def module(fname):
         with _LOCK:
             mod = _MODULES.get(fname)
             if mod is None:
-                import os
-
-                with open(os.path.join(cuda_launch.KERNEL_DIR, fname)) as f:
-                    src = f.read()
+                src = cuda_launch.kernel_source(fname)
                 mod = _MODULES[fname] = cupy.RawModule(code=src, options=tuple(cuda_launch.nvrtc_options()))
     return mod
 

@@ -167,10 +167,31 @@ COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_e
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
 
-def nvrtc_options(arch: str = "compute_80") -> list[str]:
-    """NVRTC options for every .cu file: C++17, the kernel folder on the include path, and
-    no fused multiply-add contraction, so results round like the CPU backends' step by step."""
-    return ["-std=c++17", f"--gpu-architecture={arch}", "--fmad=false", f"-I{KERNEL_DIR}"]
+def nvrtc_options(arch: str | None = None) -> list[str]:
+    """NVRTC options for every .cu file: C++17 and no fused multiply-add contraction, so results
+    round like the CPU backends' step by step. ``arch`` (e.g. ``compute_80``) adds
+    ``--gpu-architecture``; the backend leaves it out, as CuPy adds the device's own."""
+    return ["-std=c++17", "--fmad=false"] + ([f"--gpu-architecture={arch}"] if arch else [])
+
+
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"[ \t]*$', re.M)
+
+
+def kernel_source(fname: str) -> str:
+    """The source of ``cuda_kernels/<fname>`` with its local headers (``#include "x.cuh"``) pasted
+    in, each once: what NVRTC compiles, with no include path, and what CuPy's kernel cache keys on,
+    so a changed header gives a new cache entry."""
+    seen: set[str] = set()
+
+    def expand(name):
+        if name in seen:
+            return ""
+        seen.add(name)
+        with open(os.path.join(KERNEL_DIR, name)) as f:
+            text = f.read()
+        return _INCLUDE.sub(lambda m: expand(m.group(1)), text.replace("#pragma once\n", ""))
+
+    return expand(fname)
 
 
 def kernel_name(kernel: str, dtype) -> str:

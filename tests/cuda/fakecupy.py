@@ -393,7 +393,10 @@ class RawKernel:
         cargs = []
         for (t, pname), v in zip(self._params, args):
             if t.endswith("*"):
-                if v is None:
+                if v is None:  # real CuPy would pass an invalid non-zero address (cupy/cupy issue 9046)
+                    raise TypeError(f"{self.name}: argument {pname} is None, which CuPy does not pass as a null pointer; "
+                                    "pass numpy.uint64(0)")
+                if type(v) is numpy.uint64 and v == 0:  # a null pointer
                     cargs.append(None)
                     continue
                 want = numpy.dtype(_POINTEES[t.replace("const", "").rstrip("*").strip()])

@@ -58,6 +58,7 @@ def test_scalar_args_follow_the_kernel_signature():
     assert {f"{k}_{d}" for k in cuda_launch.KERNELS for d in ("f32", "f64")} == set(sigs)
     args = cuda_launch.scalar_args("dropout_forward_f32", (None, None, None, 5, 2**64 - 1, 3, 2.0))
     assert [type(a) for a in args[3:]] == [np.int64, np.uint64, np.uint64, np.float32]
+    assert all(a is cuda_launch.NULL and a == 0 for a in args[:3])  # None: a 64-bit null pointer, never None itself
     assert type(cuda_launch.scalar_args("adam_update_f64", (None,) * 4 + (7,) + (0.1,) * 5)[5]) is np.float64
     assert type(cuda_launch.scalar_args("activation_forward_f32", (3, None, None, 0, 0.5))[0]) is np.int32
     with pytest.raises(TypeError, match=r"adam_update_f32 takes 10 arguments \(param, grad, m, v, n, c1"):

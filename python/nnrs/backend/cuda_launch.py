@@ -57,7 +57,8 @@ Scalar arguments must reach a kernel with its parameter's exact type (CuPy passe
 float as a double, which a ``float`` parameter of an ``_f32`` kernel would misread):
 ``scalar_args(name, args)`` converts them from the kernel's signature in its .cu file
 (``float`` -> np.float32, ``double`` -> np.float64, ``int`` -> np.int32, ``nn_index`` ->
-np.int64, ``nn_u64`` -> np.uint64); arrays and None (a null pointer) pass unchanged.
+np.int64, ``nn_u64`` -> np.uint64); arrays pass unchanged and None (a null pointer) becomes
+``NULL``, a 64-bit zero (CuPy would pass None as an invalid address).
 """
 
 from __future__ import annotations
@@ -331,11 +332,17 @@ def signatures() -> dict:
     return sigs
 
 
+#: A null pointer argument. CuPy turns ``None`` into an invalid non-zero address, not NULL
+#: (cupy/cupy issue 9046), so an absent array goes to a kernel as a 64-bit zero.
+NULL = np.uint64(0)
+
+
 def scalar_args(name: str, args) -> tuple:
-    """``args`` for kernel ``name`` (with suffix) with every scalar cast to its parameter's type."""
+    """``args`` for kernel ``name`` (with suffix) with every scalar cast to its parameter's type
+    and ``None`` for an array parameter made ``NULL``."""
     sig = signatures().get(name)
     if sig is None:
         raise ValueError(f"unknown CUDA kernel {name!r}")
     if len(args) != len(sig):
         raise TypeError(f"{name} takes {len(sig)} arguments ({', '.join(a for _, a in sig)}), got {len(args)}")
-    return tuple(a if t.endswith("*") else SCALAR_TYPES[t](a) for (t, _), a in zip(sig, args))
+    return tuple((NULL if a is None else a) if t.endswith("*") else SCALAR_TYPES[t](a) for (t, _), a in zip(sig, args))

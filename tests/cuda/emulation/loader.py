@@ -88,7 +88,7 @@ class EmulatedModule:
         cargs = []
         for (t, a), v in zip(params, cuda_launch.scalar_args(name, args)):
             if t.endswith("*"):
-                if v is None:
+                if v is cuda_launch.NULL:  # scalar_args' null pointer (None given)
                     cargs.append(None)
                     continue
                 want = np.dtype(_POINTEES[t.replace("const", "").rstrip("*").strip()])

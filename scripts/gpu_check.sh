@@ -61,6 +61,9 @@ else
     VENV="$OUT/venv"
     step env 20 bash -c "nvidia-smi; '$PY' -c 'import sys; print(sys.version); import cupy; print(\"cupy\", cupy.__version__, \"devices\", cupy.cuda.runtime.getDeviceCount())'; '$PY' -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.cuda.is_available())'"
     EXTRA=""
+    # the test tools from a wheel folder when the machine lacks them: WHEELHOUSE, or wheelhouse/ made
+    # here beforehand by scripts/gpu_wheelhouse.sh (the GPU machine has no network)
+    [ -z "${WHEELHOUSE:-}" ] && [ -d "$ROOT/wheelhouse" ] && WHEELHOUSE="$ROOT/wheelhouse"
     [ -n "${WHEELHOUSE:-}" ] && EXTRA="'$VENV/bin/pip' install --no-index --find-links '$WHEELHOUSE' pytest hypothesis || true;"
     step install 40 bash -c "'$PY' -m venv --system-site-packages '$VENV' && '$VENV/bin/pip' install --no-deps --no-index --force-reinstall '$WHL' && $EXTRA '$VENV/bin/python' -c 'import nnrs, pytest, hypothesis; print(nnrs.__file__, nnrs.backend.available())'"
     PY="$VENV/bin/python"

@@ -1,37 +1,16 @@
 """The ``cuda`` backend: CuPy arrays, cuBLAS matrix products (``cupy.matmul``) and the CUDA
-kernels of ``cuda_kernels/*.cu``.
+kernels of ``cuda_kernels/*.cu``. It implements the whole contract of ``base.Backend``.
 
-Each ``.cu`` file is compiled once per process with ``cupy.RawModule`` (options from
-``cuda_launch.nvrtc_options``) and cached; kernels are launched with the grid and block of
-``cuda_launch.launch_config`` and scalars typed by ``cuda_launch.scalar_args``, the
-configuration the CPU emulation tests (``tests/cuda``) check against the numpy oracle.
+Each ``.cu`` file is compiled once per process with ``cupy.RawModule`` (its headers pasted in
+by ``cuda_launch.kernel_source``, options from ``cuda_launch.nvrtc_options``) and cached;
+kernels are launched with the grid and block of ``cuda_launch.launch_config`` and scalars
+typed by ``cuda_launch.scalar_args``, the configuration the CPU emulation tests
+(``tests/cuda``) check against the numpy oracle.
 
-Implemented here: arrays (``asarray`` / ``to_numpy``), ``matmul``, ``linear_forward`` /
-``linear_backward`` (cuBLAS + the bias by CuPy + the activation kernel), the activations
-forward and backward (the ten elementwise ones and softmax / log_softmax over the last axis),
-``softmax_forward`` / ``softmax_backward`` along any axis, ``loss_forward`` /
-``loss_backward`` for ``softmax_crossentropy`` (the fused kernels of loss.cu) and for mse,
-mae, huber and binary_crossentropy_logits (elementwise.cu); ``unary``, ``clip`` and
-``binary_backward`` (elementwise.cu); ``compare``, ``where``, ``cast``, ``take``,
-``scatter_add`` and ``one_hot`` (index.cu); ``argmax``, ``sum_squares``, ``moments``,
-``moments_backward`` and ``batch_norm_update`` (reduce.cu); ``dropout_forward`` and
-``gaussian_noise_forward`` (dropout.cu); the four optimizer updates (one fused in-place kernel
-each); ``binary``, ``binary_scalar`` and ``reduce`` by CuPy's own kernels; the convolution
-family (conv.cu): ``im2col`` / ``col2im`` (gathers, no atomics), ``conv2d_forward`` (im2col +
-one cuBLAS product per call, grouped as a batched product, bias + activation fused in one
-kernel; a 1x1 stride-1 unpadded conv skips im2col), ``conv2d_backward_input`` /
-``conv2d_backward_weight`` and the involution ``dynamic_conv2d_forward`` / ``_backward``
-(one thread per output element; gx gathered, deterministic);
-max / average
-pooling forward and backward (pool.cu, the backward a gather), ``batch_norm_forward`` /
-``batch_norm_backward`` (norm.cu, float64 per-channel sums over row chunks), ``argsort`` (sort.cu, a stable
-per-row merge sort) and ``affine_transform`` / ``affine_transform_backward`` (warp.cu, the
-backward by float64 atomics, not bit-deterministic); ``rnn_forward`` /
-``rnn_backward`` (SimpleRNN, GRU, LSTM: the input projection of all steps and the weight
-gradients by one cuBLAS product each, per time step one recurrent product and one fused gate
-kernel of rnn.cu). Every other kernel
-of the contract raises ``NotImplementedError`` naming it (installed by ``_not_yet`` below, one
-mechanism for all), so a model that needs one fails at once and says which.
+What is not a kernel of ours: matrix products (cuBLAS, also inside the convolutions, which
+are im2col + one product, and the recurrent layers, which are one product per step around a
+fused gate kernel), ``binary`` / ``binary_scalar`` / ``reduce`` and a few bias sums (CuPy's
+own elementwise kernels and reductions), and layout (reshape, transpose, slicing).
 
 Nothing here copies data to the host (scalar results are 0-d device arrays) except ``take`` /
 ``scatter_add``, which read back whether an index is out of range, so that it raises.

@@ -34,6 +34,34 @@ def _x(n, dtype, seed, scale=3.0):
     return x.astype(dtype)
 
 
+def test_emulation_runs_the_threads_of_a_launch_out_of_order(tmp_path):
+    """A kernel whose thread i reads what thread i - 1 writes in the same launch is right only if
+    the threads run in order, which a GPU does not do; the emulation's scrambled order shows it.
+    Every pair still runs exactly once."""
+    from .emulation import loader
+
+    if not loader.have_cxx():
+        pytest.skip("g++ is not installed")
+    src = tmp_path / "racy.cu"
+    src.write_text('#include "nnrs_common.cuh"\n'
+                   'extern "C" __global__ void chain(float* y, long long* hits, nn_index n) {\n'
+                   '    for (nn_index i = nn_first(); i < n; i += nn_stride()) {\n'
+                   '        y[i] = (i > 0 ? y[i - 1] : 0.0f) + 1.0f;\n'
+                   '        hits[i] += 1;\n'
+                   '    }\n'
+                   '}\n')
+    cmd, so, kernels = loader.build(str(src), str(tmp_path))
+    import subprocess
+
+    subprocess.run(cmd, check=True)
+    fn, _ = loader.EmulatedModule(so, kernels).sig["chain"]
+    n = 1000
+    y, hits = np.zeros(n, np.float32), np.zeros(n, np.int64)
+    fn(4, 256, y.ctypes.data, hits.ctypes.data, n)
+    assert np.array_equal(hits, np.ones(n, np.int64))
+    assert not np.array_equal(y, np.arange(1, n + 1, dtype=np.float32))  # what an in-order run would give
+
+
 def test_activation_codes_cover_the_contract():
     assert set(cuda_launch.ELEMENTWISE_ACTIVATIONS) == set(ACTIVATIONS) - {"softmax", "log_softmax"}
     assert cuda_launch.activation_code("linear") == 0

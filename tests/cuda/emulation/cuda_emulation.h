@@ -3,15 +3,20 @@
 // a GPU (tests/cuda/test_emulated_kernels.py).
 //
 // None of the kernels uses shared memory or __syncthreads: the threads of a block are
-// independent, so a launch runs the blocks and the threads of each block as two nested
-// loops, setting blockIdx / threadIdx before each call of the kernel body. Using
-// __shared__ or __syncthreads here is a compile error (a kernel that needs them needs a
-// launcher that runs a block's threads as real threads with a barrier).
+// independent, so a launch runs every (block, thread) pair once, one after another, setting
+// blockIdx / threadIdx before each call of the kernel body. Using __shared__ or
+// __syncthreads here is a compile error (a kernel that needs them needs a launcher that runs
+// a block's threads as real threads with a barrier).
+//
+// The pairs run in a scrambled order, different for each launch. A GPU runs them at once in
+// no fixed order, so a kernel whose threads read what other threads of the same launch write
+// is wrong there; run in order here it could still look right, scrambled it fails its test.
 #pragma once
 
 #include <math.h>
 
 #include <cmath>
+#include <numeric>
 
 #define __global__
 #define __device__
@@ -43,14 +48,21 @@ static thread_local emu_dim3 blockDim = {1, 1, 1};
 static thread_local emu_dim3 gridDim = {1, 1, 1};
 
 // kernel<<<grid, block>>>(args...) for a 1-D grid: every (block, thread) pair runs the body once.
+// Pair k of the run is (k * step + shift) mod count, a permutation of all pairs because step is
+// coprime to count; shift changes with every launch.
+static unsigned long long emu_launches = 0;
+
 template <typename... P, typename... A> static void emu_launch(void (*kernel)(P...), unsigned grid, unsigned block, A... args) {
     gridDim = {grid, 1, 1};
     blockDim = {block, 1, 1};
-    for (unsigned b = 0; b < grid; ++b) {
-        blockIdx = {b, 0, 0};
-        for (unsigned t = 0; t < block; ++t) {
-            threadIdx = {t, 0, 0};
-            kernel(args...);
-        }
+    const unsigned long long count = (unsigned long long)grid * block;  // at most 4096 * 1024: k * step fits in 64 bits
+    unsigned long long step = 0x9E3779B97F4A7C15ull % count;
+    while (std::gcd(step, count) != 1) step = (step + 1) % count;
+    const unsigned long long shift = (++emu_launches * 0xD1B54A32D192ED03ull) % count;
+    for (unsigned long long k = 0; k < count; ++k) {
+        const unsigned long long pair = (k * step + shift) % count;
+        blockIdx = {(unsigned)(pair / block), 0, 0};
+        threadIdx = {(unsigned)(pair % block), 0, 0};
+        kernel(args...);
     }
 }

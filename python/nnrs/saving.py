@@ -262,12 +262,14 @@ def _module_of(layer):
     return cls.__module__, cls.__name__, get_registered_name(cls)
 
 
-# (module, class_name, registered_name) that Keras 3 files give nnrs' two model classes, as
-# read off config.json files Keras wrote (tests/fixtures/keras3): Keras looks the class up by
-# these strings, so they are written verbatim. A functional nnrs Model is Keras' Functional.
+# The (module, class_name, registered_name) triple a Keras 3 config.json holds for each of nnrs'
+# two model classes, as found in files Keras wrote (tests/fixtures/keras3). Keras finds the class
+# again from these strings, so they must match its files exactly. A functional nnrs Model is
+# saved as Keras' graph-model class, whose files name it by the module that defines it.
+_KERAS_GRAPH_MODEL = "Functional"
 _MODEL_RECORDS = {
     "Sequential": ("keras", "Sequential", None),
-    "Model": ("keras.src.models.functional", "Functional", "Functional"),
+    "Model": ("keras.src.models." + _KERAS_GRAPH_MODEL.lower(), _KERAS_GRAPH_MODEL, _KERAS_GRAPH_MODEL),
 }
 
 

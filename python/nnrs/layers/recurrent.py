@@ -783,6 +783,14 @@ class _FusedRNN(RNN):
     _kind = None
     _cell_args = ()  # cell arguments that are layer properties and config keys, in Keras' order
 
+    def _cudnn_options(self, use_cudnn, kwargs):
+        """Keras' ``use_cudnn`` (checked and stored; it changes nothing here) and ``implementation``
+        (taken out of ``kwargs`` and returned, for the cell)."""
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"{type(self).__name__}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+        return kwargs.pop("implementation", 2)
+
     def _init_layer(self, cell_kwargs, rnn_kwargs, kwargs):
         cell_name = {"SimpleRNNCell": "simple_rnn_cell", "GRUCell": "gru_cell", "LSTMCell": "lstm_cell"}
         cell = self._cell_class(**cell_kwargs, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
@@ -897,10 +905,7 @@ class GRU(_FusedRNN):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"GRU: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
-        self.use_cudnn = use_cudnn
-        implementation = kwargs.pop("implementation", 2)
+        implementation = self._cudnn_options(use_cudnn, kwargs)
         self._init_layer(dict(units=units, activation=activation, recurrent_activation=recurrent_activation,
                               use_bias=use_bias, kernel_initializer=kernel_initializer,
                               recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
@@ -926,10 +931,7 @@ class LSTM(_FusedRNN):
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"LSTM: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
-        self.use_cudnn = use_cudnn
-        implementation = kwargs.pop("implementation", 2)
+        implementation = self._cudnn_options(use_cudnn, kwargs)
         self._init_layer(dict(units=units, activation=activation, recurrent_activation=recurrent_activation,
                               use_bias=use_bias, kernel_initializer=kernel_initializer,
                               recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,

@@ -11,11 +11,9 @@ review only as far as its last word in both directions: Embedding -> Bidirection
 
 from __future__ import annotations
 
-import argparse
-
 import nnrs
 from nnrs import layers
-from nnrs.examples.sentiment_textcnn import DEFAULT, train_and_report
+from nnrs.examples.sentiment_textcnn import sentiment_arguments, train_and_report
 
 
 def build_model(vocab_size, maxlen, embed_dim=64, units=64, dropout=0.5, l2=1e-4):
@@ -30,21 +28,8 @@ def build_model(vocab_size, maxlen, embed_dim=64, units=64, dropout=0.5, l2=1e-4
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=DEFAULT, help="folder of *_labelled.txt files (default ../shared/data/sentiment)")
-    ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffling and dropout")
-    ap.add_argument("--split-seed", type=int, default=113, help="seed of the train/test split")
-    ap.add_argument("--maxlen", type=int, default=40)
-    ap.add_argument("--max-tokens", type=int, default=5000)
-    ap.add_argument("--embed-dim", type=int, default=64)
+    ap = sentiment_arguments(__doc__.splitlines()[0], epochs=4, lr=2e-3, curves="bilstm_curves.svg")
     ap.add_argument("--units", type=int, default=64)
-    ap.add_argument("--dropout", type=float, default=0.5)
-    ap.add_argument("--l2", type=float, default=1e-4)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--plot", default=None, help="where to save the training curves (SVG); default bilstm_curves.svg")
-    ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
     return train_and_report(args, lambda vocab: build_model(vocab, args.maxlen, args.embed_dim, args.units, args.dropout,
                                                             args.l2), "Bidirectional LSTM on Sentiment Labelled Sentences")

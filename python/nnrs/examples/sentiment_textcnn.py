@@ -47,22 +47,29 @@ def prepare(path, maxlen, max_tokens, seed=113):
     return (ids(s_train), y_train), (ids(s_test), y_test), tok
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def sentiment_arguments(description, epochs, lr, curves):
+    """The command-line options both sentiment examples share (data, split, text, training);
+    each example adds its own model size option."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--data", default=DEFAULT, help="folder of *_labelled.txt files (default ../shared/data/sentiment)")
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffling and dropout")
     ap.add_argument("--split-seed", type=int, default=113, help="seed of the train/test split")
     ap.add_argument("--maxlen", type=int, default=40)
     ap.add_argument("--max-tokens", type=int, default=5000)
     ap.add_argument("--embed-dim", type=int, default=64)
-    ap.add_argument("--filters", type=int, default=64)
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--l2", type=float, default=1e-4)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--plot", default=None, help="where to save the training curves (SVG); default textcnn_curves.svg")
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--plot", default=None, help=f"where to save the training curves (SVG); default {curves}")
     ap.add_argument("--verbose", type=int, default=2)
+    return ap
+
+
+def main(argv=None):
+    ap = sentiment_arguments(__doc__.splitlines()[0], epochs=10, lr=1e-3, curves="textcnn_curves.svg")
+    ap.add_argument("--filters", type=int, default=64)
     args = ap.parse_args(argv)
     return train_and_report(args, lambda vocab: build_model(vocab, args.maxlen, args.embed_dim, args.filters,
                                                             dropout=args.dropout, l2=args.l2),

@@ -450,12 +450,15 @@ class CudaBackend(Backend):
         oh, ow = (h + t + b - ph) // sh + 1, (w + left + right - pw) // sw + 1
         return (n, h, w, c, oh, ow, ph, pw, sh, sw, t, left)
 
-    def max_pool2d_forward(self, x, pool_size, strides, padding):
+    def _pool_forward(self, kernel, x, pool_size, strides, padding):
         g = self._pool_geom(x.shape, pool_size, strides, padding)
         x = _c(x)
         y = cupy.empty((g[0], g[4], g[5], g[3]), dtype=x.dtype)
-        launch("max_pool2d_forward", x.dtype, y.size, x, y, *g)
+        launch(kernel, x.dtype, y.size, x, y, *g)
         return y
+
+    def max_pool2d_forward(self, x, pool_size, strides, padding):
+        return self._pool_forward("max_pool2d_forward", x, pool_size, strides, padding)
 
     def max_pool2d_backward(self, x, gy, pool_size, strides, padding):
         g = self._pool_geom(x.shape, pool_size, strides, padding)
@@ -465,11 +468,7 @@ class CudaBackend(Backend):
         return gx
 
     def avg_pool2d_forward(self, x, pool_size, strides, padding):
-        g = self._pool_geom(x.shape, pool_size, strides, padding)
-        x = _c(x)
-        y = cupy.empty((g[0], g[4], g[5], g[3]), dtype=x.dtype)
-        launch("avg_pool2d_forward", x.dtype, y.size, x, y, *g)
-        return y
+        return self._pool_forward("avg_pool2d_forward", x, pool_size, strides, padding)
 
     def avg_pool2d_backward(self, gy, input_shape, pool_size, strides, padding):
         g = self._pool_geom(input_shape, pool_size, strides, padding)

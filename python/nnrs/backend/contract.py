@@ -89,8 +89,9 @@ def float_arg(kernel, arg, a):
     return d
 
 
-def same_float(kernel, **arrays):
-    """Every array given (None skipped) is float32/float64, all of one dtype."""
+def same_float(kernel, /, **arrays):
+    """Every array given (None skipped) is float32/float64, all of one dtype (``kernel`` is
+    positional-only, so an array may be called ``kernel`` too)."""
     first = None
     for arg, a in arrays.items():
         if a is None:
@@ -890,20 +891,6 @@ def rnn_geometry(kernel, kind, x, w, recurrent, activation):
     return n, t, d, u, g * u
 
 
-def _rnn_floats(kernel, named):
-    """Every (name, array) pair (None skipped) is float32/float64, all of one dtype (as
-    ``same_float``, whose keyword form cannot take an argument called ``kernel``)."""
-    first = None
-    for arg, a in named:
-        if a is None:
-            continue
-        d = float_arg(kernel, arg, a)
-        if first is None:
-            first = (arg, d)
-        elif d != first[1]:
-            raise TypeError(f"{kernel}: {first[0]} and {arg} must have the same dtype, got {first[1]} and {d}")
-
-
 def _rnn_mask(kernel, mask, n, t):
     if mask is None:
         return
@@ -919,8 +906,7 @@ def _rnn_forward(kind, x, kernel, recurrent, bias, states, mask=None, reverse=Fa
     K = "rnn_forward"
     if not isinstance(states, tuple):
         raise TypeError(f"{K}: states must be a tuple of arrays, got {type(states).__name__}")
-    _rnn_floats(K, [("x", x), ("kernel", kernel), ("recurrent", recurrent), ("bias", bias)]
-                + [(f"states[{i}]", s) for i, s in enumerate(states)])
+    same_float(K, x=x, kernel=kernel, recurrent=recurrent, bias=bias, **{f"states[{i}]": s for i, s in enumerate(states)})
     n, t, d, u, cols = rnn_geometry(K, kind, x, kernel, recurrent, activation)
     if bias is not None:
         want = (2, cols) if kind == "gru" else (cols,)
@@ -939,7 +925,7 @@ def _rnn_forward(kind, x, kernel, recurrent, bias, states, mask=None, reverse=Fa
 def _rnn_backward(kind, g, saved, x, kernel, recurrent, mask=None, reverse=False, activation="tanh", zero_masked=False,
                   has_bias=True):
     K = "rnn_backward"
-    _rnn_floats(K, [("x", x), ("g", g), ("saved", saved), ("kernel", kernel), ("recurrent", recurrent)])
+    same_float(K, x=x, g=g, saved=saved, kernel=kernel, recurrent=recurrent)
     n, t, d, u, cols = rnn_geometry(K, kind, x, kernel, recurrent, activation)
     want = (n, t + (2 if kind == "lstm" else 1), u)
     if tuple(g.shape) != want:

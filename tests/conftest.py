@@ -136,6 +136,14 @@ def mnist_dir():
     return d
 
 
+@pytest.fixture
+def sentiment_dir():
+    d = DATA_DIR / "sentiment"
+    if not (d / "imdb_labelled.txt").exists():
+        pytest.skip(f"sentiment data not found at {d} (set NNRS_DATA to the folder holding sentiment/)")
+    return d
+
+
 @pytest.fixture(scope="session")
 def core():
     """The raw Rust bindings (``nnrs._core``), without the contract checks in front: the

@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 from nnrs.datasets import imdb, sentiment
 
-from .conftest import DATA_DIR
-
 FIX = Path(__file__).resolve().parent / "fixtures" / "text"
 _CASES = json.loads((FIX / "imdb_keras.json").read_text())
 
@@ -122,14 +120,6 @@ def test_get_word_index_reads_json(tmp_path):
 
 
 # ---- sentiment --------------------------------------------------------------------------------
-@pytest.fixture
-def sentiment_dir():
-    d = DATA_DIR / "sentiment"
-    if not (d / "imdb_labelled.txt").exists():
-        pytest.skip(f"sentiment data not found at {d} (set NNRS_DATA to the folder holding sentiment/)")
-    return d
-
-
 def test_sentiment_files_give_the_documented_counts(sentiment_dir):
     counts = {f.name: len(sentiment.read_labelled(f)[0]) for f in sorted(sentiment_dir.glob("*_labelled.txt"))}
     assert counts == {"amazon_cells_labelled.txt": 932, "imdb_labelled.txt": 952, "yelp_labelled.txt": 954}

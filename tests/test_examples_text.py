@@ -10,14 +10,6 @@ from nnrs.examples import sentiment_textcnn
 from .conftest import DATA_DIR
 
 
-@pytest.fixture
-def sentiment_dir():
-    d = DATA_DIR / "sentiment"
-    if not (d / "imdb_labelled.txt").exists():
-        pytest.skip(f"sentiment data not found at {d} (set NNRS_DATA to the folder holding sentiment/)")
-    return d
-
-
 def test_textcnn_reaches_76_percent(sentiment_dir, tmp_path):
     plot = tmp_path / "curves.svg"
     acc = sentiment_textcnn.main(["--data", str(sentiment_dir), "--epochs", "5", "--verbose", "0", "--plot", str(plot)])

@@ -70,6 +70,8 @@ import re
 
 import numpy as np
 
+from .base import BINARY_OPS, COMPARE_OPS, UNARY_OPS
+
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_kernels")
 KERNEL_FILES = ("activation.cu", "dropout.cu", "loss.cu", "optim.cu", "elementwise.cu", "index.cu", "reduce.cu", "conv.cu",
                 "pool.cu", "norm.cu", "sort.cu", "warp.cu", "rnn.cu")
@@ -151,19 +153,12 @@ BN_CHUNK_ROWS = 64
 # the code passed as `act` is the index (the Rust enum's order).
 ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus")
 
-# The ops of elementwise.cu's unary_forward; the code passed as `op` is the index (base.UNARY_OPS' order).
-UNARY_OPS = ("neg", "exp", "log", "sqrt", "square", "abs", "sign", "reciprocal",
-             "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
-             "log1p", "expm1", "log2", "log10", "floor", "ceil", "round", "trunc")
-
-# The ops of elementwise.cu's binary_backward_elems; the code passed as `op` is the index (base.BINARY_OPS' order).
-BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
-
+# The ops of elementwise.cu's unary_forward and binary_backward_elems and of index.cu's
+# compare_forward are the contract's (base.UNARY_OPS, BINARY_OPS, COMPARE_OPS, imported above); the code
+# passed as `op` is the index, so the switches of those .cu files follow the contract's order.
 # The losses of elementwise.cu's loss_elementwise_forward / _backward; the code passed as `loss` is the index.
 ELEMENTWISE_LOSSES = ("mse", "mae", "huber", "binary_crossentropy_logits")
 
-# The ops of index.cu's compare_forward; the code passed as `op` is the index (base.COMPARE_OPS' order).
-COMPARE_OPS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
@@ -216,44 +211,37 @@ def launch_config(kernel: str, items: int, max_grid: int = MAX_GRID) -> tuple[in
     return max(1, min(-(-items // block), max_grid)), block
 
 
+def _code(where, kind, names, name):
+    """The index of ``name`` in ``names``: the code a kernel's switch takes."""
+    try:
+        return names.index(name)
+    except ValueError:
+        raise ValueError(f"{where}: unknown {kind} {name!r}; accepted: {', '.join(names)}") from None
+
+
 def activation_code(name: str) -> int:
     """The ``act`` argument of activation_forward/_backward for activation ``name``."""
-    try:
-        return ELEMENTWISE_ACTIVATIONS.index(name)
-    except ValueError:
-        raise ValueError(f"activation kernels: unknown activation {name!r}; accepted: {', '.join(ELEMENTWISE_ACTIVATIONS)}") from None
+    return _code("activation kernels", "activation", ELEMENTWISE_ACTIVATIONS, name)
 
 
 def unary_code(op: str) -> int:
     """The ``op`` argument of unary_forward for unary op ``op``."""
-    try:
-        return UNARY_OPS.index(op)
-    except ValueError:
-        raise ValueError(f"unary: unknown op {op!r}; accepted: {', '.join(UNARY_OPS)}") from None
+    return _code("unary", "op", UNARY_OPS, op)
 
 
 def binary_code(op: str) -> int:
     """The ``op`` argument of binary_backward_elems for binary op ``op``."""
-    try:
-        return BINARY_OPS.index(op)
-    except ValueError:
-        raise ValueError(f"binary_backward: unknown op {op!r}; accepted: {', '.join(BINARY_OPS)}") from None
+    return _code("binary_backward", "op", BINARY_OPS, op)
 
 
 def compare_code(op: str) -> int:
     """The ``op`` argument of compare_forward for comparison ``op``."""
-    try:
-        return COMPARE_OPS.index(op)
-    except ValueError:
-        raise ValueError(f"compare: unknown op {op!r}; accepted: {', '.join(COMPARE_OPS)}") from None
+    return _code("compare", "op", COMPARE_OPS, op)
 
 
 def loss_code(name: str) -> int:
     """The ``loss`` argument of loss_elementwise_forward / _backward for loss ``name``."""
-    try:
-        return ELEMENTWISE_LOSSES.index(name)
-    except ValueError:
-        raise ValueError(f"elementwise loss kernels: unknown loss {name!r}; accepted: {', '.join(ELEMENTWISE_LOSSES)}") from None
+    return _code("elementwise loss kernels", "loss", ELEMENTWISE_LOSSES, name)
 
 
 def loss_elementwise_scale(grad: float, rows: int, cols: int) -> float:

@@ -156,6 +156,7 @@ ELEMENTWISE_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "e
 # The ops of elementwise.cu's unary_forward and binary_backward_elems and of index.cu's
 # compare_forward are the contract's (base.UNARY_OPS, BINARY_OPS, COMPARE_OPS, imported above); the code
 # passed as `op` is the index, so the switches of those .cu files follow the contract's order.
+
 # The losses of elementwise.cu's loss_elementwise_forward / _backward; the code passed as `loss` is the index.
 ELEMENTWISE_LOSSES = ("mse", "mae", "huber", "binary_crossentropy_logits")
 

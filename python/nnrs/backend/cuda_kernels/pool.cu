@@ -3,8 +3,8 @@
 // window (oy, ox) covers input rows oy*sh - pt .. + ph - 1 and columns ox*sw - pl .. + pw - 1;
 // positions outside the image are padding.
 //
-// max_pool2d_forward: y = the largest real element of each window (padding never wins); a NaN
-//   in the window makes y NaN. One output element per thread.
+// max_pool2d_forward: y = the window's first maximum (padding never wins; the first NaN if the
+//   window holds one, so a NaN propagates). One output element per thread.
 // max_pool2d_backward: gx[input] = sum over the windows containing it, in window-offset order
 //   (di, dj) row-major, of gy[window] * (1 if this element is the window's FIRST maximum in
 //   row-major order, the first NaN if there is one, else 0): the oracle's additions in its
@@ -27,6 +27,16 @@ __device__ __forceinline__ PoolGeom pool_geom(nn_index n, nn_index h, nn_index w
                                               nn_index pw, nn_index sh, nn_index sw, nn_index pt, nn_index pl) {
     PoolGeom g = {n, h, w, c, oh, ow, ph, pw, sh, sw, pt, pl};
     return g;
+}
+
+// Element x[b, iy, ix, ch] of a channels-last image, its flat index e split into coordinates.
+struct Pixel {
+    nn_index b, y, x, ch;
+};
+
+__device__ __forceinline__ Pixel pixel_of(nn_index e, nn_index h, nn_index w, nn_index c) {
+    Pixel p = {e / (c * w * h), (e / (c * w)) % h, (e / c) % w, e % c};
+    return p;
 }
 
 // Row-major offset (di * pw + dj) in window (b, oy, ox) of channel ch of its first maximum
@@ -55,26 +65,10 @@ __device__ nn_index window_first_max(const T* __restrict__ x, const PoolGeom& g,
 template <typename T> __device__ void max_pool2d_forward(const T* __restrict__ x, T* __restrict__ y, PoolGeom g) {
     const nn_index total = g.n * g.oh * g.ow * g.c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        const nn_index ch = e % g.c;
-        const nn_index ox = (e / g.c) % g.ow;
-        const nn_index oy = (e / (g.c * g.ow)) % g.oh;
-        const nn_index b = e / (g.c * g.ow * g.oh);
-        T m = (T)0;
-        bool have = false;  // (every window holds a real element: the contract's padding rule)
-        for (nn_index di = 0; di < g.ph; ++di) {
-            const nn_index iy = oy * g.sh + di - g.pt;
-            if (iy < 0 || iy >= g.h) continue;
-            for (nn_index dj = 0; dj < g.pw; ++dj) {
-                const nn_index ix = ox * g.sw + dj - g.pl;
-                if (ix < 0 || ix >= g.w) continue;
-                const T v = x[((b * g.h + iy) * g.w + ix) * g.c + ch];
-                if (!have || v != v || v > m) m = v;
-                have = true;
-                if (m != m) break;
-            }
-            if (m != m) break;
-        }
-        y[e] = m;
+        const Pixel o = pixel_of(e, g.oh, g.ow, g.c);
+        const nn_index at = window_first_max(x, g, o.b, o.y, o.x, o.ch);
+        const nn_index iy = o.y * g.sh + at / g.pw - g.pt, ix = o.x * g.sw + at % g.pw - g.pl;
+        y[e] = x[((o.b * g.h + iy) * g.w + ix) * g.c + o.ch];
     }
 }
 
@@ -87,25 +81,31 @@ __device__ __forceinline__ bool pool_window(nn_index i, nn_index pad, nn_index d
     return *o < outs;
 }
 
+// The gradient of input element p: the sum, over the windows (oy, ox) holding it in window-offset
+// order (di, dj) (the oracle's order of additions), of share(oy, ox, di * pw + dj), the part of
+// gy[b, oy, ox, ch] that reaches p.
+template <typename T, typename Share> __device__ T pool_gather(const PoolGeom& g, const Pixel& p, Share share) {
+    T acc = (T)0;
+    for (nn_index di = 0; di < g.ph; ++di) {
+        nn_index oy;
+        if (!pool_window(p.y, g.pt, di, g.sh, g.oh, &oy)) continue;
+        for (nn_index dj = 0; dj < g.pw; ++dj) {
+            nn_index ox;
+            if (!pool_window(p.x, g.pl, dj, g.sw, g.ow, &ox)) continue;
+            acc = acc + share(oy, ox, di * g.pw + dj);
+        }
+    }
+    return acc;
+}
+
 template <typename T> __device__ void max_pool2d_backward(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ gx, PoolGeom g) {
     const nn_index total = g.n * g.h * g.w * g.c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        const nn_index ch = e % g.c;
-        const nn_index ix = (e / g.c) % g.w;
-        const nn_index iy = (e / (g.c * g.w)) % g.h;
-        const nn_index b = e / (g.c * g.w * g.h);
-        T acc = (T)0;
-        for (nn_index di = 0; di < g.ph; ++di) {
-            nn_index oy;
-            if (!pool_window(iy, g.pt, di, g.sh, g.oh, &oy)) continue;
-            for (nn_index dj = 0; dj < g.pw; ++dj) {
-                nn_index ox;
-                if (!pool_window(ix, g.pl, dj, g.sw, g.ow, &ox)) continue;
-                const T chosen = window_first_max(x, g, b, oy, ox, ch) == di * g.pw + dj ? (T)1 : (T)0;
-                acc = acc + gy[((b * g.oh + oy) * g.ow + ox) * g.c + ch] * chosen;
-            }
-        }
-        gx[e] = acc;
+        const Pixel p = pixel_of(e, g.h, g.w, g.c);
+        gx[e] = pool_gather<T>(g, p, [&](nn_index oy, nn_index ox, nn_index at) {
+            const T chosen = window_first_max(x, g, p.b, oy, ox, p.ch) == at ? (T)1 : (T)0;
+            return gy[((p.b * g.oh + oy) * g.ow + ox) * g.c + p.ch] * chosen;
+        });
     }
 }
 
@@ -119,41 +119,27 @@ __device__ __forceinline__ nn_index pool_count(const PoolGeom& g, nn_index oy, n
 template <typename T> __device__ void avg_pool2d_forward(const T* __restrict__ x, T* __restrict__ y, PoolGeom g) {
     const nn_index total = g.n * g.oh * g.ow * g.c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        const nn_index ch = e % g.c;
-        const nn_index ox = (e / g.c) % g.ow;
-        const nn_index oy = (e / (g.c * g.ow)) % g.oh;
-        const nn_index b = e / (g.c * g.ow * g.oh);
+        const Pixel o = pixel_of(e, g.oh, g.ow, g.c);
         T s = (T)0;
         for (nn_index di = 0; di < g.ph; ++di) {
-            const nn_index iy = oy * g.sh + di - g.pt;
+            const nn_index iy = o.y * g.sh + di - g.pt;
             for (nn_index dj = 0; dj < g.pw; ++dj) {
-                const nn_index ix = ox * g.sw + dj - g.pl;
+                const nn_index ix = o.x * g.sw + dj - g.pl;
                 const bool real = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-                s = s + (real ? x[((b * g.h + iy) * g.w + ix) * g.c + ch] : (T)0);
+                s = s + (real ? x[((o.b * g.h + iy) * g.w + ix) * g.c + o.ch] : (T)0);
             }
         }
-        y[e] = s / (T)pool_count(g, oy, ox);
+        y[e] = s / (T)pool_count(g, o.y, o.x);
     }
 }
 
 template <typename T> __device__ void avg_pool2d_backward(const T* __restrict__ gy, T* __restrict__ gx, PoolGeom g) {
     const nn_index total = g.n * g.h * g.w * g.c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        const nn_index ch = e % g.c;
-        const nn_index ix = (e / g.c) % g.w;
-        const nn_index iy = (e / (g.c * g.w)) % g.h;
-        const nn_index b = e / (g.c * g.w * g.h);
-        T acc = (T)0;
-        for (nn_index di = 0; di < g.ph; ++di) {
-            nn_index oy;
-            if (!pool_window(iy, g.pt, di, g.sh, g.oh, &oy)) continue;
-            for (nn_index dj = 0; dj < g.pw; ++dj) {
-                nn_index ox;
-                if (!pool_window(ix, g.pl, dj, g.sw, g.ow, &ox)) continue;
-                acc = acc + gy[((b * g.oh + oy) * g.ow + ox) * g.c + ch] / (T)pool_count(g, oy, ox);
-            }
-        }
-        gx[e] = acc;
+        const Pixel p = pixel_of(e, g.h, g.w, g.c);
+        gx[e] = pool_gather<T>(g, p, [&](nn_index oy, nn_index ox, nn_index) {
+            return gy[((p.b * g.oh + oy) * g.ow + ox) * g.c + p.ch] / (T)pool_count(g, oy, ox);
+        });
     }
 }
 

@@ -68,14 +68,8 @@ __device__ void col2im_forward(const T* __restrict__ col, T* __restrict__ x, nn_
                                nn_index pl, nn_index dh, nn_index dw, nn_index groups, nn_index total) {
     const nn_index cg = c / groups;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        nn_index r = e;
-        const nn_index ci = r % c;
-        r /= c;
-        const nn_index ix = r % w;
-        r /= w;
-        const nn_index iy = r % h;
-        const nn_index b = r / h;
-        const nn_index g = ci / cg, cc = ci % cg;
+        const Pixel p = pixel_of(e, h, w, c);
+        const nn_index b = p.b, iy = p.y, ix = p.x, g = p.ch / cg, cc = p.ch % cg;
         const T* base = col + g * n * oh * ow * kh * kw * cg;
         T s = (T)0;
         for (nn_index ky = 0; ky < kh; ++ky) {
@@ -109,13 +103,8 @@ __device__ void dynamic_conv2d_forward(const T* __restrict__ x, const T* __restr
                                        nn_index sw, nn_index pt, nn_index pl, nn_index dh, nn_index dw, nn_index groups) {
     const nn_index cg = c / groups, taps = kh * kw, total = n * oh * ow * c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        nn_index r = e;
-        const nn_index ci = r % c;
-        r /= c;
-        const nn_index j = r % ow;
-        r /= ow;
-        const nn_index i = r % oh;
-        const nn_index b = r / oh;
+        const Pixel o = pixel_of(e, oh, ow, c);
+        const nn_index b = o.b, i = o.y, j = o.x, ci = o.ch;
         const T* kp = k + ((b * oh + i) * ow + j) * taps * groups + ci / cg;
         T s = (T)0;
         for (nn_index u = 0; u < kh; ++u) {
@@ -165,14 +154,8 @@ __device__ void dynamic_conv2d_backward_input(const T* __restrict__ gy, const T*
                                               nn_index groups) {
     const nn_index cg = c / groups, taps = kh * kw, total = n * h * w * c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        nn_index r = e;
-        const nn_index ci = r % c;
-        r /= c;
-        const nn_index ix = r % w;
-        r /= w;
-        const nn_index iy = r % h;
-        const nn_index b = r / h;
-        const nn_index g = ci / cg;
+        const Pixel p = pixel_of(e, h, w, c);
+        const nn_index b = p.b, iy = p.y, ix = p.x, ci = p.ch, g = ci / cg;
         T s = (T)0;
         for (nn_index u = 0; u < kh; ++u) {
             const nn_index i = conv_out_index(iy, pt, u, dh, sh, oh);

@@ -14,6 +14,16 @@ typedef unsigned long long nn_u64;
 __device__ __forceinline__ nn_index nn_first() { return (nn_index)blockIdx.x * (nn_index)blockDim.x + (nn_index)threadIdx.x; }
 __device__ __forceinline__ nn_index nn_stride() { return (nn_index)gridDim.x * (nn_index)blockDim.x; }
 
+// Element [b, y, x, ch] of a channels-last (n, h, w, c) array: its flat index e split into coordinates.
+struct Pixel {
+    nn_index b, y, x, ch;
+};
+
+__device__ __forceinline__ Pixel pixel_of(nn_index e, nn_index h, nn_index w, nn_index c) {
+    Pixel p = {e / (c * w * h), (e / (c * w)) % h, (e / c) % w, e % c};
+    return p;
+}
+
 // Math by element type (the single- and double-precision library functions).
 __device__ __forceinline__ float nn_exp(float x) { return expf(x); }
 __device__ __forceinline__ double nn_exp(double x) { return exp(x); }

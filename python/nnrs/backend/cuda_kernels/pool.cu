@@ -29,16 +29,6 @@ __device__ __forceinline__ PoolGeom pool_geom(nn_index n, nn_index h, nn_index w
     return g;
 }
 
-// Element x[b, iy, ix, ch] of a channels-last image, its flat index e split into coordinates.
-struct Pixel {
-    nn_index b, y, x, ch;
-};
-
-__device__ __forceinline__ Pixel pixel_of(nn_index e, nn_index h, nn_index w, nn_index c) {
-    Pixel p = {e / (c * w * h), (e / (c * w)) % h, (e / c) % w, e % c};
-    return p;
-}
-
 // Row-major offset (di * pw + dj) in window (b, oy, ox) of channel ch of its first maximum
 // (the first NaN if any). Every window holds a real element (the contract's padding rule).
 template <typename T>

@@ -94,11 +94,9 @@ __device__ void affine_transform_forward(const T* __restrict__ img, const T* __r
                                          nn_index w, nn_index c, int interp, int mode, double fill_value) {
     const nn_index total = n * h * w * c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        const nn_index ch = e % c;
-        const nn_index px = (e / c) % w;
-        const nn_index py = (e / (c * w)) % h;
-        const nn_index b = e / (c * w * h);
-        const WarpTaps tp = warp_taps(tr + b * 8, h, w, py, px, interp, mode);
+        const Pixel p = pixel_of(e, h, w, c);
+        const nn_index b = p.b, ch = p.ch;
+        const WarpTaps tp = warp_taps(tr + b * 8, h, w, p.y, p.x, interp, mode);
         const T* base = img + b * h * w * c + ch;
         double acc = tp.fill * fill_value;
         for (int i = 0; i < tp.count; ++i) acc = acc + tp.wt[i] * (double)base[tp.off[i] * c];
@@ -111,11 +109,9 @@ __device__ void affine_transform_backward(const T* __restrict__ gy, const T* __r
                                           nn_index h, nn_index w, nn_index c, int interp, int mode) {
     const nn_index total = n * h * w * c;
     for (nn_index e = nn_first(); e < total; e += nn_stride()) {
-        const nn_index ch = e % c;
-        const nn_index px = (e / c) % w;
-        const nn_index py = (e / (c * w)) % h;
-        const nn_index b = e / (c * w * h);
-        const WarpTaps tp = warp_taps(tr + b * 8, h, w, py, px, interp, mode);
+        const Pixel p = pixel_of(e, h, w, c);
+        const nn_index b = p.b, ch = p.ch;
+        const WarpTaps tp = warp_taps(tr + b * 8, h, w, p.y, p.x, interp, mode);
         const double g = (double)gy[e];
         double* base = gx + b * h * w * c + ch;
         for (int i = 0; i < tp.count; ++i) atomicAdd(base + tp.off[i] * c, tp.wt[i] * g);

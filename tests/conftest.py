@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nnrs import backend as _backend
+from nnrs._util import to_host as host  # noqa: F401  (tests import it from here: any array as numpy)
 
 DATA_DIR = Path(os.environ.get("NNRS_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
@@ -152,11 +153,3 @@ def core():
 
     return _core
 
-
-def host(a):
-    """A numpy array with the values of ``a``: a numpy array, a Tensor, or a device array of any backend."""
-    if hasattr(a, "numpy") and not isinstance(a, np.ndarray):  # a Tensor / Variable
-        return a.numpy()
-    if hasattr(a, "get") and not isinstance(a, (np.ndarray, dict)):  # a CuPy (or fake CuPy) device array
-        return a.get()
-    return np.asarray(a)

@@ -52,7 +52,7 @@ def _index_on(b, idx):
     def one(i):
         if isinstance(i, Tensor):
             i = i.data
-        return b.asarray(i) if isinstance(i, np.ndarray) or (hasattr(i, "shape") and not isinstance(i, np.generic)) else i
+        return b.asarray(i) if hasattr(i, "shape") and not isinstance(i, np.generic) else i  # arrays of any backend
 
     return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
 
